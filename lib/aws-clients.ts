@@ -1,0 +1,45 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+export interface AwsClients {
+  s3: S3Client;
+  sqs: SQSClient;
+}
+
+export interface ClientOptions {
+  /** Requests in flight at once; sockets are sized so none waits for a connection. */
+  concurrency: number;
+  /** Set when `AWS_ENDPOINT_URL` points at an emulator, which serves buckets path-style. */
+  endpointUrl?: string;
+}
+
+/**
+ * Both clients read region, credentials and `AWS_ENDPOINT_URL` the SDK's usual way. SQS retries are
+ * off in the SDK because the publisher retries requests and failed entries under one policy.
+ */
+export function createAwsClients(options: ClientOptions): AwsClients {
+  const requestHandler = (requestTimeout?: number) => {
+    const agentOptions = { keepAlive: true, maxSockets: options.concurrency + 16 };
+    return new NodeHttpHandler({
+      httpAgent: new HttpAgent(agentOptions),
+      httpsAgent: new HttpsAgent(agentOptions),
+      connectionTimeout: 5_000,
+      ...(requestTimeout && { requestTimeout }),
+    });
+  };
+  return {
+    // No idle timeout on S3: a data file's stream is paused while the publisher is busy.
+    s3: new S3Client({ requestHandler: requestHandler(), forcePathStyle: options.endpointUrl !== undefined }),
+    // A hung SendMessageBatch fails after 30 s and is retried like any transient error. With a
+    // custom endpoint, requests go there, not to the host in the queue URL (which the SDK
+    // otherwise prefers unless the endpoint is set in code rather than in AWS_ENDPOINT_URL).
+    sqs: new SQSClient({
+      requestHandler: requestHandler(30_000),
+      maxAttempts: 1,
+      useQueueUrlAsEndpoint: options.endpointUrl === undefined,
+    }),
+  };
+}

@@ -1,0 +1,92 @@
+import { ConfigError } from './errors.ts';
+
+/** Settings shared by every key source; read once at start and validated. */
+export interface PipelineConfig {
+  /** Target queue. FIFO when the URL ends in `.fifo`. */
+  queueUrl: string;
+  /** Keys that do not match are skipped and counted. */
+  keyPattern?: RegExp;
+  /** SendMessageBatch calls in flight at once. */
+  concurrency: number;
+  /** FIFO only: keys are spread over this many message groups; 1 keeps them in one group. */
+  fifoMessageGroups: number;
+  /** Attempts per message before it counts as failed (the first send included). */
+  maxAttempts: number;
+  /** Custom endpoint from `AWS_ENDPOINT_URL` (an emulator): S3 then uses path-style URLs. */
+  endpointUrl?: string;
+}
+
+export type Environment = Record<string, string | undefined>;
+
+export const DEFAULTS = {
+  concurrency: 32,
+  fifoMessageGroups: 1024,
+  maxAttempts: 8,
+} as const;
+
+/** Reads and validates the pipeline settings; throws a ConfigError naming the variable. */
+export function loadConfig(env: Environment): PipelineConfig {
+  const keyPattern = optionalPattern(env, 'KEY_PATTERN');
+  const endpointUrl = optionalUrl(env, 'AWS_ENDPOINT_URL');
+  return {
+    queueUrl: requiredQueueUrl(env),
+    ...(keyPattern && { keyPattern }),
+    concurrency: integer(env, 'CONCURRENCY', DEFAULTS.concurrency, 1, 512),
+    fifoMessageGroups: integer(env, 'FIFO_MESSAGE_GROUPS', DEFAULTS.fifoMessageGroups, 1, 1_000_000),
+    maxAttempts: integer(env, 'PUBLISH_MAX_ATTEMPTS', DEFAULTS.maxAttempts, 1, 50),
+    ...(endpointUrl && { endpointUrl }),
+  };
+}
+
+export function isFifoQueue(queueUrl: string): boolean {
+  return queueUrl.endsWith('.fifo');
+}
+
+function requiredQueueUrl(env: Environment): string {
+  const value = env.QUEUE_URL?.trim();
+  if (!value) {
+    throw new ConfigError('QUEUE_URL is required: set it to the URL of the target SQS queue');
+  }
+  const url = optionalUrl(env, 'QUEUE_URL');
+  if (!url || url.split('/').filter(Boolean).length < 4) {
+    throw new ConfigError(
+      `QUEUE_URL "${value}" is not a queue URL: expected https://sqs.<region>.amazonaws.com/<account>/<queue>`,
+    );
+  }
+  return value;
+}
+
+function optionalUrl(env: Environment, name: string): string | undefined {
+  const value = env[name]?.trim();
+  if (!value) return undefined;
+  let protocol: string;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    throw new ConfigError(`${name} "${value}" is not a valid URL`);
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new ConfigError(`${name} "${value}" must be an http:// or https:// URL`);
+  }
+  return value;
+}
+
+function optionalPattern(env: Environment, name: string): RegExp | undefined {
+  const value = env[name];
+  if (!value) return undefined;
+  try {
+    return new RegExp(value, 'u');
+  } catch (error) {
+    throw new ConfigError(`${name} "${value}" is not a valid regular expression: ${(error as Error).message}`);
+  }
+}
+
+function integer(env: Environment, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} "${raw}" must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}

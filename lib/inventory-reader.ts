@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { parse } from 'csv-parse';
+import { ChecksumMismatchError, DataFileError, PipelineError } from './errors.ts';
+import { decodeS3Key } from './key-encoding.ts';
+import type { InventoryManifest, ManifestFile } from './manifest.ts';
+import type { RunStats } from './run-stats.ts';
+import { formatS3Uri } from './s3-location.ts';
+import type { ObjectRef } from './types.ts';
+
+/**
+ * Streams one data file of a report and yields the current objects it lists: GetObject → MD5 of
+ * the compressed bytes → gunzip (every member) → CSV → key decoding → delete markers and older
+ * versions skipped. Nothing is buffered beyond the streams' own high-water marks: while the
+ * consumer awaits, the download pauses. The MD5 is checked when the file ends.
+ */
+export async function* readInventoryFile(
+  s3: S3Client,
+  manifest: InventoryManifest,
+  file: ManifestFile,
+  stats: RunStats,
+): AsyncGenerator<ObjectRef> {
+  const location = { bucket: manifest.location.bucket, key: file.key };
+  const uri = formatS3Uri(location);
+  const { columns } = manifest;
+  let body: Readable;
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+    if (response.ContentLength !== undefined && response.ContentLength !== file.size) {
+      throw new ChecksumMismatchError(`data file ${uri} is ${response.ContentLength} bytes; the manifest says ${file.size}`);
+    }
+    body = response.Body as Readable;
+  } catch (error) {
+    throw asDataFileError(error, uri);
+  }
+
+  const md5 = createHash('md5');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      md5.update(chunk);
+      stats.bytesRead += chunk.length;
+      done(null, chunk);
+    },
+  });
+  // Inventory CSV has no header and quotes every field; reports may end with blank lines.
+  const parser = parse({ skip_empty_lines: true, relax_column_count: true });
+  const streaming = pipeline(body, hashing, createGunzip(), parser);
+  // Errors reach the loop below through the parser; this only keeps an early exit from leaving
+  // an unhandled rejection behind.
+  streaming.catch(() => {});
+
+  let row = 0;
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      row += 1;
+      stats.rowsRead += 1;
+      if (record.length !== columns.count) {
+        throw new DataFileError(`data file ${uri} row ${row} has ${record.length} fields; fileSchema names ${columns.count}`);
+      }
+      if (columns.isLatest !== undefined && record[columns.isLatest] === 'false') {
+        stats.skip('notLatest');
+        continue;
+      }
+      if (columns.isDeleteMarker !== undefined && record[columns.isDeleteMarker] === 'true') {
+        stats.skip('deleteMarker');
+        continue;
+      }
+      const rawKey = record[columns.key] as string;
+      let key: string;
+      try {
+        key = decodeS3Key(rawKey);
+      } catch {
+        stats.recordMalformedKey(rawKey);
+        continue;
+      }
+      yield { bucket: record[columns.bucket] as string, key };
+    }
+    await streaming;
+  } catch (error) {
+    throw asDataFileError(error, uri);
+  } finally {
+    parser.destroy();
+  }
+
+  const actual = md5.digest('hex');
+  if (actual !== file.md5) {
+    throw new ChecksumMismatchError(`data file ${uri} has MD5 ${actual}; the manifest says ${file.md5}`);
+  }
+}
+
+function asDataFileError(error: unknown, uri: string): PipelineError {
+  if (error instanceof PipelineError) return error;
+  const { name, message } = error as Error;
+  return new DataFileError(`data file ${uri} could not be read: ${name}: ${message}`, { cause: error });
+}

@@ -1,0 +1,73 @@
+import type { FailedKey } from './errors.ts';
+import { SKIP_REASONS, type ObjectRef, type SkipReason } from './types.ts';
+
+/** How many examples of failed or malformed keys a run keeps: enough to act on, bounded in memory. */
+export const SAMPLE_LIMIT = 100;
+
+/**
+ * Counters of one run, shared by the key source and the publisher so a progress display can read
+ * them while the run goes on.
+ */
+export class RunStats {
+  readonly startedAt = Date.now();
+  /** Inventory rows or listed keys seen. */
+  rowsRead = 0;
+  /** Compressed bytes of inventory data files read so far. */
+  bytesRead = 0;
+  published = 0;
+  failed = 0;
+  /** Messages sent again after a throttled, failed or rejected attempt. */
+  retries = 0;
+  readonly skipped: Record<SkipReason, number> = Object.fromEntries(
+    SKIP_REASONS.map((reason) => [reason, 0]),
+  ) as Record<SkipReason, number>;
+  readonly failedKeys: FailedKey[] = [];
+  readonly malformedKeys: string[] = [];
+
+  skip(reason: SkipReason): void {
+    this.skipped[reason] += 1;
+  }
+
+  recordMalformedKey(rawKey: string): void {
+    this.skip('malformedKey');
+    if (this.malformedKeys.length < SAMPLE_LIMIT) this.malformedKeys.push(rawKey);
+  }
+
+  recordFailure(object: ObjectRef, reason: string): void {
+    this.failed += 1;
+    if (this.failedKeys.length < SAMPLE_LIMIT) this.failedKeys.push({ ...object, reason });
+  }
+
+  get skippedTotal(): number {
+    return SKIP_REASONS.reduce((total, reason) => total + this.skipped[reason], 0);
+  }
+
+  /** The counters as a plain object for logs, JSON output and return values. */
+  toJSON(): StatsSummary {
+    return {
+      rowsRead: this.rowsRead,
+      published: this.published,
+      skipped: this.skippedTotal,
+      skippedByReason: { ...this.skipped },
+      failed: this.failed,
+      retries: this.retries,
+      durationMs: Date.now() - this.startedAt,
+      ...(this.failedKeys.length > 0 && { failedKeys: [...this.failedKeys] }),
+      ...(this.malformedKeys.length > 0 && { malformedKeys: [...this.malformedKeys] }),
+    };
+  }
+}
+
+export interface StatsSummary {
+  rowsRead: number;
+  published: number;
+  skipped: number;
+  skippedByReason: Record<SkipReason, number>;
+  failed: number;
+  retries: number;
+  durationMs: number;
+  /** The first failed keys, with the reason SQS gave. */
+  failedKeys?: FailedKey[];
+  /** The first keys whose URL-encoding could not be decoded, as they appear in the report. */
+  malformedKeys?: string[];
+}

@@ -1,0 +1,27 @@
+/** One object of a bucket: the payload of one SQS message. */
+export interface ObjectRef {
+  bucket: string;
+  key: string;
+}
+
+/** Where an object lives, as parsed from `s3://bucket/key` or an S3 event. */
+export interface S3Location {
+  bucket: string;
+  key: string;
+}
+
+/** Why a row or listed key was not published. */
+export type SkipReason = 'deleteMarker' | 'notLatest' | 'patternMismatch' | 'malformedKey';
+
+export const SKIP_REASONS: readonly SkipReason[] = ['deleteMarker', 'notLatest', 'patternMismatch', 'malformedKey'];
+
+/**
+ * The logging surface `lib/` needs. Powertools' Logger satisfies it in Lambda; the CLI passes a
+ * logger that writes to stderr so stdout stays free for the summary.
+ */
+export interface Log {
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}

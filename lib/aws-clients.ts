@@ -17,8 +17,10 @@ export interface ClientOptions {
 }
 
 /**
- * Both clients read region, credentials and `AWS_ENDPOINT_URL` the SDK's usual way. SQS retries are
- * off in the SDK because the publisher retries requests and failed entries under one policy.
+ * Both clients read region and credentials the SDK's usual way. A custom endpoint is passed in
+ * explicitly: S3 then uses path-style URLs, and SQS sends to it rather than to the host named in
+ * the queue URL (which the SDK prefers when the endpoint only comes from the environment). SQS
+ * retries are off in the SDK: the publisher retries requests and failed entries under one policy.
  */
 export function createAwsClients(options: ClientOptions): AwsClients {
   const requestHandler = (requestTimeout?: number) => {
@@ -30,16 +32,11 @@ export function createAwsClients(options: ClientOptions): AwsClients {
       ...(requestTimeout && { requestTimeout }),
     });
   };
+  const endpoint = options.endpointUrl ? { endpoint: options.endpointUrl } : {};
   return {
     // No idle timeout on S3: a data file's stream is paused while the publisher is busy.
-    s3: new S3Client({ requestHandler: requestHandler(), forcePathStyle: options.endpointUrl !== undefined }),
-    // A hung SendMessageBatch fails after 30 s and is retried like any transient error. With a
-    // custom endpoint, requests go there, not to the host in the queue URL (which the SDK
-    // otherwise prefers unless the endpoint is set in code rather than in AWS_ENDPOINT_URL).
-    sqs: new SQSClient({
-      requestHandler: requestHandler(30_000),
-      maxAttempts: 1,
-      useQueueUrlAsEndpoint: options.endpointUrl === undefined,
-    }),
+    s3: new S3Client({ ...endpoint, requestHandler: requestHandler(), forcePathStyle: options.endpointUrl !== undefined }),
+    // A hung SendMessageBatch fails after 30 s and is retried like any transient error.
+    sqs: new SQSClient({ ...endpoint, requestHandler: requestHandler(30_000), maxAttempts: 1 }),
   };
 }

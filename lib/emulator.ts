@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { buildApp } from 'fauxqs';
 
 export interface Emulator {
@@ -11,14 +13,30 @@ export interface Emulator {
 export const EMULATOR_REGION = 'us-east-1';
 
 /**
- * Starts the fauxqs S3 + SQS emulator in this process, bound to loopback only (its own start
+ * Serves the fauxqs S3 + SQS emulator from this thread, bound to loopback only (fauxqs's own start
  * function listens on every interface). Port 0 picks a free port.
  */
-export async function startEmulator(options: { port?: number } = {}): Promise<Emulator> {
+export async function serveEmulator(port = 0): Promise<Emulator> {
   const app = buildApp({ logger: false, defaultRegion: EMULATOR_REGION });
-  await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
-  return { endpoint: `http://127.0.0.1:${port}`, port, stop: () => app.close() };
+  await app.listen({ port, host: '127.0.0.1' });
+  const address = app.server.address() as AddressInfo;
+  return { endpoint: `http://127.0.0.1:${address.port}`, port: address.port, stop: () => app.close() };
+}
+
+/**
+ * Starts the emulator in a worker thread of this process, so that the AWS SDK in this thread and
+ * the emulator answering it run on separate cores, as client and AWS do.
+ */
+export async function startEmulator(options: { port?: number } = {}): Promise<Emulator> {
+  const worker = new Worker(new URL('./emulator-thread.ts', import.meta.url), { workerData: { port: options.port ?? 0 } });
+  const [port] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => Promise.reject(error))])) as [number];
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    stop: async () => {
+      await worker.terminate();
+    },
+  };
 }
 
 /**

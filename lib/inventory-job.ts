@@ -26,6 +26,7 @@ export async function publishInventoryReport(
   let failure: unknown;
   try {
     manifest = await fetchManifest(context.s3, manifestLocation);
+    stats.bytesTotal = manifest.files.reduce((total, file) => total + file.size, 0);
     if (manifest.destinationBucket !== manifestLocation.bucket) {
       context.log.warn('manifest names another destination bucket; reading data files beside the manifest', {
         manifest: uri,

@@ -12,8 +12,9 @@ export class RunStats {
   readonly startedAt = Date.now();
   /** Inventory rows or listed keys seen. */
   rowsRead = 0;
-  /** Compressed bytes of inventory data files read so far. */
+  /** Compressed bytes of inventory data files read so far, and in all (0 when unknown). */
   bytesRead = 0;
+  bytesTotal = 0;
   published = 0;
   failed = 0;
   /** Messages sent again after a throttled, failed or rejected attempt. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import PQueue from 'p-queue';
+import type { InventoryRow } from './inventory-writer.ts';
 
 const EXTENSIONS = ['jpg', 'png', 'pdf', 'txt'];
 
@@ -9,6 +10,18 @@ export function sampleObject(index: number): { key: string; body: string } {
   const body = `sample object ${index}\n`;
   const digest = createHash('sha256').update(body).digest('hex');
   return { key: `${digest}.${EXTENSIONS[index % EXTENSIONS.length]}`, body };
+}
+
+/**
+ * The inventory rows S3 would list for a bucket seeded with samples 0 … count-1. Derived rather
+ * than listed: listing a large bucket on the emulator costs more than the whole pipeline.
+ */
+export function* sampleInventoryRows(count: number, lastModified = new Date()): Generator<InventoryRow> {
+  for (let index = 0; index < count; index += 1) {
+    const { key, body } = sampleObject(index);
+    const etag = createHash('md5').update(body).digest('hex');
+    yield { key, size: Buffer.byteLength(body), lastModified, etag };
+  }
 }
 
 export interface SeedOptions {

@@ -1,0 +1,101 @@
+import { Command, Option } from 'commander';
+import { loadConfig, type Environment } from '../lib/config.ts';
+import { PipelineError, RunFailedError } from '../lib/errors.ts';
+import { publishInventoryReport } from '../lib/inventory-job.ts';
+import { showProgress } from '../lib/progress-display.ts';
+import { createPipelineContext, type PipelineContext } from '../lib/publish-pipeline.ts';
+import { RunStats, type StatsSummary } from '../lib/run-stats.ts';
+import { parseS3Uri } from '../lib/s3-location.ts';
+import { stderrLog } from '../lib/stderr-log.ts';
+
+interface PublishOptions {
+  json: boolean;
+  verbose: boolean;
+  concurrency?: string;
+  keyPattern?: string;
+  fifoMessageGroups?: string;
+  maxAttempts?: string;
+}
+
+const EXIT_RUN_FAILED = 1;
+const EXIT_BAD_INPUT = 2;
+
+const program = new Command('s3-to-sqs')
+  .description('Publish one SQS message {"bucket","key"} per object of an S3 bucket.')
+  .showHelpAfterError();
+
+withPublishOptions(
+  program
+    .command('inventory')
+    .description('publish every current object listed by an S3 Inventory report (CSV)')
+    .argument('<manifest>', 'the report\'s manifest: s3://<bucket>/<prefix>/<source>/<config>/<time>/manifest.json')
+    .argument('<queue-url>', 'target SQS queue URL (FIFO when it ends in .fifo)'),
+).action((manifest: string, queueUrl: string, options: PublishOptions) =>
+  runPublish(queueUrl, options, (context, stats) => publishInventoryReport(parseS3Uri(manifest), context, stats)),
+);
+
+function withPublishOptions(command: Command): Command {
+  return command
+    .option('--json', 'print the summary as one JSON line, last', false)
+    .option('--verbose', 'log progress details to stderr', false)
+    .addOption(new Option('--concurrency <n>', 'SendMessageBatch calls in flight').env('CONCURRENCY'))
+    .addOption(new Option('--key-pattern <regex>', 'publish only keys that match').env('KEY_PATTERN'))
+    .addOption(new Option('--fifo-message-groups <n>', 'FIFO: message groups to spread keys over').env('FIFO_MESSAGE_GROUPS'))
+    .addOption(new Option('--max-attempts <n>', 'attempts per message before it counts as failed').env('PUBLISH_MAX_ATTEMPTS'));
+}
+
+/** Runs one publishing job with a progress display; the exit code is 0 only if every key was published. */
+async function runPublish<Summary extends StatsSummary>(
+  queueUrl: string,
+  options: PublishOptions,
+  job: (context: PipelineContext, stats: RunStats) => Promise<Summary>,
+): Promise<void> {
+  const overrides: Environment = {
+    QUEUE_URL: queueUrl,
+    CONCURRENCY: options.concurrency,
+    KEY_PATTERN: options.keyPattern,
+    FIFO_MESSAGE_GROUPS: options.fifoMessageGroups,
+    PUBLISH_MAX_ATTEMPTS: options.maxAttempts,
+  };
+  const config = loadConfig({ ...process.env, ...overrides });
+  const context = createPipelineContext(config, stderrLog(options.verbose));
+  const stats = new RunStats();
+  const hideProgress = showProgress(stats);
+  try {
+    printSummary(await job(context, stats), options.json);
+  } catch (error) {
+    if (!(error instanceof RunFailedError)) throw error;
+    process.exitCode = EXIT_RUN_FAILED;
+    printSummary({ ...(error.summary as Summary), error: error.message }, options.json);
+  } finally {
+    hideProgress();
+  }
+}
+
+function printSummary(summary: StatsSummary & { error?: string }, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(summary));
+    return;
+  }
+  const seconds = summary.durationMs / 1000;
+  const reasons = Object.entries(summary.skippedByReason)
+    .filter(([, count]) => count > 0)
+    .map(([reason, count]) => `${reason} ${count}`);
+  console.log(
+    `${summary.published} messages were published in ${seconds.toFixed(2)} s ` +
+      `(${Math.round(summary.published / Math.max(seconds, 0.001))} messages/s).`,
+  );
+  console.log(
+    `Rows read ${summary.rowsRead}; skipped ${summary.skipped}${reasons.length ? ` (${reasons.join(', ')})` : ''}; ` +
+      `failed ${summary.failed}; re-sent ${summary.retries}.`,
+  );
+  if (summary.error) console.error(`error: ${summary.error}`);
+}
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (!(error instanceof PipelineError)) throw error;
+  console.error(`error: ${error.message}`);
+  process.exitCode = EXIT_BAD_INPUT;
+}

@@ -1,0 +1,151 @@
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A SendMessageBatch entry as it travels in SQS's JSON protocol. */
+interface BatchEntry {
+  Id: string;
+  [field: string]: unknown;
+}
+
+export interface ProxyFaults {
+  /** Added before every request is forwarded, as AWS's round trip would add. */
+  latencyMs?: number;
+  /** HTTP status to answer a SendMessageBatch call with instead of forwarding it (e.g. 500). */
+  failRequest?: () => number | undefined;
+  /** Entries for which SQS answers "failed" inside a 200 response; the rest reach the emulator. */
+  failEntry?: (entry: BatchEntry) => { code: string; senderFault: boolean } | undefined;
+}
+
+export interface ProxyCounts {
+  requests: number;
+  sendMessageBatchCalls: number;
+  entriesSent: number;
+  entriesFailed: number;
+  requestsFailed: number;
+  /** Entries and body bytes of every SendMessageBatch call, in order. */
+  batches: Array<{ entries: number; bodyBytes: number }>;
+}
+
+export interface EmulatorProxy {
+  endpoint: string;
+  counts: ProxyCounts;
+  stop(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy in front of the emulator that adds latency and injects SQS faults: whole
+ * SendMessageBatch calls answered with an error status, or single entries reported in `Failed[]`
+ * of a 200 answer, as SQS does. Everything else passes through untouched.
+ */
+export async function startEmulatorProxy(target: string, faults: ProxyFaults = {}): Promise<EmulatorProxy> {
+  const targetUrl = new URL(target);
+  const counts: ProxyCounts = {
+    requests: 0,
+    sendMessageBatchCalls: 0,
+    entriesSent: 0,
+    entriesFailed: 0,
+    requestsFailed: 0,
+    batches: [],
+  };
+
+  const server = createServer(async (incoming, outgoing) => {
+    try {
+      counts.requests += 1;
+      const body = Buffer.concat(await incoming.toArray());
+      if (faults.latencyMs) await sleep(faults.latencyMs);
+      if (incoming.headers['x-amz-target'] === 'AmazonSQS.SendMessageBatch') {
+        await sendMessageBatch(incoming, body, outgoing);
+      } else {
+        await passThrough(incoming, body, outgoing);
+      }
+    } catch (error) {
+      if (outgoing.headersSent) outgoing.destroy(error as Error);
+      else reply(outgoing, 502, { 'content-type': 'text/plain' }, Buffer.from(`proxy error: ${(error as Error).message}`));
+    }
+  });
+
+  async function sendMessageBatch(incoming: IncomingMessage, body: Buffer, outgoing: ServerResponse): Promise<void> {
+    const request = JSON.parse(body.toString('utf8')) as { Entries: BatchEntry[] };
+    counts.sendMessageBatchCalls += 1;
+    counts.entriesSent += request.Entries.length;
+    counts.batches.push({
+      entries: request.Entries.length,
+      bodyBytes: request.Entries.reduce((total, entry) => total + Buffer.byteLength(String(entry.MessageBody)), 0),
+    });
+    const status = faults.failRequest?.();
+    if (status !== undefined) {
+      counts.requestsFailed += 1;
+      const type = status === 400 ? 'ThrottlingException' : 'InternalError';
+      const error = JSON.stringify({ __type: `com.amazonaws.sqs#${type}`, message: `injected ${status}` });
+      reply(outgoing, status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': `${type};Sender` }, Buffer.from(error));
+      return;
+    }
+    const failed: Array<Record<string, unknown>> = [];
+    const passed = request.Entries.filter((entry) => {
+      const fault = faults.failEntry?.(entry);
+      if (fault) failed.push({ Id: entry.Id, Code: fault.code, SenderFault: fault.senderFault, Message: 'injected fault' });
+      return !fault;
+    });
+    counts.entriesFailed += failed.length;
+    let result: { Successful?: unknown[]; Failed?: unknown[] } = { Successful: [], Failed: [] };
+    if (passed.length > 0) {
+      const answer = await forward(incoming, Buffer.from(JSON.stringify({ ...request, Entries: passed })));
+      if (answer.status !== 200) {
+        reply(outgoing, answer.status, answer.headers, answer.body);
+        return;
+      }
+      result = JSON.parse(answer.body.toString('utf8'));
+    }
+    const merged = JSON.stringify({ Successful: result.Successful ?? [], Failed: [...(result.Failed ?? []), ...failed] });
+    reply(outgoing, 200, { 'content-type': 'application/x-amz-json-1.0' }, Buffer.from(merged));
+  }
+
+  function upstream(incoming: IncomingMessage, body: Buffer): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const headers = { ...incoming.headers, host: targetUrl.host, 'content-length': String(body.length) };
+      const outgoing = httpRequest(
+        { host: targetUrl.hostname, port: targetUrl.port, method: incoming.method, path: incoming.url, headers },
+        resolve,
+      );
+      outgoing.on('error', reject);
+      outgoing.end(body);
+    });
+  }
+
+  /** Streams the emulator's answer back: large GetObject bodies are never held here. */
+  async function passThrough(incoming: IncomingMessage, body: Buffer, outgoing: ServerResponse): Promise<void> {
+    const response = await upstream(incoming, body);
+    outgoing.writeHead(response.statusCode ?? 502, response.headers);
+    await pipeline(response, outgoing);
+  }
+
+  async function forward(incoming: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+    const response = await upstream(incoming, body);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value !== undefined && name !== 'transfer-encoding' && name !== 'connection') {
+        headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+    }
+    return { status: response.statusCode ?? 502, headers, body: Buffer.concat(await response.toArray()) };
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    counts,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function reply(outgoing: ServerResponse, status: number, headers: Record<string, string>, body: Buffer): void {
+  outgoing.writeHead(status, { ...headers, 'content-length': String(body.length) });
+  outgoing.end(body);
+}

@@ -1,0 +1,77 @@
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll } from 'vitest';
+import { createAwsClients, type AwsClients } from '../../lib/aws-clients.ts';
+import { DEFAULTS, type PipelineConfig } from '../../lib/config.ts';
+import { emulatorEnvironment, startEmulator, type Emulator } from '../../lib/emulator.ts';
+import { createFifoQueue } from '../../lib/local-demo.ts';
+import type { PipelineContext } from '../../lib/publish-pipeline.ts';
+import type { Log, ObjectRef } from '../../lib/types.ts';
+
+/** The keys of drained message bodies, sorted, to compare with what a bucket holds. */
+export function keysOf(bodies: string[]): string[] {
+  return bodies.map((body) => (JSON.parse(body) as ObjectRef).key).sort();
+}
+
+export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface TestEmulator extends AwsClients {
+  emulator: Emulator;
+  /** Clients and settings for a run against `endpoint` (the emulator, or a proxy before it). */
+  context(queueUrl: string, overrides?: Partial<PipelineConfig>, endpoint?: string): PipelineContext;
+  createBucket(name: string): Promise<string>;
+  createQueue(name: string): Promise<string>;
+  /** Receives and deletes every message, returning the bodies as sent. */
+  drain(queueUrl: string): Promise<string[]>;
+}
+
+/** Starts an emulator for the test file, points the SDK at it, and stops it afterwards. */
+export function useEmulator(): TestEmulator {
+  const harness = {} as TestEmulator;
+  beforeAll(async () => {
+    const emulator = await startEmulator();
+    Object.assign(process.env, emulatorEnvironment(emulator.endpoint));
+    const clients = createAwsClients({ concurrency: 8, endpointUrl: emulator.endpoint });
+    Object.assign(harness, clients, {
+      emulator,
+      context: (queueUrl: string, overrides: Partial<PipelineConfig> = {}, endpoint = emulator.endpoint) => {
+        const config: PipelineConfig = { queueUrl, ...DEFAULTS, concurrency: 8, endpointUrl: endpoint, ...overrides };
+        return { ...createAwsClients(config), config, log: silentLog };
+      },
+      createBucket: async (name: string) => {
+        await clients.s3.send(new CreateBucketCommand({ Bucket: name }));
+        return name;
+      },
+      createQueue: async (name: string) =>
+        name.endsWith('.fifo')
+          ? createFifoQueue(clients.sqs, name)
+          : ((await clients.sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl as string),
+      drain: (queueUrl: string) => drainQueue(clients.sqs, queueUrl),
+    });
+  });
+  afterAll(async () => {
+    await harness.emulator?.stop();
+  });
+  return harness;
+}
+
+async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<string[]> {
+  const bodies: string[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300 }),
+    );
+    if (Messages.length === 0) return bodies;
+    for (const message of Messages) bodies.push(message.Body ?? '');
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+      }),
+    );
+  }
+}
+
+export async function putObject(s3: AwsClients['s3'], bucket: string, key: string, body: string | Buffer): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+}

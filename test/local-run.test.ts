@@ -1,0 +1,17 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const LOCAL_RUN = fileURLToPath(new URL('../bin/local-run.ts', import.meta.url));
+
+describe('npm start', () => {
+  it('runs the inventory path on the embedded emulator and reports the queue depth', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, '--objects', '300', '--files', '3', '--json']);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const summary = JSON.parse(lines[0] ?? '');
+    expect(summary).toMatchObject({ objects: 300, files: 3, published: 300, queueDepth: 300 });
+    expect(summary.report).toMatchObject({ dataFiles: 3, rowsRead: 300, failed: 0 });
+  });
+});

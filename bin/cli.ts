@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import { loadConfig, type Environment } from '../lib/config.ts';
-import { PipelineError, RunFailedError } from '../lib/errors.ts';
+import { parseBackfillEvent } from '../lib/backfill-event.ts';
+import { backfillBucket } from '../lib/backfill-job.ts';
+import { InvalidArgumentError, PipelineError, RunFailedError } from '../lib/errors.ts';
 import { publishInventoryReport } from '../lib/inventory-job.ts';
 import { showProgress } from '../lib/progress-display.ts';
 import { createPipelineContext, type PipelineContext } from '../lib/publish-pipeline.ts';
@@ -15,6 +17,12 @@ interface PublishOptions {
   keyPattern?: string;
   fifoMessageGroups?: string;
   maxAttempts?: string;
+}
+
+interface BackfillOptions {
+  prefix?: string;
+  continuation?: string;
+  timeBudgetMs?: string;
 }
 
 const EXIT_RUN_FAILED = 1;
@@ -33,6 +41,32 @@ withPublishOptions(
 ).action((manifest: string, queueUrl: string, options: PublishOptions) =>
   runPublish(queueUrl, options, (context, stats) => publishInventoryReport(parseS3Uri(manifest), context, stats)),
 );
+
+withPublishOptions(
+  program
+    .command('backfill')
+    .description('publish every object of a bucket, listed with ListObjectsV2 in parallel key ranges')
+    .argument('<bucket>', 'source bucket')
+    .argument('<queue-url>', 'target SQS queue URL (FIFO when it ends in .fifo)')
+    .option('--prefix <prefix>', 'only keys under this prefix')
+    .option('--continuation <json>', 'resume a stopped run: the "continuation" its summary printed')
+    .option('--time-budget-ms <ms>', 'stop cleanly after this long and print a continuation'),
+).action((bucket: string, queueUrl: string, options: PublishOptions & BackfillOptions) => {
+  const request = parseBackfillEvent(
+    {
+      bucket,
+      ...(options.prefix !== undefined && { prefix: options.prefix }),
+      ...(options.continuation !== undefined && { continuation: parseJsonOption('--continuation', options.continuation) }),
+      ...(options.timeBudgetMs !== undefined && { timeBudgetMs: Number(options.timeBudgetMs) }),
+    },
+    undefined,
+  );
+  // Ctrl-C stops like the time budget does: in-flight batches settle and a continuation is printed.
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  const signal = request.timeBudgetMs === undefined ? stop.signal : AbortSignal.any([stop.signal, AbortSignal.timeout(request.timeBudgetMs)]);
+  return runPublish(queueUrl, options, (context, stats) => backfillBucket(request, context, stats, signal));
+});
 
 function withPublishOptions(command: Command): Command {
   return command
@@ -72,7 +106,15 @@ async function runPublish<Summary extends StatsSummary>(
   }
 }
 
-function printSummary(summary: StatsSummary & { error?: string }, json: boolean): void {
+function parseJsonOption(option: string, value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`${option} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function printSummary(summary: StatsSummary & { error?: string; continuation?: unknown }, json: boolean): void {
   if (json) {
     console.log(JSON.stringify(summary));
     return;
@@ -89,6 +131,9 @@ function printSummary(summary: StatsSummary & { error?: string }, json: boolean)
     `Rows read ${summary.rowsRead}; skipped ${summary.skipped}${reasons.length ? ` (${reasons.join(', ')})` : ''}; ` +
       `failed ${summary.failed}; re-sent ${summary.retries}.`,
   );
+  if (summary.continuation) {
+    console.log(`Not finished. To continue: --continuation '${JSON.stringify(summary.continuation)}'`);
+  }
   if (summary.error) console.error(`error: ${summary.error}`);
 }
 

@@ -1,14 +1,9 @@
 import { ListObjectsV2Command, type _Object, type S3Client } from '@aws-sdk/client-s3';
 import { ListingError } from './errors.ts';
+import { isBeyondRange, type KeyRange } from './key-ranges.ts';
 
-export interface ListingRange {
-  prefix?: string;
-  /** List keys after this one (exclusive). */
-  startAfter?: string;
-}
-
-/** Every object of a bucket (or of a prefix), one ListObjectsV2 page of 1,000 at a time. */
-export async function* listObjects(s3: S3Client, bucket: string, range: ListingRange = {}): AsyncGenerator<_Object> {
+/** Every object under `prefix` after `startAfter`, one ListObjectsV2 page of 1,000 at a time. */
+export async function* listObjects(s3: S3Client, bucket: string, prefix = '', startAfter?: string): AsyncGenerator<_Object> {
   let continuationToken: string | undefined;
   do {
     let page;
@@ -16,9 +11,8 @@ export async function* listObjects(s3: S3Client, bucket: string, range: ListingR
       page = await s3.send(
         new ListObjectsV2Command({
           Bucket: bucket,
-          Prefix: range.prefix,
-          StartAfter: continuationToken ? undefined : range.startAfter,
-          ContinuationToken: continuationToken,
+          ...(prefix && { Prefix: prefix }),
+          ...(continuationToken ? { ContinuationToken: continuationToken } : startAfter !== undefined && { StartAfter: startAfter }),
         }),
       );
     } catch (error) {
@@ -28,4 +22,13 @@ export async function* listObjects(s3: S3Client, bucket: string, range: ListingR
     yield* page.Contents ?? [];
     continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (continuationToken);
+}
+
+/** The keys of one range under `prefix`, in S3's order; stops at the first key beyond the range. */
+export async function* listKeyRange(s3: S3Client, bucket: string, prefix: string, range: KeyRange): AsyncGenerator<string> {
+  for await (const object of listObjects(s3, bucket, prefix, range.startAfter)) {
+    const key = object.Key ?? '';
+    if (isBeyondRange(key, range)) return;
+    yield key;
+  }
 }

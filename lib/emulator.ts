@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { buildApp } from 'fauxqs';
+import { compareUtf8 } from './utf8-order.ts';
 
 export interface Emulator {
   /** Base URL for `AWS_ENDPOINT_URL`. */
@@ -14,13 +15,26 @@ export const EMULATOR_REGION = 'us-east-1';
 
 /**
  * Serves the fauxqs S3 + SQS emulator from this thread, bound to loopback only (fauxqs's own start
- * function listens on every interface). Port 0 picks a free port.
+ * function listens on every interface). Port 0 picks a free port. Call it only in a thread or
+ * process of its own: it changes how strings compare there.
  */
 export async function serveEmulator(port = 0): Promise<Emulator> {
+  listKeysInS3Order();
   const app = buildApp({ logger: false, defaultRegion: EMULATOR_REGION });
   await app.listen({ port, host: '127.0.0.1' });
   const address = app.server.address() as AddressInfo;
   return { endpoint: `http://127.0.0.1:${address.port}`, port: address.port, stop: () => app.close() };
+}
+
+/**
+ * S3 lists keys in UTF-8 binary order ("B" before "a"); fauxqs 2.4.1 sorts them with
+ * localeCompare ("a" before "B"), which would hide keys from a lister that stops at the end of its
+ * range. In the emulator's own thread, localeCompare is made to compare as S3 does.
+ */
+function listKeysInS3Order(): void {
+  String.prototype.localeCompare = function localeCompare(this: string, that: string): number {
+    return compareUtf8(String(this), String(that));
+  };
 }
 
 /**

@@ -11,7 +11,14 @@ describe('npm start', () => {
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const summary = JSON.parse(lines[0] ?? '');
-    expect(summary).toMatchObject({ objects: 300, files: 3, published: 300, queueDepth: 300 });
-    expect(summary.report).toMatchObject({ dataFiles: 3, rowsRead: 300, failed: 0 });
+    expect(summary).toMatchObject({ mode: 'inventory', objects: 300, published: 300, queueDepth: 300 });
+    expect(summary.summary).toMatchObject({ dataFiles: 3, rowsRead: 300, failed: 0 });
+  });
+
+  it('runs the backfill on the demo bucket with --mode backfill', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, '--mode', 'backfill', '--objects', '300', '--json']);
+    const summary = JSON.parse(stdout.trim());
+    expect(summary).toMatchObject({ mode: 'backfill', objects: 300, published: 300, queueDepth: 300 });
+    expect(summary.summary).toMatchObject({ bucket: 'demo-source', ranges: 17, done: true, failed: 0 });
   });
 });

@@ -1,0 +1,55 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { Context } from 'aws-lambda';
+import { invokeNext, publishingBudget } from '../lib/backfill-chain.ts';
+import { parseBackfillEvent, type BackfillEvent } from '../lib/backfill-event.ts';
+import { backfillBucket, type BackfillSummary } from '../lib/backfill-job.ts';
+import { loadConfig } from '../lib/config.ts';
+import { RunFailedError } from '../lib/errors.ts';
+import { createPipelineContext, type PipelineContext } from '../lib/publish-pipeline.ts';
+
+const logger = new Logger({ serviceName: 's3-to-sqs' });
+// Built on the first invocation and reused while the container lives.
+let pipeline: PipelineContext | undefined;
+let lambda: LambdaClient | undefined;
+
+/**
+ * `sls invoke -f backfill --data '{"bucket":"…","prefix":"…"}'`: lists the bucket in parallel key
+ * ranges and publishes one message per object. Stops before the Lambda timeout with a
+ * continuation and, in Lambda, invokes itself with it until the bucket is done (`"chain": false`
+ * to only return it).
+ */
+export async function handler(event: BackfillEvent | null, context?: Context): Promise<BackfillSummary> {
+  if (context) logger.addContext(context);
+  pipeline ??= createPipelineContext(loadConfig(process.env), logger);
+  const request = parseBackfillEvent(event, process.env.SOURCE_BUCKET);
+  const budgetMs = request.timeBudgetMs ?? (context ? publishingBudget(context.getRemainingTimeInMillis()) : undefined);
+  const signal = budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs);
+
+  let summary: BackfillSummary;
+  try {
+    summary = await backfillBucket(request, pipeline, undefined, signal);
+  } catch (error) {
+    logger.error('backfill failed', { error: error as Error, invocation: request.invocation, summary: (error as RunFailedError).summary });
+    throw error;
+  }
+  logger.info(summary.done ? 'backfill finished' : 'backfill stopped before the time limit', {
+    invocation: request.invocation,
+    ...summary,
+  });
+
+  // `sls invoke local` sets IS_LOCAL: there is no deployed function to invoke.
+  const chain = request.chain ?? (context !== undefined && process.env.IS_LOCAL !== 'true');
+  if (!summary.done && chain && context) {
+    lambda ??= new LambdaClient({});
+    await invokeNext(lambda, context.invokedFunctionArn, {
+      bucket: request.bucket,
+      continuation: summary.continuation,
+      ...(request.timeBudgetMs !== undefined && { timeBudgetMs: request.timeBudgetMs }),
+      chain: true,
+      invocation: request.invocation + 1,
+    });
+    logger.info('backfill continues in the next invocation', { invocation: request.invocation + 1 });
+  }
+  return summary;
+}

@@ -4,13 +4,12 @@ import type { Context } from 'aws-lambda';
 import { invokeNext, publishingBudget } from '../lib/backfill-chain.ts';
 import { parseBackfillEvent, type BackfillEvent } from '../lib/backfill-event.ts';
 import { backfillBucket, type BackfillSummary } from '../lib/backfill-job.ts';
-import { loadConfig } from '../lib/config.ts';
 import { RunFailedError } from '../lib/errors.ts';
-import { createPipelineContext, type PipelineContext } from '../lib/publish-pipeline.ts';
+import { pipelineOnce } from '../lib/publish-pipeline.ts';
 
 const logger = new Logger({ serviceName: 's3-to-sqs' });
-// Built on the first invocation and reused while the container lives.
-let pipeline: PipelineContext | undefined;
+// Built on the first invocation and reused while the container lives (clients keep their sockets).
+const pipeline = pipelineOnce(process.env, logger);
 let lambda: LambdaClient | undefined;
 
 /**
@@ -21,14 +20,13 @@ let lambda: LambdaClient | undefined;
  */
 export async function handler(event: BackfillEvent | null, context?: Context): Promise<BackfillSummary> {
   if (context) logger.addContext(context);
-  pipeline ??= createPipelineContext(loadConfig(process.env), logger);
   const request = parseBackfillEvent(event, process.env.SOURCE_BUCKET);
   const budgetMs = request.timeBudgetMs ?? (context ? publishingBudget(context.getRemainingTimeInMillis()) : undefined);
   const signal = budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs);
 
   let summary: BackfillSummary;
   try {
-    summary = await backfillBucket(request, pipeline, undefined, signal);
+    summary = await backfillBucket(request, await pipeline(), undefined, signal);
   } catch (error) {
     logger.error('backfill failed', { error: error as Error, invocation: request.invocation, summary: (error as RunFailedError).summary });
     throw error;

@@ -1,9 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createAwsClients } from './aws-clients.ts';
 import { BatchPublisher } from './batch-publisher.ts';
-import type { PipelineConfig } from './config.ts';
-import { RunFailedError } from './errors.ts';
+import { loadConfig, type Environment, type PipelineConfig } from './config.ts';
+import { ConfigError, RunFailedError } from './errors.ts';
 import type { RunStats, StatsSummary } from './run-stats.ts';
 import type { Log, ObjectRef } from './types.ts';
 
@@ -71,4 +71,34 @@ export function requireAllPublished<Summary extends StatsSummary>(label: string,
 /** Clients sized for the configured concurrency; built once per Lambda container or CLI run. */
 export function createPipelineContext(config: PipelineConfig, log: Log): PipelineContext {
   return { ...createAwsClients(config), config, log };
+}
+
+/**
+ * A Lambda container's pipeline, built on first use and kept. The target queue is `QUEUE_URL`, or
+ * the queue named `QUEUE_NAME` in this account and region (the stack knows its own queue's name but
+ * not, without credentials, its URL). A failed start is not kept: the next invocation tries again.
+ */
+export function pipelineOnce(env: Environment, log: Log): () => Promise<PipelineContext> {
+  let pending: Promise<PipelineContext> | undefined;
+  return () =>
+    (pending ??= pipelineFromEnvironment(env, log).catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    }));
+}
+
+async function pipelineFromEnvironment(env: Environment, log: Log): Promise<PipelineContext> {
+  const queueName = env.QUEUE_NAME?.trim();
+  if (env.QUEUE_URL?.trim() || !queueName) return createPipelineContext(loadConfig(env), log);
+  const endpoint = env.AWS_ENDPOINT_URL?.trim();
+  const sqs = new SQSClient(endpoint ? { endpoint } : {});
+  try {
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+    return createPipelineContext(loadConfig({ ...env, QUEUE_URL: QueueUrl }), log);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`QUEUE_NAME "${queueName}": the queue could not be found: ${(error as Error).name}: ${(error as Error).message}`);
+  } finally {
+    sqs.destroy();
+  }
 }

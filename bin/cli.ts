@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { loadConfig, type Environment } from '../lib/config.ts';
+import { createAwsClients } from '../lib/aws-clients.ts';
 import { parseBackfillEvent } from '../lib/backfill-event.ts';
 import { backfillBucket } from '../lib/backfill-job.ts';
 import { InvalidArgumentError, PipelineError, RunFailedError } from '../lib/errors.ts';
@@ -7,6 +8,7 @@ import { publishInventoryReport } from '../lib/inventory-job.ts';
 import { showProgress } from '../lib/progress-display.ts';
 import { createPipelineContext, type PipelineContext } from '../lib/publish-pipeline.ts';
 import { RunStats, type StatsSummary } from '../lib/run-stats.ts';
+import { seedBucket } from '../lib/sample-objects.ts';
 import { parseS3Uri } from '../lib/s3-location.ts';
 import { stderrLog } from '../lib/stderr-log.ts';
 
@@ -67,6 +69,33 @@ withPublishOptions(
   const signal = request.timeBudgetMs === undefined ? stop.signal : AbortSignal.any([stop.signal, AbortSignal.timeout(request.timeBudgetMs)]);
   return runPublish(queueUrl, options, (context, stats) => backfillBucket(request, context, stats, signal));
 });
+
+program
+  .command('seed')
+  .description('write sample objects named <sha256>.<ext> to a bucket (like the original Terraform\'s object_count)')
+  .argument('<bucket>', 'an existing bucket')
+  .option('--count <n>', 'objects to write', '500')
+  .option('--start <n>', 'index of the first sample, to add more objects later', '0')
+  .option('--concurrency <n>', 'PutObject calls in flight', '32')
+  .action(async (bucket: string, options: { count: string; start: string; concurrency: string }) => {
+    const count = wholeNumber('--count', options.count, 0);
+    const concurrency = wholeNumber('--concurrency', options.concurrency, 1);
+    const { s3 } = createAwsClients({ concurrency, endpointUrl: process.env.AWS_ENDPOINT_URL || undefined });
+    const started = Date.now();
+    try {
+      await seedBucket(s3, bucket, { count, firstIndex: wholeNumber('--start', options.start, 0), concurrency });
+    } catch (error) {
+      const { name, message } = error as Error;
+      throw new InvalidArgumentError(`writing to bucket "${bucket}" failed: ${name}: ${message}`);
+    }
+    console.log(`${count} objects were written to s3://${bucket} in ${((Date.now() - started) / 1000).toFixed(2)} s.`);
+  });
+
+function wholeNumber(option: string, value: string, min: number): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < min) throw new InvalidArgumentError(`${option} "${value}" must be a whole number of at least ${min}`);
+  return number;
+}
 
 function withPublishOptions(command: Command): Command {
   return command

@@ -27,7 +27,8 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Validates an invocation's payload; errors name the field. */
 export function parseBackfillEvent(event: unknown, defaultBucket: string | undefined): ParsedBackfillEvent {
-  const input = (event ?? {}) as Record<string, unknown>;
+  // An invocation without a payload (`sls invoke` with no --data) means: all defaults.
+  const input = (event === undefined || event === null || event === '' ? {} : event) as Record<string, unknown>;
   if (typeof input !== 'object' || Array.isArray(input)) throw invalid('the event must be a JSON object');
   const continuation = input.continuation === undefined ? undefined : parseContinuation(input.continuation);
   const bucket = optionalString(input, 'bucket') ?? continuation?.bucket ?? defaultBucket;

@@ -45,7 +45,7 @@ export function isFifoQueue(queueUrl: string): boolean {
 function requiredQueueUrl(env: Environment): string {
   const value = env.QUEUE_URL?.trim();
   if (!value) {
-    throw new ConfigError('QUEUE_URL is required: set it to the URL of the target SQS queue (or set QUEUE_NAME)');
+    throw new ConfigError('QUEUE_URL is required: set it to the URL of the target SQS queue (in Lambda, QUEUE_ARN or QUEUE_NAME also name it)');
   }
   const url = optionalUrl(env, 'QUEUE_URL');
   if (!url || url.split('/').filter(Boolean).length < 4) {

@@ -75,8 +75,9 @@ export function createPipelineContext(config: PipelineConfig, log: Log): Pipelin
 
 /**
  * A Lambda container's pipeline, built on first use and kept. The target queue is `QUEUE_URL`, or
- * the queue named `QUEUE_NAME` in this account and region (the stack knows its own queue's name but
- * not, without credentials, its URL). A failed start is not kept: the next invocation tries again.
+ * is looked up with GetQueueUrl from `QUEUE_ARN` (an existing queue given to the stack) or
+ * `QUEUE_NAME` (the stack's own queue): without credentials the stack knows names and ARNs but not
+ * URLs. A failed start is not kept: the next invocation tries again.
  */
 export function pipelineOnce(env: Environment, log: Log): () => Promise<PipelineContext> {
   let pending: Promise<PipelineContext> | undefined;
@@ -88,17 +89,34 @@ export function pipelineOnce(env: Environment, log: Log): () => Promise<Pipeline
 }
 
 async function pipelineFromEnvironment(env: Environment, log: Log): Promise<PipelineContext> {
-  const queueName = env.QUEUE_NAME?.trim();
-  if (env.QUEUE_URL?.trim() || !queueName) return createPipelineContext(loadConfig(env), log);
+  const queue = env.QUEUE_URL?.trim() ? undefined : queueToLookUp(env);
+  if (!queue) return createPipelineContext(loadConfig(env), log);
   const endpoint = env.AWS_ENDPOINT_URL?.trim();
   const sqs = new SQSClient(endpoint ? { endpoint } : {});
   try {
-    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+    const { QueueUrl } = await sqs.send(
+      new GetQueueUrlCommand({ QueueName: queue.name, ...(queue.owner && { QueueOwnerAWSAccountId: queue.owner }) }),
+    );
     return createPipelineContext(loadConfig({ ...env, QUEUE_URL: QueueUrl }), log);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`QUEUE_NAME "${queueName}": the queue could not be found: ${(error as Error).name}: ${(error as Error).message}`);
+    throw new ConfigError(`${queue.variable}: the queue could not be found: ${(error as Error).name}: ${(error as Error).message}`);
   } finally {
     sqs.destroy();
   }
+}
+
+function queueToLookUp(env: Environment): { name: string; owner?: string; variable: string } | undefined {
+  const arn = env.QUEUE_ARN?.trim();
+  if (arn) {
+    const match = /^arn:aws[a-z-]*:sqs:([a-z0-9-]+):(\d{12}):([\w-]+(?:\.fifo)?)$/.exec(arn);
+    if (!match) throw new ConfigError(`QUEUE_ARN "${arn}" is not an SQS queue ARN (arn:aws:sqs:<region>:<account>:<name>)`);
+    const [, region, owner, name] = match as unknown as [string, string, string, string];
+    if (env.AWS_REGION && region !== env.AWS_REGION) {
+      throw new ConfigError(`QUEUE_ARN "${arn}" is in ${region}; the queue must be in this function's region, ${env.AWS_REGION}`);
+    }
+    return { name, owner, variable: `QUEUE_ARN "${arn}"` };
+  }
+  const name = env.QUEUE_NAME?.trim();
+  return name ? { name, variable: `QUEUE_NAME "${name}"` } : undefined;
 }

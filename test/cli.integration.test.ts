@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keysOf, putObject, useEmulator } from './support/emulator.ts';
 import { runCli } from './support/run-cli.ts';
@@ -62,5 +63,23 @@ describe('cli inventory', () => {
     const badConcurrency = await runCli(['inventory', MANIFEST, 'https://sqs.us-east-1.amazonaws.com/1/q', '--concurrency', 'lots']);
     expect(badConcurrency.code).toBe(2);
     expect(badConcurrency.stderr).toContain('CONCURRENCY "lots" must be a whole number');
+  });
+});
+
+describe('cli seed', () => {
+  it('writes <sha256>.<ext> sample objects to a bucket', async () => {
+    await aws.createBucket('seeded');
+    const result = await runCli(['seed', 'seeded', '--count', '25']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^25 objects were written to s3:\/\/seeded in/);
+    const { Contents = [] } = await aws.s3.send(new ListObjectsV2Command({ Bucket: 'seeded' }));
+    expect(Contents).toHaveLength(25);
+    for (const object of Contents) expect(object.Key).toMatch(/^[0-9a-f]{64}\.(jpg|png|pdf|txt)$/);
+  });
+
+  it('names the bucket when it cannot write to it', async () => {
+    const result = await runCli(['seed', 'no-such-bucket', '--count', '3']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('writing to bucket "no-such-bucket" failed: NoSuchBucket');
   });
 });

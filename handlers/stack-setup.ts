@@ -1,0 +1,59 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
+import { createAwsClients } from '../lib/aws-clients.ts';
+import { sendCustomResourceResponse } from '../lib/custom-resource.ts';
+import { emptyBucket } from '../lib/empty-bucket.ts';
+import { deleteInventoryConfiguration, putInventoryConfiguration } from '../lib/inventory-configuration.ts';
+
+const logger = new Logger({ serviceName: 's3-to-sqs' });
+const { s3 } = createAwsClients({ concurrency: 4, endpointUrl: process.env.AWS_ENDPOINT_URL || undefined });
+
+/**
+ * CloudFormation custom resources of the stack:
+ * - `Custom::SourceBucketInventory` turns the daily inventory on for an existing source bucket,
+ *   and off again when the stack is removed;
+ * - `Custom::EmptyBucketOnDelete` empties the inventory bucket (reports only) when the stack is
+ *   removed, so that CloudFormation can delete it.
+ */
+export async function handler(event: CloudFormationCustomResourceEvent, context?: Context): Promise<void> {
+  if (context) logger.addContext(context);
+  const properties = event.ResourceProperties as Record<string, string>;
+  let physicalId = 'PhysicalResourceId' in event ? event.PhysicalResourceId : `${event.LogicalResourceId}-${event.RequestId}`;
+  try {
+    switch (event.ResourceType) {
+      case 'Custom::SourceBucketInventory': {
+        const settings = {
+          sourceBucket: required(properties, 'SourceBucket'),
+          configurationId: required(properties, 'ConfigurationId'),
+          destinationBucketArn: required(properties, 'DestinationBucketArn'),
+          destinationPrefix: required(properties, 'DestinationPrefix'),
+          destinationAccountId: required(properties, 'DestinationAccountId'),
+        };
+        // A new physical id on update makes CloudFormation delete the old configuration.
+        physicalId = `${settings.sourceBucket}/${settings.configurationId}`;
+        if (event.RequestType === 'Delete') await deleteInventoryConfiguration(s3, settings.sourceBucket, settings.configurationId);
+        else await putInventoryConfiguration(s3, settings);
+        break;
+      }
+      case 'Custom::EmptyBucketOnDelete': {
+        const bucket = required(properties, 'Bucket');
+        physicalId = `empty-on-delete/${bucket}`;
+        if (event.RequestType === 'Delete') logger.info('emptied bucket', { bucket, deleted: await emptyBucket(s3, bucket) });
+        break;
+      }
+      default:
+        throw new Error(`unknown custom resource type ${event.ResourceType}`);
+    }
+    logger.info('custom resource done', { type: event.ResourceType, request: event.RequestType, physicalId });
+    await sendCustomResourceResponse(event, 'SUCCESS', physicalId);
+  } catch (error) {
+    logger.error('custom resource failed', { type: event.ResourceType, request: event.RequestType, error: error as Error });
+    await sendCustomResourceResponse(event, 'FAILED', physicalId, (error as Error).message);
+  }
+}
+
+function required(properties: Record<string, string>, name: string): string {
+  const value = properties[name];
+  if (typeof value !== 'string' || value === '') throw new Error(`property ${name} is required`);
+  return value;
+}

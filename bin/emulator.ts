@@ -1,9 +1,32 @@
 import { parseArgs } from 'node:util';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import { createAwsClients } from '../lib/aws-clients.ts';
 import { emulatorEnvironment, serveEmulator } from '../lib/emulator.ts';
+import { createFifoQueue } from '../lib/local-demo.ts';
 
-// `npm run emulator`: S3 + SQS on 127.0.0.1 for manual use with the AWS CLI or this project's CLI.
-const { values } = parseArgs({ options: { port: { type: 'string', default: '4566' } } });
+// `npm run emulator`: S3 + SQS on 127.0.0.1 for manual use with the AWS CLI, this project's CLI
+// or `sls invoke local`; --bucket and --queue create resources to start with.
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '4566' },
+    bucket: { type: 'string', multiple: true, default: [] },
+    queue: { type: 'string', multiple: true, default: [] },
+  },
+});
 const emulator = await serveEmulator(Number(values.port));
+const { s3, sqs } = createAwsClients({ concurrency: 4, endpointUrl: emulator.endpoint });
+Object.assign(process.env, emulatorEnvironment(emulator.endpoint));
+for (const bucket of values.bucket) {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  console.log(`bucket s3://${bucket}`);
+}
+for (const name of values.queue) {
+  const url = name.endsWith('.fifo')
+    ? await createFifoQueue(sqs, name)
+    : (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl;
+  console.log(`queue ${url}`);
+}
 console.log(`S3 and SQS emulator listening on ${emulator.endpoint}. In another shell:`);
 for (const [name, value] of Object.entries(emulatorEnvironment(emulator.endpoint))) console.log(`  export ${name}=${value}`);
 console.log('Stop with Ctrl-C.');

@@ -22,6 +22,8 @@ export interface BatchPublisherOptions {
   backoff?: BackoffPolicy;
   /** Payload limit of one call; lower only to test batching. */
   maxBatchBytes?: number;
+  /** Called once per object when it is no longer pending: published, or counted as failed. */
+  onSettled?: (object: ObjectRef) => void;
   stats: RunStats;
   log: Log;
 }
@@ -46,7 +48,8 @@ interface EntryFailure {
  * an error that every further call would repeat, which aborts the run.
  */
 export class BatchPublisher {
-  readonly #options: Required<Omit<BatchPublisherOptions, 'log' | 'stats'>>;
+  readonly #options: Required<Omit<BatchPublisherOptions, 'log' | 'stats' | 'onSettled'>>;
+  readonly #onSettled: ((object: ObjectRef) => void) | undefined;
   readonly #sqs: SQSClient;
   readonly #stats: RunStats;
   readonly #log: Log;
@@ -70,6 +73,7 @@ export class BatchPublisher {
     };
     this.#stats = options.stats;
     this.#log = options.log;
+    this.#onSettled = options.onSettled;
     this.#fifo = isFifoQueue(options.queueUrl);
     this.#inFlight = new PQueue({ concurrency: options.concurrency });
   }
@@ -81,9 +85,11 @@ export class BatchPublisher {
     const bytes = Buffer.byteLength(body);
     if (bytes > this.#options.maxBatchBytes) {
       this.#stats.recordFailure(object, `message is ${bytes} bytes, over the ${this.#options.maxBatchBytes}-byte limit`);
+      this.#onSettled?.(object);
       return;
     }
-    if (this.#batchBytes + bytes > this.#options.maxBatchBytes) await this.#dispatch();
+    // Checked again after each wait: concurrent callers may have filled the new batch meanwhile.
+    while (this.#batch.length > 0 && this.#batchBytes + bytes > this.#options.maxBatchBytes) await this.#dispatch();
     this.#batch.push({ id: String(this.#batch.length), object, body });
     this.#batchBytes += bytes;
     if (this.#batch.length === MAX_BATCH_ENTRIES) await this.#dispatch();
@@ -147,6 +153,10 @@ export class BatchPublisher {
           : [];
       });
       this.#stats.published += messages.length - failures.length;
+      if (this.#onSettled) {
+        const failed = new Set(failures.map((failure) => failure.message));
+        for (const message of messages) if (!failed.has(message)) this.#onSettled(message.object);
+      }
       return failures;
     } catch (error) {
       const reason = describeError(error);
@@ -171,7 +181,10 @@ export class BatchPublisher {
 
   #recordFailures(messages: PendingMessage[], reason = 'unknown'): void {
     if (messages.length === 0) return;
-    for (const message of messages) this.#stats.recordFailure(message.object, reason);
+    for (const message of messages) {
+      this.#stats.recordFailure(message.object, reason);
+      this.#onSettled?.(message.object);
+    }
     this.#log.warn('messages not published', { count: messages.length, reason, firstKey: messages[0]?.object.key });
   }
 }

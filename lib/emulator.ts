@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { buildApp } from 'fauxqs';
+import { enforceConditionalWrites } from './emulator-conditional-writes.ts';
 import { compareUtf8 } from './utf8-order.ts';
 
 export interface Emulator {
@@ -15,12 +16,14 @@ export const EMULATOR_REGION = 'us-east-1';
 
 /**
  * Serves the fauxqs S3 + SQS emulator from this thread, bound to loopback only (fauxqs's own start
- * function listens on every interface). Port 0 picks a free port. Call it only in a thread or
- * process of its own: it changes how strings compare there.
+ * function listens on every interface), with S3's key order and conditional writes. Port 0
+ * picks a free port. Call it only in a thread or process of its own: it changes how strings
+ * compare there.
  */
 export async function serveEmulator(port = 0): Promise<Emulator> {
   listKeysInS3Order();
   const app = buildApp({ logger: false, defaultRegion: EMULATOR_REGION });
+  enforceConditionalWrites(app);
   await app.listen({ port, host: '127.0.0.1' });
   const address = app.server.address() as AddressInfo;
   return { endpoint: `http://127.0.0.1:${address.port}`, port: address.port, stop: () => app.close() };

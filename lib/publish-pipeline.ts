@@ -18,15 +18,22 @@ export interface PipelineContext {
 /**
  * The one path from any key source to SQS: the key pattern, then the batch publisher. Returns when
  * every batch has settled, even when the source broke off, so the counters are final; then throws
- * the first error, if any.
+ * the first error, if any. `onSettled` hears of every object received once it is done with:
+ * skipped, published or failed (the inventory worker checkpoints on it).
  */
-export async function publishAll(keys: AsyncIterable<ObjectRef>, context: PipelineContext, stats: RunStats): Promise<void> {
+export async function publishAll<T extends ObjectRef>(
+  keys: AsyncIterable<T>,
+  context: PipelineContext,
+  stats: RunStats,
+  onSettled?: (object: T) => void,
+): Promise<void> {
   const { config } = context;
   const publisher = new BatchPublisher(context.sqs, {
     queueUrl: config.queueUrl,
     concurrency: config.concurrency,
     maxAttempts: config.maxAttempts,
     fifoMessageGroups: config.fifoMessageGroups,
+    ...(onSettled && { onSettled: onSettled as (object: ObjectRef) => void }),
     stats,
     log: context.log,
   });
@@ -35,6 +42,7 @@ export async function publishAll(keys: AsyncIterable<ObjectRef>, context: Pipeli
     for await (const object of keys) {
       if (config.keyPattern && !config.keyPattern.test(object.key)) {
         stats.skip('patternMismatch');
+        onSettled?.(object);
         continue;
       }
       await publisher.publish(object);

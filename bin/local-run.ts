@@ -1,33 +1,48 @@
 import { parseArgs } from 'node:util';
 import { runLocalDemo, type DemoMode } from '../lib/local-demo.ts';
+import { stderrLog } from '../lib/stderr-log.ts';
 
 const { values } = parseArgs({
   options: {
     objects: { type: 'string', default: '500' },
     files: { type: 'string', default: '4' },
+    workers: { type: 'string', default: '4' },
+    'time-budget-ms': { type: 'string' },
     mode: { type: 'string', default: 'inventory' },
     json: { type: 'boolean', default: false },
   },
 });
-const objects = Number(values.objects);
-const files = Number(values.files);
-if (!Number.isInteger(objects) || objects < 0) throw new Error(`--objects "${values.objects}" must be a whole number`);
-if (!Number.isInteger(files) || files < 1) throw new Error(`--files "${values.files}" must be a whole number of at least 1`);
+const wholeNumber = (option: string, value: string | undefined, min: number): number => {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < min) throw new Error(`--${option} "${value}" must be a whole number of at least ${min}`);
+  return number;
+};
 if (values.mode !== 'inventory' && values.mode !== 'backfill') throw new Error(`--mode "${values.mode}" must be inventory or backfill`);
+const budget = values['time-budget-ms'];
 
 const json = values.json;
 // With --json, stdout carries only the summary line: the handlers then log warnings and errors only.
 if (json) process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-const [{ handler: inventory }, { handler: backfill }] = await Promise.all([
+const [inventory, worker, deadLetter, backfill] = await Promise.all([
   import('../handlers/inventory.ts'),
+  import('../handlers/worker.ts'),
+  import('../handlers/dead-letter.ts'),
   import('../handlers/backfill.ts'),
 ]);
 
 const result = await runLocalDemo({
-  objects,
-  files,
+  objects: wholeNumber('objects', values.objects, 0),
+  files: wholeNumber('files', values.files, 1),
+  workers: wholeNumber('workers', values.workers, 1),
+  ...(budget !== undefined && { timeBudgetMs: wholeNumber('time-budget-ms', budget, 1) }),
   mode: values.mode as DemoMode,
-  handlers: { inventory, backfill: (event) => backfill(event) },
+  handlers: {
+    inventory: (event) => inventory.handler(event),
+    worker: (event) => worker.handler(event),
+    deadLetter: (event) => deadLetter.handler(event),
+    backfill: (event) => backfill.handler(event),
+  },
+  log: stderrLog(false),
   onStep: (line) => {
     if (!json) console.log(line);
   },
@@ -35,8 +50,9 @@ const result = await runLocalDemo({
 if (json) {
   console.log(JSON.stringify(result));
 } else {
+  const parts = result.parts === undefined ? '' : ` by ${result.parts} parts with ${result.continuations} continuations`;
   console.log(
-    `${result.published} messages were published in total in ${(result.durationMs / 1000).toFixed(2)} s ` +
+    `${result.published} messages were published in total${parts} in ${(result.durationMs / 1000).toFixed(2)} s ` +
       `(${result.messagesPerSecond} messages/s); the queue holds ${result.queueDepth}.`,
   );
 }

@@ -1,32 +1,37 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, S3Event } from 'aws-lambda';
-import { RunFailedError } from '../lib/errors.ts';
-import { publishInventoryReport, type InventorySummary } from '../lib/inventory-job.ts';
-import { pipelineOnce } from '../lib/publish-pipeline.ts';
+import { createAwsClients } from '../lib/aws-clients.ts';
+import { startInventoryRun, type FanOutSummary } from '../lib/fan-out.ts';
+import { lazy } from '../lib/lazy.ts';
 import { manifestLocations } from '../lib/s3-event.ts';
+import { workQueueFromEnvironment } from '../lib/worker-context.ts';
 
 const logger = new Logger({ serviceName: 's3-to-sqs' });
-// Built on the first invocation and reused while the container lives (clients keep their sockets).
-const pipeline = pipelineOnce(process.env, logger);
+// Built on the first invocation and reused while the container lives.
+const clients = lazy(async () => ({
+  s3: createAwsClients({ concurrency: 16, endpointUrl: process.env.AWS_ENDPOINT_URL || undefined }).s3,
+  ...(await workQueueFromEnvironment(process.env)),
+}));
 
-/** S3 ObjectCreated on an inventory manifest.json → one SQS message per current object. */
-export async function handler(event: S3Event, context?: Context): Promise<{ reports: InventorySummary[] }> {
+/**
+ * S3 ObjectCreated on an inventory manifest.json → the report's run is claimed and one task per
+ * data file is queued for the `worker` function. A second delivery of the same event starts nothing.
+ */
+export async function handler(event: S3Event, context?: Context): Promise<{ runs: FanOutSummary[] }> {
   if (context) logger.addContext(context);
-  const reports: InventorySummary[] = [];
+  const deadline = Date.now() + (context?.getRemainingTimeInMillis() ?? 60_000);
+  const runs: FanOutSummary[] = [];
   const failures: Error[] = [];
   for (const location of manifestLocations(event, logger)) {
     try {
-      const summary = await publishInventoryReport(location, await pipeline());
-      logger.info('inventory report published', { ...summary });
-      reports.push(summary);
+      runs.push(await startInventoryRun(location, { ...(await clients()), log: logger, deadline }));
     } catch (error) {
-      const summary = error instanceof RunFailedError ? error.summary : undefined;
-      logger.error('inventory report failed', { error: error as Error, summary });
+      logger.error('inventory run could not start', { manifest: `s3://${location.bucket}/${location.key}`, error: error as Error });
       failures.push(error as Error);
     }
   }
   // Throwing hands the event to Lambda's retries and then to the on-failure destination.
   if (failures.length === 1) throw failures[0];
-  if (failures.length > 1) throw new AggregateError(failures, `${failures.length} inventory reports failed`);
-  return { reports };
+  if (failures.length > 1) throw new AggregateError(failures, `${failures.length} inventory runs could not start`);
+  return { runs };
 }

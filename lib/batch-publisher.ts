@@ -22,8 +22,8 @@ export interface BatchPublisherOptions {
   backoff?: BackoffPolicy;
   /** Payload limit of one call; lower only to test batching. */
   maxBatchBytes?: number;
-  /** Called once per object when it is no longer pending: published, or counted as failed. */
-  onSettled?: (object: ObjectRef) => void;
+  /** Called once per object when it is no longer pending: published (true) or failed (false). */
+  onSettled?: (object: ObjectRef, published: boolean) => void;
   stats: RunStats;
   log: Log;
 }
@@ -49,7 +49,7 @@ interface EntryFailure {
  */
 export class BatchPublisher {
   readonly #options: Required<Omit<BatchPublisherOptions, 'log' | 'stats' | 'onSettled'>>;
-  readonly #onSettled: ((object: ObjectRef) => void) | undefined;
+  readonly #onSettled: ((object: ObjectRef, published: boolean) => void) | undefined;
   readonly #sqs: SQSClient;
   readonly #stats: RunStats;
   readonly #log: Log;
@@ -85,7 +85,7 @@ export class BatchPublisher {
     const bytes = Buffer.byteLength(body);
     if (bytes > this.#options.maxBatchBytes) {
       this.#stats.recordFailure(object, `message is ${bytes} bytes, over the ${this.#options.maxBatchBytes}-byte limit`);
-      this.#onSettled?.(object);
+      this.#onSettled?.(object, false);
       return;
     }
     // Checked again after each wait: concurrent callers may have filled the new batch meanwhile.
@@ -155,7 +155,7 @@ export class BatchPublisher {
       this.#stats.published += messages.length - failures.length;
       if (this.#onSettled) {
         const failed = new Set(failures.map((failure) => failure.message));
-        for (const message of messages) if (!failed.has(message)) this.#onSettled(message.object);
+        for (const message of messages) if (!failed.has(message)) this.#onSettled(message.object, true);
       }
       return failures;
     } catch (error) {
@@ -183,7 +183,7 @@ export class BatchPublisher {
     if (messages.length === 0) return;
     for (const message of messages) {
       this.#stats.recordFailure(message.object, reason);
-      this.#onSettled?.(message.object);
+      this.#onSettled?.(message.object, false);
     }
     this.#log.warn('messages not published', { count: messages.length, reason, firstKey: messages[0]?.object.key });
   }

@@ -81,6 +81,23 @@ function optionalPattern(env: Environment, name: string): RegExp | undefined {
   }
 }
 
+/** Settings of the inventory workers. */
+export interface WorkerTuning {
+  checkpointIntervalMs: number;
+  leaseMs: number;
+  /** Overrides the budget taken from the Lambda context (to force continuations locally). */
+  timeBudgetMs?: number;
+}
+
+export function loadWorkerTuning(env: Environment): WorkerTuning {
+  const timeBudgetMs = env.TIME_BUDGET_MS?.trim() ? integer(env, 'TIME_BUDGET_MS', 0, 1, 900_000) : undefined;
+  return {
+    checkpointIntervalMs: integer(env, 'CHECKPOINT_INTERVAL_MS', 5_000, 10, 600_000),
+    leaseMs: integer(env, 'PART_LEASE_MS', 60_000, 10, 3_600_000),
+    ...(timeBudgetMs !== undefined && { timeBudgetMs }),
+  };
+}
+
 function integer(env: Environment, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;

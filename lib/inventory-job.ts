@@ -48,6 +48,6 @@ export async function publishInventoryReport(
 
 async function* keysOfReport(manifest: InventoryManifest, context: PipelineContext, stats: RunStats): AsyncGenerator<ObjectRef> {
   for (const file of manifest.files) {
-    yield* readInventoryFile(context.s3, manifest, file, stats);
+    yield* readInventoryFile(context.s3, { bucket: manifest.location.bucket, file, columns: manifest.columns }, stats);
   }
 }

@@ -6,10 +6,30 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse';
 import { ChecksumMismatchError, DataFileError, PipelineError } from './errors.ts';
 import { decodeS3Key } from './key-encoding.ts';
-import type { InventoryManifest, ManifestFile } from './manifest.ts';
+import type { ColumnPositions, ManifestFile } from './manifest.ts';
 import type { RunStats } from './run-stats.ts';
 import { formatS3Uri } from './s3-location.ts';
 import type { ObjectRef } from './types.ts';
+
+/** One data file to read: where it is, what the manifest says of it, and its columns. */
+export interface DataFile {
+  /** The bucket that holds the report. */
+  bucket: string;
+  file: ManifestFile;
+  columns: ColumnPositions;
+}
+
+/** A current object of a report, with its row number in the data file (from 1). */
+export interface InventoryObject extends ObjectRef {
+  row: number;
+}
+
+export interface ReadOptions {
+  /** Rows already done: read past them without counting or yielding them (gzip cannot seek). */
+  startRow?: number;
+  /** Kept at the number of the last row read, skipped rows included. */
+  position?: { row: number };
+}
 
 /**
  * Streams one data file of a report and yields the current objects it lists: GetObject → MD5 of
@@ -19,13 +39,14 @@ import type { ObjectRef } from './types.ts';
  */
 export async function* readInventoryFile(
   s3: S3Client,
-  manifest: InventoryManifest,
-  file: ManifestFile,
+  { bucket, file, columns }: DataFile,
   stats: RunStats,
-): AsyncGenerator<ObjectRef> {
-  const location = { bucket: manifest.location.bucket, key: file.key };
+  options: ReadOptions = {},
+): AsyncGenerator<InventoryObject> {
+  const location = { bucket, key: file.key };
   const uri = formatS3Uri(location);
-  const { columns } = manifest;
+  const startRow = options.startRow ?? 0;
+  const position = options.position ?? { row: 0 };
   let body: Readable;
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
@@ -56,6 +77,8 @@ export async function* readInventoryFile(
   try {
     for await (const record of parser as AsyncIterable<string[]>) {
       row += 1;
+      position.row = row;
+      if (row <= startRow) continue;
       stats.rowsRead += 1;
       if (record.length !== columns.count) {
         throw new DataFileError(`data file ${uri} row ${row} has ${record.length} fields; fileSchema names ${columns.count}`);
@@ -76,7 +99,7 @@ export async function* readInventoryFile(
         stats.recordMalformedKey(rawKey);
         continue;
       }
-      yield { bucket: record[columns.bucket] as string, key };
+      yield { bucket: record[columns.bucket] as string, key, row };
     }
     await streaming;
   } catch (error) {

@@ -1,29 +1,40 @@
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { S3Event } from 'aws-lambda';
+import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createAwsClients } from './aws-clients.ts';
-import { emulatorEnvironment, startEmulator } from './emulator.ts';
 import type { BackfillEvent } from './backfill-event.ts';
 import type { BackfillSummary } from './backfill-job.ts';
-import type { InventorySummary } from './inventory-job.ts';
+import { emulatorEnvironment, startEmulator } from './emulator.ts';
+import type { FanOutSummary } from './fan-out.ts';
 import { writeInventoryReport } from './inventory-writer.ts';
+import { runLocalEventSource } from './local-event-source.ts';
+import type { RunReport } from './run-report.ts';
+import { getJson, reportKey, runFolder } from './run-state.ts';
 import { objectCreatedEvent } from './s3-event.ts';
 import { sampleInventoryRows, seedBucket } from './sample-objects.ts';
+import type { Log, S3Location } from './types.ts';
 
 export type DemoMode = 'inventory' | 'backfill';
 
 /** The Lambda handlers, called in this process as Lambda would call them. */
 export interface DemoHandlers {
-  inventory: (event: S3Event) => Promise<{ reports: InventorySummary[] }>;
+  inventory: (event: S3Event) => Promise<{ runs: FanOutSummary[] }>;
+  worker: (event: SQSEvent) => Promise<SQSBatchResponse>;
+  deadLetter: (event: SQSEvent) => Promise<void>;
   backfill: (event: BackfillEvent) => Promise<BackfillSummary>;
 }
 
 export interface LocalDemoOptions {
   objects: number;
-  /** Inventory mode: data files of the report. */
+  /** Inventory mode: data files of the report, each one part for a worker. */
   files: number;
+  /** Inventory mode: worker invocations at once. */
+  workers: number;
+  /** Inventory mode: each worker invocation stops after this long and queues the rest. */
+  timeBudgetMs?: number;
   mode: DemoMode;
   handlers: DemoHandlers;
+  log: Log;
   onStep?: (step: string) => void;
 }
 
@@ -32,15 +43,18 @@ export interface LocalDemoResult {
   objects: number;
   published: number;
   queueDepth: number;
-  /** How long the handler took, from event to last message. */
+  /** From the handler's first invocation to the last message. */
   durationMs: number;
   messagesPerSecond: number;
   /** Peak resident memory of this process, the emulator's thread and its stored objects included. */
   peakRssMb: number;
-  /** Peak JavaScript heap of this thread while the handler ran: the pipeline's own memory. */
+  /** Peak JavaScript heap of this thread while the handlers ran: the pipeline's own memory. */
   pipelineHeapPeakMb: number;
-  /** What the handler returned. */
-  summary: InventorySummary | BackfillSummary;
+  /** Inventory mode: parts, continuations and totals of the run's report. */
+  parts?: number;
+  continuations?: number;
+  /** What the run produced: the inventory run's report, or the backfill's summary. */
+  summary: RunReport | BackfillSummary;
 }
 
 export const DEMO = {
@@ -49,13 +63,18 @@ export const DEMO = {
   inventoryPrefix: 'inventory',
   configId: 'daily',
   queueName: 'demo-objects.fifo',
+  workQueueName: 'demo-work',
+  deadLetterQueueName: 'demo-work-dead-letter',
+  /** Deliveries of a task before it goes to the dead-letter queue, as in the stack. */
+  maxReceiveCount: 3,
 } as const;
 
 /**
  * The whole path on a laptop: an in-process emulator, a bucket of sample objects, then either its
- * inventory report in S3's layout and the S3 event delivered to the inventory handler, or the
- * backfill handler invoked on the bucket; finally the queue's depth. Points this process's AWS SDK
- * at the emulator through `AWS_ENDPOINT_URL`.
+ * inventory report in S3's layout, the S3 event delivered to the inventory handler and the work
+ * queue drained by workers invoked as Lambda's event source mapping would, or the backfill handler
+ * invoked on the bucket; finally the queue's depth. Points this process's AWS SDK at the emulator
+ * through `AWS_ENDPOINT_URL`.
  */
 export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemoResult> {
   const step = options.onStep ?? (() => {});
@@ -70,16 +89,25 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     step(`writing ${options.objects} sample objects to s3://${DEMO.sourceBucket}`);
     await seedBucket(s3, DEMO.sourceBucket, { count: options.objects });
 
-    const { value: summary, durationMs, heapPeakBytes } = await runHandler(s3, options);
+    const measured =
+      options.mode === 'backfill'
+        ? await measure(() => {
+            step(`invoking the backfill of s3://${DEMO.sourceBucket}`);
+            return options.handlers.backfill({ bucket: DEMO.sourceBucket });
+          })
+        : await runInventory(s3, sqs, options);
+    const { value: summary, durationMs, heapPeakBytes } = measured;
+    const published = 'totals' in summary ? summary.totals.published : summary.published;
     return {
       mode: options.mode,
       objects: options.objects,
-      published: summary.published,
+      published,
       queueDepth: await queueDepth(sqs, queueUrl),
       durationMs,
-      messagesPerSecond: Math.round(summary.published / (durationMs / 1000)),
+      messagesPerSecond: Math.round(published / (durationMs / 1000)),
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       pipelineHeapPeakMb: Math.round(heapPeakBytes / 2 ** 20),
+      ...('totals' in summary && { parts: summary.parts, continuations: summary.totals.continuations }),
       summary,
     };
   } finally {
@@ -87,16 +115,16 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
   }
 }
 
-/**
- * Inventory mode: writes the report, then delivers its event. Backfill: invokes the backfill.
- * Only the handler's call is measured.
- */
-async function runHandler(s3: S3Client, options: LocalDemoOptions): Promise<Measured<InventorySummary | BackfillSummary>> {
+/** Writes the report, delivers its event, and runs the workers until the run's report exists. */
+async function runInventory(s3: S3Client, sqs: SQSClient, options: LocalDemoOptions): Promise<Measured<RunReport>> {
   const step = options.onStep ?? (() => {});
-  if (options.mode === 'backfill') {
-    step(`invoking the backfill of s3://${DEMO.sourceBucket}`);
-    return measure(() => options.handlers.backfill({ bucket: DEMO.sourceBucket }));
-  }
+  const deadLetterUrl = await createQueue(sqs, DEMO.deadLetterQueueName);
+  const workQueueUrl = await createQueue(sqs, DEMO.workQueueName, {
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: queueArn(deadLetterUrl), maxReceiveCount: DEMO.maxReceiveCount }),
+  });
+  process.env.WORK_QUEUE_URL = workQueueUrl;
+  if (options.timeBudgetMs !== undefined) process.env.TIME_BUDGET_MS = String(options.timeBudgetMs);
+
   step(`writing the inventory report (${options.files} data files)`);
   const report = await writeInventoryReport(s3, {
     sourceBucket: DEMO.sourceBucket,
@@ -106,12 +134,37 @@ async function runHandler(s3: S3Client, options: LocalDemoOptions): Promise<Meas
     rows: sampleInventoryRows(options.objects),
     rowsPerFile: Math.max(1, Math.ceil(options.objects / options.files)),
   });
-  step(`delivering the S3 event for s3://${report.manifest.bucket}/${report.manifest.key}`);
+
+  step(`delivering the S3 event for s3://${report.manifest.bucket}/${report.manifest.key}; ${options.workers} workers`);
   return measure(async () => {
-    const { reports } = await options.handlers.inventory(objectCreatedEvent(report.manifest, 0));
-    if (!reports[0]) throw new Error('the inventory handler returned no report summary');
-    return reports[0];
+    await options.handlers.inventory(objectCreatedEvent(report.manifest, 0));
+    const stop = new AbortController();
+    const common = { sqs, visibilityTimeoutSeconds: 900, retryDelaySeconds: 1, signal: stop.signal, log: options.log };
+    const sources = Promise.all([
+      runLocalEventSource({ ...common, queueUrl: workQueueUrl, concurrency: options.workers, handler: options.handlers.worker }),
+      runLocalEventSource({ ...common, queueUrl: deadLetterUrl, concurrency: 1, handler: options.handlers.deadLetter }),
+    ]);
+    try {
+      return await waitForReport(s3, report.manifest, sources);
+    } finally {
+      stop.abort();
+      await sources;
+    }
   });
+}
+
+async function waitForReport(s3: S3Client, manifest: S3Location, sources: Promise<unknown>): Promise<RunReport> {
+  const run = runFolder(manifest);
+  let sourcesEnded = false;
+  void sources.finally(() => {
+    sourcesEnded = true;
+  });
+  for (;;) {
+    const report = await getJson<RunReport>(s3, run.bucket, reportKey(run));
+    if (report) return report.value;
+    if (sourcesEnded) throw new Error('the local workers stopped before the run had its report');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 async function createBuckets(s3: S3Client): Promise<void> {
@@ -120,16 +173,21 @@ async function createBuckets(s3: S3Client): Promise<void> {
   }
 }
 
-/** A FIFO queue in high-throughput mode, as the stack creates by default. */
-export async function createFifoQueue(sqs: SQSClient, name: string): Promise<string> {
-  const { QueueUrl } = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: name,
-      Attributes: { FifoQueue: 'true', DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' },
-    }),
-  );
+async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string> = {}): Promise<string> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
   if (!QueueUrl) throw new Error(`CreateQueue ${name} returned no URL`);
   return QueueUrl;
+}
+
+/** A FIFO queue in high-throughput mode, as the stack creates by default. */
+export function createFifoQueue(sqs: SQSClient, name: string): Promise<string> {
+  return createQueue(sqs, name, { FifoQueue: 'true', DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' });
+}
+
+/** The emulator's queue ARN, from its URL (…/<account>/<name>). */
+function queueArn(queueUrl: string): string {
+  const [name = '', account = ''] = queueUrl.split('/').reverse();
+  return `arn:aws:sqs:${process.env.AWS_REGION ?? 'us-east-1'}:${account}:${name}`;
 }
 
 export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {

@@ -1,9 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createAwsClients } from './aws-clients.ts';
 import { BatchPublisher } from './batch-publisher.ts';
 import { loadConfig, type Environment, type PipelineConfig } from './config.ts';
-import { ConfigError, RunFailedError } from './errors.ts';
+import { RunFailedError } from './errors.ts';
+import { queueUrlFromEnvironment } from './queue-lookup.ts';
 import type { RunStats, StatsSummary } from './run-stats.ts';
 import type { Log, ObjectRef } from './types.ts';
 
@@ -19,13 +20,13 @@ export interface PipelineContext {
  * The one path from any key source to SQS: the key pattern, then the batch publisher. Returns when
  * every batch has settled, even when the source broke off, so the counters are final; then throws
  * the first error, if any. `onSettled` hears of every object received once it is done with:
- * skipped, published or failed (the inventory worker checkpoints on it).
+ * `true` when skipped or published, `false` when it failed (the inventory worker checkpoints on it).
  */
 export async function publishAll<T extends ObjectRef>(
   keys: AsyncIterable<T>,
   context: PipelineContext,
   stats: RunStats,
-  onSettled?: (object: T) => void,
+  onSettled?: (object: T, done: boolean) => void,
 ): Promise<void> {
   const { config } = context;
   const publisher = new BatchPublisher(context.sqs, {
@@ -33,7 +34,7 @@ export async function publishAll<T extends ObjectRef>(
     concurrency: config.concurrency,
     maxAttempts: config.maxAttempts,
     fifoMessageGroups: config.fifoMessageGroups,
-    ...(onSettled && { onSettled: onSettled as (object: ObjectRef) => void }),
+    ...(onSettled && { onSettled: onSettled as (object: ObjectRef, published: boolean) => void }),
     stats,
     log: context.log,
   });
@@ -42,7 +43,7 @@ export async function publishAll<T extends ObjectRef>(
     for await (const object of keys) {
       if (config.keyPattern && !config.keyPattern.test(object.key)) {
         stats.skip('patternMismatch');
-        onSettled?.(object);
+        onSettled?.(object, true);
         continue;
       }
       await publisher.publish(object);
@@ -82,49 +83,10 @@ export function createPipelineContext(config: PipelineConfig, log: Log): Pipelin
 }
 
 /**
- * A Lambda container's pipeline, built on first use and kept. The target queue is `QUEUE_URL`, or
- * is looked up with GetQueueUrl from `QUEUE_ARN` (an existing queue given to the stack) or
- * `QUEUE_NAME` (the stack's own queue): without credentials the stack knows names and ARNs but not
- * URLs. A failed start is not kept: the next invocation tries again.
+ * The pipeline of a Lambda function, from its environment. The target queue is `QUEUE_URL`, or is
+ * looked up from `QUEUE_ARN` (an existing queue given to the stack) or `QUEUE_NAME` (its own).
  */
-export function pipelineOnce(env: Environment, log: Log): () => Promise<PipelineContext> {
-  let pending: Promise<PipelineContext> | undefined;
-  return () =>
-    (pending ??= pipelineFromEnvironment(env, log).catch((error: unknown) => {
-      pending = undefined;
-      throw error;
-    }));
-}
-
-async function pipelineFromEnvironment(env: Environment, log: Log): Promise<PipelineContext> {
-  const queue = env.QUEUE_URL?.trim() ? undefined : queueToLookUp(env);
-  if (!queue) return createPipelineContext(loadConfig(env), log);
-  const endpoint = env.AWS_ENDPOINT_URL?.trim();
-  const sqs = new SQSClient(endpoint ? { endpoint } : {});
-  try {
-    const { QueueUrl } = await sqs.send(
-      new GetQueueUrlCommand({ QueueName: queue.name, ...(queue.owner && { QueueOwnerAWSAccountId: queue.owner }) }),
-    );
-    return createPipelineContext(loadConfig({ ...env, QUEUE_URL: QueueUrl }), log);
-  } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`${queue.variable}: the queue could not be found: ${(error as Error).name}: ${(error as Error).message}`);
-  } finally {
-    sqs.destroy();
-  }
-}
-
-function queueToLookUp(env: Environment): { name: string; owner?: string; variable: string } | undefined {
-  const arn = env.QUEUE_ARN?.trim();
-  if (arn) {
-    const match = /^arn:aws[a-z-]*:sqs:([a-z0-9-]+):(\d{12}):([\w-]+(?:\.fifo)?)$/.exec(arn);
-    if (!match) throw new ConfigError(`QUEUE_ARN "${arn}" is not an SQS queue ARN (arn:aws:sqs:<region>:<account>:<name>)`);
-    const [, region, owner, name] = match as unknown as [string, string, string, string];
-    if (env.AWS_REGION && region !== env.AWS_REGION) {
-      throw new ConfigError(`QUEUE_ARN "${arn}" is in ${region}; the queue must be in this function's region, ${env.AWS_REGION}`);
-    }
-    return { name, owner, variable: `QUEUE_ARN "${arn}"` };
-  }
-  const name = env.QUEUE_NAME?.trim();
-  return name ? { name, variable: `QUEUE_NAME "${name}"` } : undefined;
+export async function pipelineFromEnvironment(env: Environment, log: Log): Promise<PipelineContext> {
+  const queueUrl = await queueUrlFromEnvironment(env, 'QUEUE');
+  return createPipelineContext(loadConfig(queueUrl ? { ...env, QUEUE_URL: queueUrl } : env), log);
 }

@@ -25,6 +25,17 @@ export class RunStats {
   readonly failedKeys: FailedKey[] = [];
   readonly malformedKeys: string[] = [];
 
+  /** Adds the counters of earlier invocations that worked on the same part. */
+  restore(previous: Omit<StatsSummary, 'durationMs'>): void {
+    this.rowsRead += previous.rowsRead;
+    this.published += previous.published;
+    this.failed += previous.failed;
+    this.retries += previous.retries;
+    for (const reason of SKIP_REASONS) this.skipped[reason] += previous.skippedByReason[reason] ?? 0;
+    this.failedKeys.push(...(previous.failedKeys ?? []).slice(0, SAMPLE_LIMIT - this.failedKeys.length));
+    this.malformedKeys.push(...(previous.malformedKeys ?? []).slice(0, SAMPLE_LIMIT - this.malformedKeys.length));
+  }
+
   skip(reason: SkipReason): void {
     this.skipped[reason] += 1;
   }
@@ -41,6 +52,12 @@ export class RunStats {
 
   get skippedTotal(): number {
     return SKIP_REASONS.reduce((total, reason) => total + this.skipped[reason], 0);
+  }
+
+  /** The counters without the duration: what a checkpoint keeps of a part. */
+  counters(): Omit<StatsSummary, 'durationMs'> {
+    const { durationMs: _, ...counters } = this.toJSON();
+    return counters;
   }
 
   /** The counters as a plain object for logs, JSON output and return values. */

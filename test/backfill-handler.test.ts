@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBackfillEvent } from '../lib/backfill-event.ts';
-import { publishingBudget } from '../lib/backfill-chain.ts';
+import { publishingBudget } from '../lib/time-budget.ts';
 import { InvalidArgumentError } from '../lib/errors.ts';
 import { seedBucket } from '../lib/sample-objects.ts';
 import { useEmulator } from './support/emulator.ts';

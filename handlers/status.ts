@@ -1,0 +1,13 @@
+import type { Context } from 'aws-lambda';
+import { createAwsClients } from '../lib/aws-clients.ts';
+import { InvalidArgumentError } from '../lib/errors.ts';
+import { runStatus, type RunStatus } from '../lib/run-report.ts';
+import { parseS3Uri } from '../lib/s3-location.ts';
+
+const { s3 } = createAwsClients({ concurrency: 4, endpointUrl: process.env.AWS_ENDPOINT_URL || undefined });
+
+/** `sls invoke -f status --data '{"manifest":"s3://…/manifest.json"}'`: how far that report's run has come. */
+export async function handler(event: { manifest?: unknown } | null, _context?: Context): Promise<RunStatus> {
+  if (typeof event?.manifest !== 'string') throw new InvalidArgumentError('status event: "manifest" must be an s3://…/manifest.json URI');
+  return runStatus(s3, parseS3Uri(event.manifest));
+}

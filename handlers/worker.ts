@@ -1,0 +1,23 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { lazy } from '../lib/lazy.ts';
+import { runTaskBatch } from '../lib/part-worker.ts';
+import { publishingBudget } from '../lib/time-budget.ts';
+import { workerContextFromEnvironment } from '../lib/worker-context.ts';
+
+const logger = new Logger({ serviceName: 's3-to-sqs' });
+// Built on the first invocation and reused while the container lives (clients keep their sockets).
+const worker = lazy(() => workerContextFromEnvironment(process.env, logger));
+
+/**
+ * Work-queue tasks → one data file of a report published, or the rest of it queued as a new task
+ * before the time runs out. A failed task is delivered again by SQS, and after the queue's
+ * maxReceiveCount lands in the dead-letter queue.
+ */
+export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
+  if (context) logger.addContext(context);
+  const settings = await worker();
+  // TIME_BUDGET_MS, when set, replaces the budget from the time left (to force continuations locally).
+  const budgetMs = () => settings.timeBudgetMs ?? publishingBudget(context?.getRemainingTimeInMillis() ?? 900_000);
+  return runTaskBatch(event, settings, budgetMs);
+}

@@ -1,0 +1,31 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { PartTask } from './part-task.ts';
+import { completeRunIfFinished, type RunReport } from './run-report.ts';
+import { checkpointKey, finishedKey, getJson, putJson, runFolder, type PartCheckpoint, type PartResult } from './run-state.ts';
+import { RunStats } from './run-stats.ts';
+import type { Log } from './types.ts';
+
+/**
+ * Records a part whose task ended in the dead-letter queue as failed, with the last error its
+ * workers saved, so that the run still gets its report and the report names the part.
+ */
+export async function recordFailedPart(s3: S3Client, task: PartTask, reason: string, log: Log): Promise<RunReport | undefined> {
+  const run = runFolder(task.manifest);
+  const checkpoint = (await getJson<PartCheckpoint>(s3, run.bucket, checkpointKey(run, task.part)))?.value;
+  const result: PartResult = {
+    part: task.part,
+    file: task.file.key,
+    status: 'failed',
+    rowsDone: checkpoint?.rowsDone ?? task.startRow,
+    counters: checkpoint?.counters ?? new RunStats().counters(),
+    continuations: checkpoint?.continuations ?? task.sequence,
+    ...(checkpoint && { startedAt: checkpoint.startedAt }),
+    endedAt: new Date().toISOString(),
+    error: checkpoint?.lastError ? `${reason}; last error: ${checkpoint.lastError}` : reason,
+  };
+  // A result already there (the part was done after all) is kept.
+  if ((await putJson(s3, run.bucket, finishedKey(run, task.part), result, { ifNoneMatch: '*' })) !== undefined) {
+    log.error('part failed', { ...result });
+  }
+  return completeRunIfFinished(s3, task, log);
+}

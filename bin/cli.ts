@@ -7,6 +7,7 @@ import { InvalidArgumentError, PipelineError, RunFailedError } from '../lib/erro
 import { publishInventoryReport } from '../lib/inventory-job.ts';
 import { showProgress } from '../lib/progress-display.ts';
 import { createPipelineContext, type PipelineContext } from '../lib/publish-pipeline.ts';
+import { runStatus } from '../lib/run-report.ts';
 import { RunStats, type StatsSummary } from '../lib/run-stats.ts';
 import { seedBucket } from '../lib/sample-objects.ts';
 import { parseS3Uri } from '../lib/s3-location.ts';
@@ -69,6 +70,33 @@ withPublishOptions(
   const signal = request.timeBudgetMs === undefined ? stop.signal : AbortSignal.any([stop.signal, AbortSignal.timeout(request.timeBudgetMs)]);
   return runPublish(queueUrl, options, (context, stats) => backfillBucket(request, context, stats, signal));
 });
+
+program
+  .command('status')
+  .description('how far the run of an inventory report has come (Lambda path: fan-out and workers)')
+  .argument('<manifest>', 's3://<bucket>/…/manifest.json')
+  .option('--json', 'print the status as one JSON line', false)
+  .action(async (manifest: string, options: { json: boolean }) => {
+    const { s3 } = createAwsClients({ concurrency: 8, endpointUrl: process.env.AWS_ENDPOINT_URL || undefined });
+    const status = await runStatus(s3, parseS3Uri(manifest));
+    if (options.json) {
+      console.log(JSON.stringify(status));
+      return;
+    }
+    console.log(`${status.manifest}: ${status.state}`);
+    if (status.parts === undefined || !status.totals) return;
+    const { totals } = status;
+    console.log(
+      `Parts finished ${status.partsFinished} of ${status.parts}; published ${totals.published}, skipped ${totals.skipped}, ` +
+        `failed ${totals.failed}, continuations ${totals.continuations}.`,
+    );
+    for (const part of status.running ?? []) {
+      console.log(`  part ${part.part}: ${part.rowsDone} rows done, checkpoint ${part.updatedAt}${part.lastError ? `, last error: ${part.lastError}` : ''}`);
+    }
+    for (const part of status.report?.partResults.filter((result) => result.status === 'failed') ?? []) {
+      console.log(`  part ${part.part} failed: ${part.error}`);
+    }
+  });
 
 program
   .command('seed')

@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -16,6 +17,8 @@ export interface ProxyFaults {
   failRequest?: () => number | undefined;
   /** Entries for which SQS answers "failed" inside a 200 response; the rest reach the emulator. */
   failEntry?: (entry: BatchEntry) => { code: string; senderFault: boolean } | undefined;
+  /** Other answers (such as an S3 GetObject) dropped after this many body bytes, mid-stream. */
+  cutResponse?: (method: string, path: string) => number | undefined;
 }
 
 export interface ProxyCounts {
@@ -24,6 +27,7 @@ export interface ProxyCounts {
   entriesSent: number;
   entriesFailed: number;
   requestsFailed: number;
+  responsesCut: number;
   /** Entries and body bytes of every SendMessageBatch call, in order. */
   batches: Array<{ entries: number; bodyBytes: number }>;
 }
@@ -35,9 +39,9 @@ export interface EmulatorProxy {
 }
 
 /**
- * An HTTP proxy in front of the emulator that adds latency and injects SQS faults: whole
- * SendMessageBatch calls answered with an error status, or single entries reported in `Failed[]`
- * of a 200 answer, as SQS does. Everything else passes through untouched.
+ * An HTTP proxy in front of the emulator that adds latency and injects faults: whole
+ * SendMessageBatch calls answered with an error status, single entries reported in `Failed[]` of
+ * a 200 answer, as SQS does, and downloads cut off mid-stream. Everything else passes through.
  */
 export async function startEmulatorProxy(target: string, faults: ProxyFaults = {}): Promise<EmulatorProxy> {
   const targetUrl = new URL(target);
@@ -47,6 +51,7 @@ export async function startEmulatorProxy(target: string, faults: ProxyFaults = {
     entriesSent: 0,
     entriesFailed: 0,
     requestsFailed: 0,
+    responsesCut: 0,
     batches: [],
   };
 
@@ -118,7 +123,23 @@ export async function startEmulatorProxy(target: string, faults: ProxyFaults = {
   async function passThrough(incoming: IncomingMessage, body: Buffer, outgoing: ServerResponse): Promise<void> {
     const response = await upstream(incoming, body);
     outgoing.writeHead(response.statusCode ?? 502, response.headers);
-    await pipeline(response, outgoing);
+    const cutAt = faults.cutResponse?.(incoming.method ?? '', incoming.url ?? '');
+    if (cutAt === undefined) {
+      await pipeline(response, outgoing);
+      return;
+    }
+    let sent = 0;
+    const cut = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        const room = cutAt - sent;
+        sent += chunk.length;
+        if (sent <= cutAt) return done(null, chunk);
+        this.push(chunk.subarray(0, Math.max(room, 0)));
+        done(new Error(`connection cut by the proxy after ${cutAt} bytes`));
+      },
+    });
+    counts.responsesCut += 1;
+    await pipeline(response, cut, outgoing);
   }
 
   async function forward(incoming: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {

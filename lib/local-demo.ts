@@ -7,12 +7,11 @@ import type { BackfillSummary } from './backfill-job.ts';
 import { emulatorEnvironment, startEmulator } from './emulator.ts';
 import type { FanOutSummary } from './fan-out.ts';
 import { writeInventoryReport } from './inventory-writer.ts';
-import { runLocalEventSource } from './local-event-source.ts';
+import { runWorkersUntilReport } from './local-event-source.ts';
 import type { RunReport } from './run-report.ts';
-import { getJson, reportKey, runFolder } from './run-state.ts';
 import { objectCreatedEvent } from './s3-event.ts';
 import { sampleInventoryRows, seedBucket } from './sample-objects.ts';
-import type { Log, S3Location } from './types.ts';
+import type { Log } from './types.ts';
 
 export type DemoMode = 'inventory' | 'backfill';
 
@@ -138,33 +137,18 @@ async function runInventory(s3: S3Client, sqs: SQSClient, options: LocalDemoOpti
   step(`delivering the S3 event for s3://${report.manifest.bucket}/${report.manifest.key}; ${options.workers} workers`);
   return measure(async () => {
     await options.handlers.inventory(objectCreatedEvent(report.manifest, 0));
-    const stop = new AbortController();
-    const common = { sqs, visibilityTimeoutSeconds: 900, retryDelaySeconds: 1, signal: stop.signal, log: options.log };
-    const sources = Promise.all([
-      runLocalEventSource({ ...common, queueUrl: workQueueUrl, concurrency: options.workers, handler: options.handlers.worker }),
-      runLocalEventSource({ ...common, queueUrl: deadLetterUrl, concurrency: 1, handler: options.handlers.deadLetter }),
-    ]);
-    try {
-      return await waitForReport(s3, report.manifest, sources);
-    } finally {
-      stop.abort();
-      await sources;
-    }
+    return runWorkersUntilReport({
+      s3,
+      sqs,
+      manifest: report.manifest,
+      workQueueUrl,
+      deadLetterQueueUrl: deadLetterUrl,
+      workers: options.workers,
+      worker: options.handlers.worker,
+      deadLetter: options.handlers.deadLetter,
+      log: options.log,
+    });
   });
-}
-
-async function waitForReport(s3: S3Client, manifest: S3Location, sources: Promise<unknown>): Promise<RunReport> {
-  const run = runFolder(manifest);
-  let sourcesEnded = false;
-  void sources.finally(() => {
-    sourcesEnded = true;
-  });
-  for (;;) {
-    const report = await getJson<RunReport>(s3, run.bucket, reportKey(run));
-    if (report) return report.value;
-    if (sourcesEnded) throw new Error('the local workers stopped before the run had its report');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function createBuckets(s3: S3Client): Promise<void> {

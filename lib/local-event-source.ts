@@ -5,8 +5,11 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { Log } from './types.ts';
+import type { RunReport } from './run-report.ts';
+import { getJson, reportKey, runFolder } from './run-state.ts';
+import type { Log, S3Location } from './types.ts';
 
 export interface LocalEventSourceOptions {
   sqs: SQSClient;
@@ -96,4 +99,51 @@ function sqsRecord(message: Message, queueUrl: string): SQSRecord {
     eventSourceARN: `arn:aws:sqs:${process.env.AWS_REGION ?? 'us-east-1'}:${account}:${name}`,
     awsRegion: process.env.AWS_REGION ?? 'us-east-1',
   };
+}
+
+export interface LocalRunOptions {
+  s3: S3Client;
+  sqs: SQSClient;
+  manifest: S3Location;
+  workQueueUrl: string;
+  deadLetterQueueUrl: string;
+  workers: number;
+  worker: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+  deadLetter: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+  retryDelaySeconds?: number;
+  log: Log;
+}
+
+/**
+ * Runs the workers on the work queue and the dead-letter function on its dead-letter queue, as
+ * the stack's event source mappings would, until the report's run has written its report.
+ */
+export async function runWorkersUntilReport(options: LocalRunOptions): Promise<RunReport> {
+  const stop = new AbortController();
+  const common = {
+    sqs: options.sqs,
+    visibilityTimeoutSeconds: 900,
+    retryDelaySeconds: options.retryDelaySeconds ?? 1,
+    signal: stop.signal,
+    log: options.log,
+  };
+  let ended = false;
+  const sources = Promise.all([
+    runLocalEventSource({ ...common, queueUrl: options.workQueueUrl, concurrency: options.workers, handler: options.worker }),
+    runLocalEventSource({ ...common, queueUrl: options.deadLetterQueueUrl, concurrency: 1, handler: options.deadLetter }),
+  ]).finally(() => {
+    ended = true;
+  });
+  const run = runFolder(options.manifest);
+  try {
+    for (;;) {
+      const report = await getJson<RunReport>(options.s3, run.bucket, reportKey(run));
+      if (report) return report.value;
+      if (ended) throw new Error('the local workers stopped before the run had its report');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    stop.abort();
+    await sources;
+  }
 }

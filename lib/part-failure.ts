@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { PartTask } from './part-task.ts';
+import type { SQSEvent } from 'aws-lambda';
+import { parsePartTask, type PartTask } from './part-task.ts';
 import { completeRunIfFinished, type RunReport } from './run-report.ts';
 import { checkpointKey, finishedKey, getJson, putJson, runFolder, type PartCheckpoint, type PartResult } from './run-state.ts';
 import { RunStats } from './run-stats.ts';
@@ -28,4 +29,19 @@ export async function recordFailedPart(s3: S3Client, task: PartTask, reason: str
     log.error('part failed', { ...result });
   }
   return completeRunIfFinished(s3, task, log);
+}
+
+/** Dead-letter messages → their parts recorded as failed. A message that is no task is logged and dropped. */
+export async function recordDeadLetters(event: SQSEvent, s3: S3Client, log: Log): Promise<void> {
+  for (const record of event.Records) {
+    let task: PartTask;
+    try {
+      task = parsePartTask(record.body);
+    } catch (error) {
+      log.error('dropped a dead-letter message that is not a part task', { messageId: record.messageId, error: String(error) });
+      continue;
+    }
+    const receives = record.attributes.ApproximateReceiveCount;
+    await recordFailedPart(s3, task, `the task went to the dead-letter queue after failing every delivery (received ${receives} times)`, log);
+  }
 }

@@ -129,7 +129,9 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
     const file = { bucket: run.bucket, file: task.file, columns: task.columns };
     for await (const object of readInventoryFile(s3, file, stats, { startRow, position })) {
       if (stopNow()) {
+        // This row is left for the continuation, which reads it again.
         watermark.consumedThrough(object.row - 1);
+        stats.rowsRead -= 1;
         return;
       }
       watermark.sent(object.row);
@@ -166,7 +168,8 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
       file: task.file.key,
       status: 'done',
       rowsDone: watermark.rowsDone,
-      counters: stats.counters(),
+      // Every row of the file, once, however often a crash made workers read some of them again.
+      counters: { ...stats.counters(), rowsRead: watermark.rowsDone },
       continuations: checkpoint.continuations,
       startedAt: checkpoint.startedAt,
       endedAt: new Date().toISOString(),

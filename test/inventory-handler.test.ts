@@ -2,18 +2,20 @@ import type { S3Event } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../lib/errors.ts';
 import { writeInventoryReport } from '../lib/inventory-writer.ts';
+import { parsePartTask } from '../lib/part-task.ts';
+import { runStatus } from '../lib/run-report.ts';
 import { objectCreatedEvent } from '../lib/s3-event.ts';
 import type { S3Location } from '../lib/types.ts';
-import { keysOf, useEmulator } from './support/emulator.ts';
+import { useEmulator } from './support/emulator.ts';
 
 const aws = useEmulator();
 let handler: typeof import('../handlers/inventory.ts').handler;
-let queueUrl: string;
+let workQueueUrl: string;
 
 beforeAll(async () => {
   await aws.createBucket('handler-inventory');
-  queueUrl = await aws.createQueue('handler-objects');
-  process.env.QUEUE_URL = queueUrl;
+  workQueueUrl = await aws.createQueue('handler-work');
+  process.env.WORK_QUEUE_URL = workQueueUrl;
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   ({ handler } = await import('../handlers/inventory.ts'));
 });
@@ -31,25 +33,39 @@ async function report(prefix: string, keys: string[]): Promise<S3Location> {
   return written.manifest;
 }
 
-describe('inventory handler', () => {
-  it('publishes the report of each manifest record and ignores other records', async () => {
+describe('inventory handler (fan-out)', () => {
+  it('claims each manifest of the event and queues one task per data file; other records are ignored', async () => {
     const first = await report('reports', ['a.jpg', 'b.jpg', 'c.jpg']);
     const second = await report('my reports', ['d e.jpg']);
     const checksum = { ...first, key: first.key.replace('manifest.json', 'manifest.checksum') };
-    const event: S3Event = {
-      Records: [first, checksum, second].flatMap((location) => objectCreatedEvent(location, 1).Records),
-    };
+    const event: S3Event = { Records: [first, checksum, second].flatMap((location) => objectCreatedEvent(location, 1).Records) };
     expect(event.Records[2]?.s3.object.key).toMatch(/^my\+reports\//);
-    const { reports } = await handler(event);
-    expect(reports.map((summary) => [summary.manifest, summary.published])).toEqual([
-      [`s3://${first.bucket}/${first.key}`, 3],
-      [`s3://${second.bucket}/${second.key}`, 1],
+
+    const { runs } = await handler(event);
+    expect(runs).toEqual([
+      { manifest: `s3://${first.bucket}/${first.key}`, sourceBucket: 'handler-source', parts: 2, status: 'started' },
+      { manifest: `s3://${second.bucket}/${second.key}`, sourceBucket: 'handler-source', parts: 1, status: 'started' },
     ]);
-    expect(reports[0]).toMatchObject({ dataFiles: 2, rowsRead: 3, failed: 0, skipped: 0 });
-    expect(keysOf(await aws.drain(queueUrl))).toEqual(['a.jpg', 'b.jpg', 'c.jpg', 'd e.jpg']);
+    const tasks = (await aws.drain(workQueueUrl)).map(parsePartTask);
+    expect(tasks.map((task) => [task.manifest.key, task.part, task.parts, task.startRow, task.sequence]).sort()).toEqual(
+      [
+        [first.key, 0, 2, 0, 0],
+        [first.key, 1, 2, 0, 0],
+        [second.key, 0, 1, 0, 0],
+      ].sort(),
+    );
+    expect((await runStatus(aws.s3, first)).state).toBe('running');
   });
 
-  it('throws when a report fails, so that Lambda retries the event', async () => {
+  it('starts nothing for a second delivery of the same event, even at the same moment', async () => {
+    const manifest = await report('twice', ['x.jpg', 'y.jpg', 'z.jpg']);
+    const deliveries = await Promise.all([handler(objectCreatedEvent(manifest, 1)), handler(objectCreatedEvent(manifest, 1))]);
+    expect(deliveries.map(({ runs }) => runs[0]?.status).sort()).toEqual(['duplicate', 'started']);
+    expect((await handler(objectCreatedEvent(manifest, 1))).runs[0]?.status).toBe('duplicate');
+    expect(await aws.drain(workQueueUrl)).toHaveLength(2);
+  });
+
+  it('throws when a manifest cannot be read, so that Lambda retries the event', async () => {
     const event = objectCreatedEvent({ bucket: 'handler-inventory', key: 'gone/manifest.json' }, 1);
     await expect(handler(event)).rejects.toThrow(/manifest s3:\/\/handler-inventory\/gone\/manifest.json could not be read/);
   });

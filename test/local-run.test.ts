@@ -7,12 +7,14 @@ const LOCAL_RUN = fileURLToPath(new URL('../bin/local-run.ts', import.meta.url))
 
 describe('npm start', () => {
   it('runs the inventory path on the embedded emulator and reports the queue depth', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, '--objects', '300', '--files', '3', '--json']);
+    const args = ['--objects', '3000', '--files', '8', '--workers', '4', '--time-budget-ms', '100', '--json'];
+    const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, ...args]);
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const summary = JSON.parse(lines[0] ?? '');
-    expect(summary).toMatchObject({ mode: 'inventory', objects: 300, published: 300, queueDepth: 300 });
-    expect(summary.summary).toMatchObject({ dataFiles: 3, rowsRead: 300, failed: 0 });
+    expect(summary).toMatchObject({ mode: 'inventory', objects: 3000, published: 3000, queueDepth: 3000, parts: 8 });
+    expect(summary.continuations).toBeGreaterThan(0);
+    expect(summary.summary).toMatchObject({ status: 'complete', parts: 8, totals: { rowsRead: 3000, published: 3000, failed: 0 } });
   });
 
   it('runs the backfill on the demo bucket with --mode backfill', async () => {

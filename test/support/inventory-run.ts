@@ -1,0 +1,69 @@
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startInventoryRun, type FanOutSummary } from '../../lib/fan-out.ts';
+import { runWorkersUntilReport } from '../../lib/local-event-source.ts';
+import { recordDeadLetters } from '../../lib/part-failure.ts';
+import { runTaskBatch, type WorkerContext } from '../../lib/part-worker.ts';
+import type { PipelineConfig } from '../../lib/config.ts';
+import type { RunReport } from '../../lib/run-report.ts';
+import type { S3Location } from '../../lib/types.ts';
+import { silentLog, type TestEmulator } from './emulator.ts';
+
+export interface WorkQueues {
+  workQueueUrl: string;
+  deadLetterQueueUrl: string;
+  work: SQSClient;
+}
+
+/** A work queue whose tasks go to a dead-letter queue after `maxReceiveCount` deliveries. */
+export async function createWorkQueues(aws: TestEmulator, name: string, maxReceiveCount = 2): Promise<WorkQueues> {
+  const deadLetterQueueUrl = await aws.createQueue(`${name}-dead-letter`);
+  const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }));
+  const { QueueUrl } = await aws.sqs.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount }) },
+    }),
+  );
+  return { workQueueUrl: QueueUrl ?? '', deadLetterQueueUrl, work: new SQSClient({ endpoint: aws.emulator.endpoint, maxAttempts: 6 }) };
+}
+
+export interface RunOptions {
+  workers: number;
+  budgetMs: number;
+  /** Where the workers' S3 and SQS calls go: the emulator, or a proxy before it. */
+  endpoint?: string;
+  checkpointIntervalMs?: number;
+  config?: Partial<PipelineConfig>;
+}
+
+export function workerContext(aws: TestEmulator, queues: WorkQueues, targetQueueUrl: string, options: Omit<RunOptions, 'workers' | 'budgetMs'>): WorkerContext {
+  return {
+    ...aws.context(targetQueueUrl, options.config, options.endpoint),
+    work: queues.work,
+    settings: { workQueueUrl: queues.workQueueUrl, checkpointIntervalMs: options.checkpointIntervalMs ?? 20, leaseMs: 2_000 },
+  };
+}
+
+/** The fan-out, then workers and the dead-letter function as Lambda would run them, to the report. */
+export async function runReport(
+  aws: TestEmulator,
+  queues: WorkQueues,
+  manifest: S3Location,
+  targetQueueUrl: string,
+  options: RunOptions,
+): Promise<{ fanOut: FanOutSummary; report: RunReport }> {
+  const context = workerContext(aws, queues, targetQueueUrl, options);
+  const fanOut = await startInventoryRun(manifest, { s3: aws.s3, ...queues, log: silentLog, deadline: Date.now() + 60_000 });
+  const report = await runWorkersUntilReport({
+    s3: aws.s3,
+    sqs: aws.sqs,
+    manifest,
+    ...queues,
+    workers: options.workers,
+    worker: (event) => runTaskBatch(event, context, () => options.budgetMs),
+    deadLetter: (event) => recordDeadLetters(event, aws.s3, silentLog),
+    retryDelaySeconds: 0,
+    log: silentLog,
+  });
+  return { fanOut, report };
+}

@@ -130,7 +130,10 @@ describe('the packaged stack, default parameters', () => {
 
   it('runs Node.js 24 on arm64 with plain-string environments, timeouts and log retention', () => {
     for (const [id, timeout, memory] of [
-      ['InventoryLambdaFunction', 900, 1769],
+      ['InventoryLambdaFunction', 60, 512],
+      ['WorkerLambdaFunction', 900, 1769],
+      ['DeadLetterLambdaFunction', 60, 256],
+      ['StatusLambdaFunction', 60, 256],
       ['BackfillLambdaFunction', 900, 1769],
       ['StackSetupLambdaFunction', 600, 256],
     ] as const) {
@@ -144,14 +147,48 @@ describe('the packaged stack, default parameters', () => {
       QUEUE_ARN: '',
       SOURCE_BUCKET: `${PREFIX}-source`,
     });
-    for (const group of ['InventoryLogGroup', 'BackfillLogGroup', 'StackSetupLogGroup']) {
+    for (const group of ['InventoryLogGroup', 'WorkerLogGroup', 'DeadLetterLogGroup', 'StatusLogGroup', 'BackfillLogGroup', 'StackSetupLogGroup']) {
       expect(props(byDefault, group).RetentionInDays).toBe(30);
     }
+    expect((props(byDefault, 'WorkerLambdaFunction').Environment as { Variables: object }).Variables).toMatchObject({
+      WORK_QUEUE_NAME: `${PREFIX}-work`,
+      CHECKPOINT_INTERVAL_MS: '5000',
+    });
+  });
+
+  it('feeds the work queue to the workers one task at a time, within the configured concurrency', () => {
+    expect(props(byDefault, 'WorkerEventSourceMappingSQSWorkQueue')).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['WorkQueue', 'Arn'] },
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 10 },
+    });
+    // Workers queue their own continuations: Lambda must not cut those chains at ~16 hops.
+    expect(props(byDefault, 'WorkerLambdaFunction').RecursiveLoop).toBe('Allow');
+    const workQueue = props(byDefault, 'WorkQueue');
+    expect(workQueue).toMatchObject({
+      QueueName: `${PREFIX}-work`,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['WorkDeadLetterQueue', 'Arn'] }, maxReceiveCount: 3 },
+    });
+    expect(workQueue.VisibilityTimeout as number).toBeGreaterThan(props(byDefault, 'WorkerLambdaFunction').Timeout as number);
+  });
+
+  it('records parts that failed every delivery, with an alarm', () => {
+    expect(props(byDefault, 'DeadLetterEventSourceMappingSQSWorkDeadLetterQueue')).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['WorkDeadLetterQueue', 'Arn'] },
+      FunctionName: { 'Fn::GetAtt': ['DeadLetterLambdaFunction', 'Arn'] },
+    });
+    expect(props(byDefault, 'FailedPartsAlarm')).toMatchObject({
+      MetricName: 'NumberOfMessagesReceived',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['WorkDeadLetterQueue', 'QueueName'] } }],
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
   });
 
   it('grants each function only what it does, with no wildcard action and no S3 or SQS action on every resource', () => {
     const roles = Object.entries(byDefault.Resources).filter(([, resource]) => resource.Type === 'AWS::IAM::Role');
-    expect(roles.map(([id]) => id).sort()).toEqual(['BackfillRole', 'InventoryRole', 'StackSetupRole']);
+    expect(roles.map(([id]) => id).sort()).toEqual(['BackfillRole', 'DeadLetterRole', 'InventoryRole', 'StackSetupRole', 'StatusRole', 'WorkerRole']);
     for (const [id] of roles) {
       for (const statement of roleStatements(byDefault, id)) {
         for (const action of asList(statement.Action)) {
@@ -165,13 +202,26 @@ describe('the packaged stack, default parameters', () => {
       }
     }
     const actions = (id: string) => roleStatements(byDefault, id).map((statement) => [statement.Action, statement.Resource]);
+    const runState = sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-inventory/inventory/*/s3-to-sqs/*`);
+    const sendToTarget = [['sqs:SendMessage', 'sqs:GetQueueUrl'], { 'Fn::GetAtt': ['TargetQueue', 'Arn'] }];
+    const queueWork = [['sqs:SendMessage', 'sqs:GetQueueUrl'], { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }];
     expect(actions('InventoryRole')).toEqual(
+      expect.arrayContaining([['s3:GetObject', sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-inventory/inventory/*`)], ['s3:PutObject', runState], queueWork]),
+    );
+    expect(actions('InventoryRole')).not.toContainEqual(sendToTarget);
+    expect(actions('WorkerRole')).toEqual(
       expect.arrayContaining([
-        ['s3:GetObject', sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-inventory/inventory/*`)],
-        [['sqs:SendMessage', 'sqs:GetQueueUrl'], { 'Fn::GetAtt': ['TargetQueue', 'Arn'] }],
+        ['s3:PutObject', runState],
+        sendToTarget,
+        queueWork,
+        [['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }],
       ]),
     );
-    expect(actions('InventoryRole').flat(2).join(' ')).not.toMatch(/s3:ListBucket|lambda:/);
+    expect(roleStatements(byDefault, 'WorkerRole')).toContainEqual(
+      expect.objectContaining({ Action: 's3:ListBucket', Condition: { StringLike: { 's3:prefix': 'inventory/*/s3-to-sqs/*' } } }),
+    );
+    expect(actions('StatusRole').flat(3).join(' ')).not.toMatch(/PutObject|sqs:/);
+    expect(actions('InventoryRole').flat(2).join(' ')).not.toMatch(/lambda:/);
     expect(actions('BackfillRole')).toEqual(
       expect.arrayContaining([
         ['s3:ListBucket', sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-source`)],
@@ -217,7 +267,7 @@ describe('the packaged stack, existing queue', () => {
   it('creates no queue and grants sending to the given one, with its KMS key', () => {
     expect(existingQueue.Resources.TargetQueue).toBeUndefined();
     expect(existingQueue.Outputs.TargetQueueUrl).toBeUndefined();
-    for (const role of ['InventoryRole', 'BackfillRole']) {
+    for (const role of ['WorkerRole', 'BackfillRole']) {
       const statements = roleStatements(existingQueue, role);
       expect(statements).toContainEqual(expect.objectContaining({ Action: ['sqs:SendMessage', 'sqs:GetQueueUrl'], Resource: queueArn }));
       expect(statements).toContainEqual(
@@ -230,7 +280,7 @@ describe('the packaged stack, existing queue', () => {
   });
 
   it('has no KMS statement when the queue needs none', () => {
-    expect(JSON.stringify(byDefault.Resources.InventoryRole)).not.toContain('kms:');
+    expect(JSON.stringify(byDefault.Resources.WorkerRole)).not.toContain('kms:');
   });
 });
 

@@ -39,8 +39,8 @@ export interface LocalEventSourceResult {
  */
 export async function runLocalEventSource(options: LocalEventSourceOptions): Promise<LocalEventSourceResult> {
   const result = { invocations: 0, failures: 0 };
-  const poll = async () => {
-    while (!options.signal.aborted) {
+  const receive = async (): Promise<Message[]> => {
+    try {
       const { Messages = [] } = await options.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: options.queueUrl,
@@ -49,7 +49,18 @@ export async function runLocalEventSource(options: LocalEventSourceOptions): Pro
           VisibilityTimeout: options.visibilityTimeoutSeconds,
           MessageSystemAttributeNames: ['All'],
         }),
+        { abortSignal: options.signal },
       );
+      return Messages;
+    } catch (error) {
+      // Stopping interrupts the long poll.
+      if (options.signal.aborted) return [];
+      throw error;
+    }
+  };
+  const poll = async () => {
+    while (!options.signal.aborted) {
+      const Messages = await receive();
       for (const message of Messages) {
         result.invocations += 1;
         if (await invoke(message)) {

@@ -1,0 +1,135 @@
+// One measurement of `npm run bench`, in a process of its own so that its CPU time and peak
+// memory are its alone. Usage: bench-task.ts <task> <json options>; prints one JSON line.
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import PQueue from 'p-queue';
+import { createAwsClients } from '../lib/aws-clients.ts';
+import { backfillBucket } from '../lib/backfill-job.ts';
+import { listKeyRange, listObjects } from '../lib/bucket-listing.ts';
+import { DEFAULTS, loadConfig } from '../lib/config.ts';
+import { publishInventoryReport } from '../lib/inventory-job.ts';
+import { readInventoryFile } from '../lib/inventory-reader.ts';
+import { splitKeySpace } from '../lib/key-ranges.ts';
+import { fetchManifest } from '../lib/manifest.ts';
+import { mergeAsync } from '../lib/merge-async.ts';
+import { messageBody } from '../lib/message.ts';
+import { createPipelineContext } from '../lib/publish-pipeline.ts';
+import { RunStats } from '../lib/run-stats.ts';
+import { parseS3Uri } from '../lib/s3-location.ts';
+import type { Log } from '../lib/types.ts';
+
+interface Options {
+  manifest?: string;
+  bucket?: string;
+  queueUrl?: string;
+  count?: number;
+  concurrency?: number;
+}
+
+const quiet: Log = { debug() {}, info() {}, warn: (message) => console.error(message), error: (message) => console.error(message) };
+const [task = '', json = '{}'] = process.argv.slice(2);
+const options = JSON.parse(json) as Options;
+const endpointUrl = process.env.AWS_ENDPOINT_URL;
+const concurrency = options.concurrency ?? DEFAULTS.concurrency;
+const clients = createAwsClients({ concurrency, ...(endpointUrl && { endpointUrl }) });
+const pipeline = () =>
+  createPipelineContext(loadConfig({ ...process.env, QUEUE_URL: options.queueUrl, CONCURRENCY: String(concurrency) }), quiet);
+const need = <T>(value: T | undefined, name: string): T => {
+  if (value === undefined) throw new Error(`${task} needs ${name}`);
+  return value;
+};
+
+const tasks: Record<string, () => Promise<number>> = {
+  /** The reader alone: GetObject, MD5, gunzip, CSV, key decoding, into a counter. */
+  async parse() {
+    const manifest = await fetchManifest(clients.s3, parseS3Uri(need(options.manifest, 'manifest')));
+    const stats = new RunStats();
+    let count = 0;
+    for (const file of manifest.files) {
+      for await (const _ of readInventoryFile(clients.s3, { bucket: manifest.location.bucket, file, columns: manifest.columns }, stats)) count += 1;
+    }
+    return count;
+  },
+  /** GetObject and gunzip only, counting lines: the floor under the reader. */
+  async gunzip() {
+    const manifest = await fetchManifest(clients.s3, parseS3Uri(need(options.manifest, 'manifest')));
+    let lines = 0;
+    for (const file of manifest.files) {
+      const { Body } = await clients.s3.send(new GetObjectCommand({ Bucket: manifest.location.bucket, Key: file.key }));
+      for await (const chunk of (Body as Readable).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+        for (let index = chunk.indexOf(10); index !== -1; index = chunk.indexOf(10, index + 1)) lines += 1;
+      }
+    }
+    return lines;
+  },
+  /** Bare SendMessageBatch calls of prebuilt bodies at the pipeline's concurrency. */
+  async send() {
+    const queueUrl = need(options.queueUrl, 'queueUrl');
+    const count = need(options.count, 'count');
+    const batches = Array.from({ length: 1_000 }, (_, batch) =>
+      Array.from({ length: 10 }, (_, entry) => ({ Id: String(entry), MessageBody: messageBody({ bucket: 'bench', key: `${batch}-${entry}.jpg` }) })),
+    );
+    const queue = new PQueue({ concurrency });
+    for (let sent = 0; sent < count; sent += 10) {
+      await queue.onSizeLessThan(1);
+      const entries = batches[(sent / 10) % batches.length] ?? [];
+      void queue.add(() => clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries.slice(0, Math.min(10, count - sent)) })));
+    }
+    await queue.onIdle();
+    return count;
+  },
+  /** The real pipeline in one process: manifest → every data file → publisher → queue. */
+  async inventory() {
+    const summary = await publishInventoryReport(parseS3Uri(need(options.manifest, 'manifest')), pipeline());
+    return summary.published;
+  },
+  /** Our backfill: 17 key ranges listed at once into the publisher. */
+  async backfill() {
+    const summary = await backfillBucket({ bucket: need(options.bucket, 'bucket') }, pipeline());
+    return summary.published;
+  },
+  /** The original script: ListObjectsV2 page by page, then SendMessageBatch of 10, one call at a time. */
+  async original() {
+    const bucket = need(options.bucket, 'bucket');
+    const queueUrl = need(options.queueUrl, 'queueUrl');
+    let sent = 0;
+    let token: string | undefined;
+    do {
+      const page = await clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, ...(token && { ContinuationToken: token }) }));
+      const keys = (page.Contents ?? []).map((object) => object.Key ?? '');
+      for (let start = 0; start < keys.length; start += 10) {
+        const entries = keys.slice(start, start + 10).map((key, index) => ({ Id: String(index), MessageBody: messageBody({ bucket, key }) }));
+        await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+        sent += entries.length;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return sent;
+  },
+  /** Listing alone, one page after another. */
+  async listSequential() {
+    let count = 0;
+    for await (const _ of listObjects(clients.s3, need(options.bucket, 'bucket'))) count += 1;
+    return count;
+  },
+  /** Listing alone, the backfill's 17 ranges at once. */
+  async listParallel() {
+    const bucket = need(options.bucket, 'bucket');
+    let count = 0;
+    for await (const _ of mergeAsync(splitKeySpace().map((range) => listKeyRange(clients.s3, bucket, '', range)))) count += 1;
+    return count;
+  },
+};
+
+const run = tasks[task];
+if (!run) throw new Error(`unknown task "${task}"; one of ${Object.keys(tasks).join(', ')}`);
+const cpuBefore = process.cpuUsage();
+const started = performance.now();
+const count = await run();
+const elapsedMs = performance.now() - started;
+const cpu = process.cpuUsage(cpuBefore);
+console.log(
+  JSON.stringify({ task, count, elapsedMs: Math.round(elapsedMs), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }),
+);

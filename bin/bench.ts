@@ -1,0 +1,265 @@
+// `npm run bench`: the pipeline measured against its limits and against the original script's
+// approach, side by side in one run, on the emulator in a process of its own. See README, "Benchmark".
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
+import { createAwsClients } from '../lib/aws-clients.ts';
+import { DEFAULTS } from '../lib/config.ts';
+import { emulatorEnvironment } from '../lib/emulator.ts';
+import { startEmulatorProxy } from '../lib/emulator-proxy.ts';
+import { writeInventoryReport, type InventoryRow } from '../lib/inventory-writer.ts';
+import { sampleInventoryRows, seedBucket } from '../lib/sample-objects.ts';
+import { formatS3Uri } from '../lib/s3-location.ts';
+import { renderChart } from './bench-chart.ts';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    files: { type: 'string', default: '8' },
+    'latency-ms': { type: 'string', default: '15' },
+    'bucket-objects': { type: 'string', default: '20000' },
+    scale: { type: 'string', default: '100000,1000000' },
+    json: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench-results/latest.json' },
+    chart: { type: 'string', default: 'docs/bench.svg' },
+  },
+});
+const count = (name: string, value: string) => {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 0) throw new Error(`--${name} "${value}" must be a whole number`);
+  return number;
+};
+const rows = count('rows', values.rows);
+const files = Math.max(1, count('files', values.files));
+const latencyMs = count('latency-ms', values['latency-ms']);
+const bucketObjects = count('bucket-objects', values['bucket-objects']);
+const scale = values.scale.split(',').filter(Boolean).map((size) => count('scale', size));
+const progress = (line: string) => {
+  if (!values.json) console.log(line);
+  else console.error(line);
+};
+
+interface Measurement {
+  task: string;
+  count: number;
+  elapsedMs: number;
+  cpuMs: number;
+  maxRssMb: number;
+}
+const perSecond = (m: Measurement) => Math.round(m.count / (m.elapsedMs / 1000));
+const cpuSecPerMillion = (m: Measurement) => Number(((m.cpuMs / 1000) * (1_000_000 / Math.max(m.count, 1))).toFixed(1));
+const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
+
+// The emulator gets a process of its own: the measured processes share the machine only with it.
+const emulator = spawn(process.execPath, [fileURLToPath(new URL('./emulator.ts', import.meta.url)), '--port', '0'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const endpoint = await new Promise<string>((resolve, reject) => {
+  emulator.stdout.on('data', (chunk: Buffer) => {
+    const match = /listening on (http:\/\/\S+?)\.?\s/.exec(chunk.toString());
+    if (match?.[1]) resolve(match[1]);
+  });
+  emulator.once('exit', (code) => reject(new Error(`the emulator exited with ${code}`)));
+});
+Object.assign(process.env, emulatorEnvironment(endpoint));
+const { s3, sqs } = createAwsClients({ concurrency: 32, endpointUrl: endpoint });
+
+async function measure(task: string, options: Record<string, unknown>, via = endpoint): Promise<Measurement> {
+  const script = fileURLToPath(new URL('./bench-task.ts', import.meta.url));
+  const { stdout } = await promisify(execFile)(process.execPath, [script, task, JSON.stringify(options)], {
+    env: { ...process.env, AWS_ENDPOINT_URL: via },
+    maxBuffer: 1 << 20,
+  });
+  const measurement = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Measurement;
+  progress(`  ${task.padEnd(16)} ${String(measurement.count).padStart(9)} in ${(measurement.elapsedMs / 1000).toFixed(1).padStart(6)} s: ${perSecond(measurement).toLocaleString('en-US').padStart(9)}/s, ${measurement.cpuMs} ms CPU, ${measurement.maxRssMb} MB peak RSS`);
+  // The emulator keeps every message: empty the queue so that its memory does not grow.
+  await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
+  return measurement;
+}
+
+function syntheticRows(total: number): Generator<InventoryRow> {
+  return (function* () {
+    const lastModified = new Date();
+    for (let index = 0; index < total; index += 1) {
+      const key = `${createHash('sha256').update(String(index)).digest('hex')}.jpg`;
+      yield { key, size: 1_000 + (index % 1_000), lastModified, etag: 'd41d8cd98f00b204e9800998ecf8427e' };
+    }
+  })();
+}
+
+async function report(configId: string, reportRows: Iterable<InventoryRow>, total: number): Promise<string> {
+  const written = await writeInventoryReport(s3, {
+    sourceBucket: 'bench-source',
+    destinationBucket: 'bench-inventory',
+    prefix: 'inventory',
+    configId,
+    rows: reportRows,
+    rowsPerFile: Math.max(1, Math.ceil(total / files)),
+  });
+  return formatS3Uri(written.manifest);
+}
+
+await s3.send(new CreateBucketCommand({ Bucket: 'bench-inventory' }));
+await s3.send(new CreateBucketCommand({ Bucket: 'bench-source' }));
+const { QueueUrl: queueUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: 'bench-target' }));
+const concurrency = DEFAULTS.concurrency;
+
+try {
+  progress(`Synthetic inventory: ${rows.toLocaleString('en-US')} rows in ${files} files`);
+  const manifest = await report('synthetic', syntheticRows(rows), rows);
+
+  progress('Ceilings and end to end (emulator on loopback):');
+  const gunzip = await measure('gunzip', { manifest });
+  const parse = await measure('parse', { manifest });
+  const send = await measure('send', { queueUrl, count: rows, concurrency });
+  const endToEnd = await measure('inventory', { manifest, queueUrl, concurrency });
+
+  progress(`Against the original approach, on a bucket of ${bucketObjects.toLocaleString('en-US')} objects:`);
+  await seedBucket(s3, 'bench-source', { count: bucketObjects });
+  const bucketManifest = await report('bucket', sampleInventoryRows(bucketObjects), bucketObjects);
+  const onBucket = async (via: string) => ({
+    original: await measure('original', { bucket: 'bench-source', queueUrl }, via),
+    backfill: await measure('backfill', { bucket: 'bench-source', queueUrl, concurrency }, via),
+    inventory: await measure('inventory', { manifest: bucketManifest, queueUrl, concurrency }, via),
+    listSequential: await measure('listSequential', { bucket: 'bench-source' }, via),
+    listParallel: await measure('listParallel', { bucket: 'bench-source' }, via),
+  });
+  const loopback = await onBucket(endpoint);
+
+  let withLatency: { send: Measurement; endToEnd: Measurement; bucket: Awaited<ReturnType<typeof onBucket>> } | undefined;
+  if (latencyMs > 0) {
+    progress(`The same with ${latencyMs} ms added to every call, as AWS takes:`);
+    const proxy = await startEmulatorProxy(endpoint, { latencyMs });
+    try {
+      withLatency = {
+        send: await measure('send', { queueUrl, count: rows, concurrency }, proxy.endpoint),
+        endToEnd: await measure('inventory', { manifest, queueUrl, concurrency }, proxy.endpoint),
+        bucket: await onBucket(proxy.endpoint),
+      };
+    } finally {
+      await proxy.stop();
+    }
+  }
+
+  progress('Scale (end to end, loopback):');
+  const scaleCurve = [];
+  for (const size of scale) {
+    const measured = size === rows ? endToEnd : await measure('inventory', { manifest: await report(`scale-${size}`, syntheticRows(size), size), queueUrl, concurrency });
+    scaleCurve.push({ rows: size, msgsPerSec: perSecond(measured), peakRssMb: measured.maxRssMb, cpuSecPerMillion: cpuSecPerMillion(measured) });
+  }
+
+  const bucketFigures = (measured: Awaited<ReturnType<typeof onBucket>>) => ({
+    originalMsgsPerSec: perSecond(measured.original),
+    backfillMsgsPerSec: perSecond(measured.backfill),
+    inventoryMsgsPerSec: perSecond(measured.inventory),
+    speedupVsOriginal: ratio(perSecond(measured.inventory), perSecond(measured.original)),
+    backfillSpeedupVsOriginal: ratio(perSecond(measured.backfill), perSecond(measured.original)),
+    listingSequentialKeysPerSec: perSecond(measured.listSequential),
+    listingParallelKeysPerSec: perSecond(measured.listParallel),
+    listingSpeedup: ratio(perSecond(measured.listParallel), perSecond(measured.listSequential)),
+  });
+  const results = {
+    date: new Date().toISOString(),
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    rows,
+    files,
+    concurrency,
+    bucketObjects,
+    parseRowsPerSec: perSecond(parse),
+    gunzipRowsPerSec: perSecond(gunzip),
+    sendCeilingMsgsPerSec: perSecond(send),
+    sendCpuSecPerMillion: cpuSecPerMillion(send),
+    endToEndMsgsPerSec: perSecond(endToEnd),
+    endToEndVsCeiling: ratio(perSecond(endToEnd), perSecond(send)),
+    cpuSecPerMillion: cpuSecPerMillion(endToEnd),
+    peakRssMb: endToEnd.maxRssMb,
+    ...bucketFigures(loopback),
+    ...(withLatency && {
+      latency: {
+        latencyMs,
+        sendCeilingMsgsPerSec: perSecond(withLatency.send),
+        endToEndMsgsPerSec: perSecond(withLatency.endToEnd),
+        endToEndVsCeiling: ratio(perSecond(withLatency.endToEnd), perSecond(withLatency.send)),
+        cpuSecPerMillion: cpuSecPerMillion(withLatency.endToEnd),
+        ...bucketFigures(withLatency.bucket),
+      },
+    }),
+    scale: scaleCurve,
+  };
+
+  await mkdir(new URL(`file://${process.cwd()}/${values.out}/..`).pathname, { recursive: true });
+  await writeFile(values.out, `${JSON.stringify(results, null, 2)}\n`);
+  await mkdir(new URL(`file://${process.cwd()}/${values.chart}/..`).pathname, { recursive: true });
+  const bars = (label: string, figures: ReturnType<typeof bucketFigures>) => [
+    { label: `original script ${label}`, value: figures.originalMsgsPerSec },
+    { label: `backfill ${label}`, value: figures.backfillMsgsPerSec },
+    { label: `inventory path ${label}`, value: figures.inventoryMsgsPerSec },
+  ];
+  await writeFile(
+    values.chart,
+    renderChart(`s3-to-sqs benchmark, ${results.date.slice(0, 10)}: ${results.command}`, [
+      {
+        title: `${rows.toLocaleString('en-US')} rows, one process`,
+        unit: 'rows or messages per second',
+        bars: [
+          { label: 'gunzip only', value: results.gunzipRowsPerSec },
+          { label: 'reader (gunzip + CSV + keys)', value: results.parseRowsPerSec },
+          { label: 'send ceiling, loopback', value: results.sendCeilingMsgsPerSec },
+          { label: 'end to end, loopback', value: results.endToEndMsgsPerSec },
+          ...(results.latency
+            ? [
+                { label: `send ceiling, +${latencyMs} ms`, value: results.latency.sendCeilingMsgsPerSec },
+                { label: `end to end, +${latencyMs} ms`, value: results.latency.endToEndMsgsPerSec },
+              ]
+            : []),
+        ],
+      },
+      {
+        title: `a bucket of ${bucketObjects.toLocaleString('en-US')} objects`,
+        unit: 'messages per second',
+        bars: [...bars('(loopback)', bucketFigures(loopback)), ...(withLatency ? bars(`(+${latencyMs} ms)`, bucketFigures(withLatency.bucket)) : [])],
+      },
+      { title: 'scale, end to end', unit: 'peak RSS MB', bars: scaleCurve.map((point) => ({ label: `${point.rows.toLocaleString('en-US')} rows`, value: point.peakRssMb })) },
+      { title: 'scale, end to end', unit: 'messages per second', bars: scaleCurve.map((point) => ({ label: `${point.rows.toLocaleString('en-US')} rows`, value: point.msgsPerSec })) },
+    ]),
+  );
+
+  if (values.json) {
+    console.log(JSON.stringify(results));
+  } else {
+    console.log('');
+    const table: Array<[string, string | number]> = [
+      ['reader (parse) rows/s', results.parseRowsPerSec],
+      ['gunzip-only rows/s', results.gunzipRowsPerSec],
+      ['send ceiling msgs/s', results.sendCeilingMsgsPerSec],
+      ['send CPU-s per million', results.sendCpuSecPerMillion],
+      ['end to end msgs/s', results.endToEndMsgsPerSec],
+      ['end to end / ceiling', results.endToEndVsCeiling],
+      ['end to end CPU-s per million', results.cpuSecPerMillion],
+      ['end to end peak RSS MB', results.peakRssMb],
+      ['speed-up vs original (inventory)', results.speedupVsOriginal],
+      ['speed-up vs original (backfill)', results.backfillSpeedupVsOriginal],
+      ['parallel / sequential listing', results.listingSpeedup],
+      ...(results.latency
+        ? ([
+            [`+${latencyMs} ms: send ceiling msgs/s`, results.latency.sendCeilingMsgsPerSec],
+            [`+${latencyMs} ms: end to end msgs/s`, results.latency.endToEndMsgsPerSec],
+            [`+${latencyMs} ms: speed-up vs original`, results.latency.speedupVsOriginal],
+            [`+${latencyMs} ms: backfill vs original`, results.latency.backfillSpeedupVsOriginal],
+            [`+${latencyMs} ms: parallel / sequential listing`, results.latency.listingSpeedup],
+          ] as Array<[string, number]>)
+        : []),
+      ...scaleCurve.map((point): [string, string] => [`scale ${point.rows}`, `${point.msgsPerSec} msgs/s, ${point.peakRssMb} MB`]),
+    ];
+    for (const [name, value] of table) console.log(`${name.padEnd(40)} ${typeof value === 'number' ? value.toLocaleString('en-US') : value}`);
+    console.log(`\nWritten ${values.out} and ${values.chart}.`);
+  }
+} finally {
+  emulator.kill();
+  await once(emulator, 'exit');
+}

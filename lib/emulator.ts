@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { buildApp } from 'fauxqs';
 import { enforceConditionalWrites } from './emulator-conditional-writes.ts';
-import { compareUtf8 } from './utf8-order.ts';
+import { indexedS3Store } from './emulator-s3-index.ts';
 
 export interface Emulator {
   /** Base URL for `AWS_ENDPOINT_URL`. */
@@ -16,13 +16,11 @@ export const EMULATOR_REGION = 'us-east-1';
 
 /**
  * Serves the fauxqs S3 + SQS emulator from this thread, bound to loopback only (fauxqs's own start
- * function listens on every interface), with S3's key order and conditional writes. Port 0
- * picks a free port. Call it only in a thread or process of its own: it changes how strings
- * compare there.
+ * function listens on every interface), with S3's listing order and conditional writes. Port 0
+ * picks a free port.
  */
 export async function serveEmulator(port = 0): Promise<Emulator> {
-  listKeysInS3Order();
-  const app = buildApp({ logger: false, defaultRegion: EMULATOR_REGION });
+  const app = buildApp({ logger: false, defaultRegion: EMULATOR_REGION, stores: await emulatorStores() });
   enforceConditionalWrites(app);
   await app.listen({ port, host: '127.0.0.1' });
   const address = app.server.address() as AddressInfo;
@@ -30,14 +28,19 @@ export async function serveEmulator(port = 0): Promise<Emulator> {
 }
 
 /**
- * S3 lists keys in UTF-8 binary order ("B" before "a"); fauxqs 2.4.1 sorts them with
- * localeCompare ("a" before "B"), which would hide keys from a lister that stops at the end of its
- * range. In the emulator's own thread, localeCompare is made to compare as S3 does.
+ * fauxqs's stores, its S3 store replaced by one that lists as S3 does. fauxqs exports only its
+ * app, so the store classes are loaded from beside it.
  */
-function listKeysInS3Order(): void {
-  String.prototype.localeCompare = function localeCompare(this: string, that: string): number {
-    return compareUtf8(String(this), String(that));
-  };
+async function emulatorStores(): Promise<NonNullable<Parameters<typeof buildApp>[0]>['stores']> {
+  const dist = import.meta.resolve('fauxqs');
+  const load = (path: string) => import(new URL(path, dist).href);
+  const [{ SqsStore }, { SnsStore }, { S3Store }] = await Promise.all([
+    load('./sqs/sqsStore.js'),
+    load('./sns/snsStore.js'),
+    load('./s3/s3Store.js'),
+  ]);
+  const IndexedS3Store = indexedS3Store(S3Store);
+  return { sqsStore: new SqsStore(), snsStore: new SnsStore(), s3Store: new IndexedS3Store() };
 }
 
 /**

@@ -82,7 +82,11 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
     log.info('part task skipped', { part: task.part, sequence: task.sequence, reason });
     return { status: 'skipped', part: task.part, sequence: task.sequence, reason };
   };
-  if (await getJson(s3, run.bucket, finishedKey(run, task.part))) return skipped('the part is already finished');
+  if (await getJson(s3, run.bucket, finishedKey(run, task.part))) {
+    // The worker that finished it may have failed to write the report: a redelivery completes it.
+    await completeRunIfFinished(s3, task, log);
+    return skipped('the part is already finished');
+  }
   const lease = await takePart(context, run, task, owner);
   if (typeof lease === 'string') return skipped(lease);
 
@@ -155,8 +159,8 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
   if (leaseLost) return skipped('another worker took the part over');
   if (failure !== undefined || stats.failed > 0) {
     const problem = failure instanceof Error ? failure.message : `${stats.failed} keys could not be published, first "${stats.failedKeys[0]?.key}": ${stats.failedKeys[0]?.reason}`;
-    // Releasing the lease lets the retry of this task start at once.
-    await save({ lastError: problem, owner: '' });
+    // Releasing the lease lets the retry of this task start at once; the error is what matters.
+    await save({ lastError: problem, owner: '' }).catch(() => false);
     throw new RunFailedError(`part ${task.part} of ${formatS3Uri(task.manifest)} stopped at row ${watermark.rowsDone}: ${problem}`, stats.counters(), {
       cause: failure,
     });

@@ -14,17 +14,12 @@ import {
   type PartResult,
   type RunClaim,
 } from './run-state.ts';
-import { SKIP_REASONS, type Log, type S3Location, type SkipReason } from './types.ts';
+import { RunStats, type StatsSummary } from './run-stats.ts';
+import type { Log, S3Location } from './types.ts';
 
-export interface RunTotals {
-  rowsRead: number;
-  published: number;
-  skipped: number;
-  skippedByReason: Record<SkipReason, number>;
-  failed: number;
-  retries: number;
+export type RunTotals = Pick<StatsSummary, 'rowsRead' | 'published' | 'skipped' | 'skippedByReason' | 'failed' | 'retries'> & {
   continuations: number;
-}
+};
 
 /** Written next to the manifest when every part has a result. */
 export interface RunReport {
@@ -41,25 +36,14 @@ export interface RunReport {
 }
 
 export function sumCounters(parts: Array<{ counters: PartCounters; continuations: number }>): RunTotals {
-  const totals: RunTotals = {
-    rowsRead: 0,
-    published: 0,
-    skipped: 0,
-    skippedByReason: Object.fromEntries(SKIP_REASONS.map((reason) => [reason, 0])) as Record<SkipReason, number>,
-    failed: 0,
-    retries: 0,
-    continuations: 0,
-  };
-  for (const { counters, continuations } of parts) {
-    totals.rowsRead += counters.rowsRead;
-    totals.published += counters.published;
-    totals.skipped += counters.skipped;
-    totals.failed += counters.failed;
-    totals.retries += counters.retries;
-    totals.continuations += continuations;
-    for (const reason of SKIP_REASONS) totals.skippedByReason[reason] += counters.skippedByReason[reason] ?? 0;
+  const stats = new RunStats();
+  let continuations = 0;
+  for (const part of parts) {
+    stats.restore(part.counters);
+    continuations += part.continuations;
   }
-  return totals;
+  const { rowsRead, published, skipped, skippedByReason, failed, retries } = stats.counters();
+  return { rowsRead, published, skipped, skippedByReason, failed, retries, continuations };
 }
 
 /**

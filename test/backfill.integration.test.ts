@@ -1,4 +1,3 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfillBucket, type BackfillContinuation, type BackfillSummary } from '../lib/backfill-job.ts';
 import { startEmulatorProxy, type EmulatorProxy } from '../lib/emulator-proxy.ts';
@@ -43,15 +42,6 @@ beforeAll(async () => {
 }, 120_000);
 
 const newQueue = () => aws.createQueue(`backfill-${(queues += 1)}`);
-
-describe('the emulator', () => {
-  it('lists keys in UTF-8 binary order, as S3 does', async () => {
-    const { Contents = [] } = await aws.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, StartAfter: ':' }));
-    const keys = Contents.map((object) => object.Key ?? '');
-    expect(keys.slice(0, 3)).toEqual(['ABCDEF.png', 'README', 'Zebra.JPG']);
-    expect(keys).toEqual([...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
-  });
-});
 
 describe('backfillBucket', () => {
   it('publishes every key exactly once, listing 17 ranges in parallel', async () => {

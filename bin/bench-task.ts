@@ -118,7 +118,7 @@ const tasks: Record<string, () => Promise<number>> = {
   async listParallel() {
     const bucket = need(options.bucket, 'bucket');
     let count = 0;
-    for await (const _ of mergeAsync(splitKeySpace().map((range) => listKeyRange(clients.s3, bucket, '', range)))) count += 1;
+    for await (const [, keys] of mergeAsync(splitKeySpace().map((range) => listKeyRange(clients.s3, bucket, '', range)))) count += keys.length;
     return count;
   },
 };

@@ -57,7 +57,7 @@ export async function backfillBucket(
     done: false,
   }));
 
-  async function* rangeKeys(entry: RangeProgress): AsyncGenerator<string> {
+  async function* rangePages(entry: RangeProgress): AsyncGenerator<string[]> {
     yield* listKeyRange(context.s3, bucket, prefix, entry.range);
     entry.done = true;
   }
@@ -69,14 +69,23 @@ export async function backfillBucket(
     if (signal?.aborted && listed > 0) stop.abort();
   };
   signal?.addEventListener('abort', stopIfDue, { once: true });
+  // Ranges are merged page by page; keys are handed over one by one, so a stop falls between two.
   async function* objects(): AsyncGenerator<ObjectRef> {
-    for await (const [index, key] of mergeAsync(progress.map(rangeKeys), stop.signal)) {
-      // Recorded before the key is handed over: publishAll publishes every key it receives.
-      (progress[index] as RangeProgress).lastKey = key;
-      stats.rowsRead += 1;
-      listed += 1;
-      yield { bucket, key };
-      stopIfDue();
+    for await (const [index, keys] of mergeAsync(progress.map(rangePages), stop.signal)) {
+      const entry = progress[index] as RangeProgress;
+      for (const key of keys) {
+        if (stop.signal.aborted) {
+          // The rest of this page is listed again by the continuation.
+          entry.done = false;
+          return;
+        }
+        // Recorded before the key is handed over: publishAll publishes every key it receives.
+        entry.lastKey = key;
+        stats.rowsRead += 1;
+        listed += 1;
+        yield { bucket, key };
+        stopIfDue();
+      }
     }
   }
 

@@ -2,8 +2,13 @@ import { ListObjectsV2Command, type _Object, type S3Client } from '@aws-sdk/clie
 import { ListingError } from './errors.ts';
 import { isBeyondRange, type KeyRange } from './key-ranges.ts';
 
-/** Every object under `prefix` after `startAfter`, one ListObjectsV2 page of 1,000 at a time. */
+/** Every object under `prefix` after `startAfter`. */
 export async function* listObjects(s3: S3Client, bucket: string, prefix = '', startAfter?: string): AsyncGenerator<_Object> {
+  for await (const page of listPages(s3, bucket, prefix, startAfter)) yield* page;
+}
+
+/** The same, one ListObjectsV2 page of up to 1,000 objects at a time. */
+export async function* listPages(s3: S3Client, bucket: string, prefix = '', startAfter?: string): AsyncGenerator<_Object[]> {
   let continuationToken: string | undefined;
   do {
     let page;
@@ -19,16 +24,23 @@ export async function* listObjects(s3: S3Client, bucket: string, prefix = '', st
       const { name, message } = error as Error;
       throw new ListingError(`listing bucket "${bucket}" failed: ${name}: ${message}`, { cause: error });
     }
-    yield* page.Contents ?? [];
+    yield page.Contents ?? [];
     continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (continuationToken);
 }
 
-/** The keys of one range under `prefix`, in S3's order; stops at the first key beyond the range. */
-export async function* listKeyRange(s3: S3Client, bucket: string, prefix: string, range: KeyRange): AsyncGenerator<string> {
-  for await (const object of listObjects(s3, bucket, prefix, range.startAfter)) {
-    const key = object.Key ?? '';
-    if (isBeyondRange(key, range)) return;
-    yield key;
+/**
+ * The keys of one range under `prefix`, in S3's order, a page at a time; stops at the first key
+ * beyond the range (ListObjectsV2 has no end bound, so the last page reads past it).
+ */
+export async function* listKeyRange(s3: S3Client, bucket: string, prefix: string, range: KeyRange): AsyncGenerator<string[]> {
+  for await (const page of listPages(s3, bucket, prefix, range.startAfter)) {
+    const keys = page.map((object) => object.Key ?? '');
+    const beyond = keys.findIndex((key) => isBeyondRange(key, range));
+    if (beyond !== -1) {
+      if (beyond > 0) yield keys.slice(0, beyond);
+      return;
+    }
+    yield keys;
   }
 }

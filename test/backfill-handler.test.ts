@@ -70,7 +70,8 @@ describe('backfill handler', () => {
     }
     expect(runs.at(-1)?.done).toBe(true);
     expect(runs.length).toBeGreaterThan(1);
-    expect(runs.every((run) => run.published >= 1)).toBe(true);
+    // Each run makes progress: it publishes a key, or it finds none left and is done.
+    expect(runs.every((run) => run.published >= 1 || run.done)).toBe(true);
     expect(runs.reduce((total, run) => total + run.published, 0)).toBe(4);
     expect(await aws.drain(queueUrl)).toHaveLength(4);
   });

@@ -55,7 +55,7 @@ describe('backfillBucket', () => {
   describe('with a time budget too small to finish', () => {
     let proxy: EmulatorProxy;
     beforeAll(async () => {
-      // Every call takes 5 ms more, so a run of 400 ms lists only part of the bucket.
+      // Every call takes 5 ms more, so a run of 100 ms lists only part of the bucket.
       proxy = await startEmulatorProxy(aws.emulator.endpoint, { latencyMs: 5 });
     });
     afterAll(() => proxy.stop());
@@ -66,7 +66,7 @@ describe('backfillBucket', () => {
       const runs: BackfillSummary[] = [];
       let continuation: BackfillContinuation | undefined;
       do {
-        const summary = await backfillBucket({ bucket: BUCKET, ...(continuation && { continuation }) }, context, undefined, AbortSignal.timeout(400));
+        const summary = await backfillBucket({ bucket: BUCKET, ...(continuation && { continuation }) }, context, undefined, AbortSignal.timeout(100));
         runs.push(summary);
         continuation = summary.continuation;
         expect(runs.length).toBeLessThan(200);

@@ -7,7 +7,7 @@ const LOCAL_RUN = fileURLToPath(new URL('../bin/local-run.ts', import.meta.url))
 
 describe('npm start', () => {
   it('runs the inventory path on the embedded emulator and reports the queue depth', async () => {
-    const args = ['--objects', '3000', '--files', '8', '--workers', '4', '--time-budget-ms', '100', '--json'];
+    const args = ['--objects', '3000', '--files', '8', '--workers', '4', '--time-budget-ms', '50', '--json'];
     const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, ...args]);
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);

@@ -204,11 +204,17 @@ try {
     values.chart,
     renderChart(`s3-to-sqs benchmark, ${results.date.slice(0, 10)}: ${results.command}`, [
       {
-        title: `${rows.toLocaleString('en-US')} rows, one process`,
-        unit: 'rows or messages per second',
+        title: `reading ${rows.toLocaleString('en-US')} rows, one process`,
+        unit: 'rows per second',
         bars: [
           { label: 'gunzip only', value: results.gunzipRowsPerSec },
           { label: 'reader (gunzip + CSV + keys)', value: results.parseRowsPerSec },
+        ],
+      },
+      {
+        title: `publishing ${rows.toLocaleString('en-US')} messages, one process`,
+        unit: 'messages per second',
+        bars: [
           { label: 'send ceiling, loopback', value: results.sendCeilingMsgsPerSec },
           { label: 'end to end, loopback', value: results.endToEndMsgsPerSec },
           ...(results.latency

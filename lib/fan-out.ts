@@ -54,9 +54,9 @@ export async function startInventoryRun(location: S3Location, context: FanOutCon
       return { ...summary, status: 'duplicate' };
     }
     // Tasks queued twice are harmless: a part's lease lets one worker at a time publish it.
-    etag = await putJson(s3, run.bucket, claimKey(run), { ...claim, claimedAt: existing.value.claimedAt }, { ifMatch: existing.etag });
-    if (etag === undefined) return { ...summary, status: 'duplicate' };
     claim.claimedAt = existing.value.claimedAt;
+    etag = await putJson(s3, run.bucket, claimKey(run), claim, { ifMatch: existing.etag });
+    if (etag === undefined) return { ...summary, status: 'duplicate' };
     status = 'resumed';
   }
 
@@ -73,8 +73,8 @@ export async function startInventoryRun(location: S3Location, context: FanOutCon
   try {
     await queueTasks(context.work, context.workQueueUrl, tasks);
   } catch (error) {
-    // Let Lambda's retry of this event claim the report again.
-    await putJson(s3, run.bucket, claimKey(run), { ...claim, status: 'released' }, { ifMatch: etag });
+    // Let Lambda's retry of this event claim the report again; the error is what matters.
+    await putJson(s3, run.bucket, claimKey(run), { ...claim, status: 'released' }, { ifMatch: etag }).catch(() => undefined);
     throw error;
   }
   await putJson(s3, run.bucket, claimKey(run), { ...claim, status: 'queued' }, { ifMatch: etag });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -10,6 +11,8 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { RunReport } from './run-report.ts';
 import { getJson, reportKey, runFolder } from './run-state.ts';
 import type { Log, S3Location } from './types.ts';
+
+const IDLE_POLL_MS = 50;
 
 export interface LocalEventSourceOptions {
   sqs: SQSClient;
@@ -39,24 +42,20 @@ export interface LocalEventSourceResult {
  */
 export async function runLocalEventSource(options: LocalEventSourceOptions): Promise<LocalEventSourceResult> {
   const result = { invocations: 0, failures: 0 };
+  // Short polls: an abandoned long poll would still take a message on the emulator's side and
+  // hide it for the visibility timeout.
   const receive = async (): Promise<Message[]> => {
-    try {
-      const { Messages = [] } = await options.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: options.queueUrl,
-          MaxNumberOfMessages: 1,
-          WaitTimeSeconds: 1,
-          VisibilityTimeout: options.visibilityTimeoutSeconds,
-          MessageSystemAttributeNames: ['All'],
-        }),
-        { abortSignal: options.signal },
-      );
-      return Messages;
-    } catch (error) {
-      // Stopping interrupts the long poll.
-      if (options.signal.aborted) return [];
-      throw error;
-    }
+    const { Messages = [] } = await options.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: options.queueUrl,
+        MaxNumberOfMessages: 1,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: options.visibilityTimeoutSeconds,
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    if (Messages.length === 0) await sleep(IDLE_POLL_MS);
+    return Messages;
   };
   const poll = async () => {
     while (!options.signal.aborted) {
@@ -151,7 +150,7 @@ export async function runWorkersUntilReport(options: LocalRunOptions): Promise<R
       const report = await getJson<RunReport>(options.s3, run.bucket, reportKey(run));
       if (report) return report.value;
       if (ended) throw new Error('the local workers stopped before the run had its report');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(IDLE_POLL_MS);
     }
   } finally {
     stop.abort();

@@ -9,7 +9,7 @@ import { runStatus } from '../lib/run-report.ts';
 import { parsePartTask } from '../lib/part-task.ts';
 import { runPartTask } from '../lib/part-worker.ts';
 import { startInventoryRun } from '../lib/fan-out.ts';
-import { checkpointKey, getJson, putJson, runFolder, type PartCheckpoint } from '../lib/run-state.ts';
+import { checkpointKey, claimKey, getJson, putJson, runFolder, type PartCheckpoint } from '../lib/run-state.ts';
 import type { S3Location } from '../lib/types.ts';
 import { keysOf, silentLog, useEmulator } from './support/emulator.ts';
 import { runCli } from './support/run-cli.ts';
@@ -133,6 +133,23 @@ describe('an inventory run spread over workers', () => {
     expect(again.fanOut.status).toBe('duplicate');
     expect(again.report).toEqual(first.report);
     expect(await aws.drain(target)).toHaveLength(300);
+  });
+
+  it('lets a later delivery take over a claim that was released or has expired', async () => {
+    const manifest = await report(hexKeys(30, 'abandoned'), 2);
+    const run = runFolder(manifest);
+    const claimed = { manifest: `s3://${manifest.bucket}/${manifest.key}`, sourceBucket: 'run-source', parts: 2, claimedAt: new Date().toISOString() };
+    const fanOut = () => startInventoryRun(manifest, { s3: aws.s3, ...queues, log: silentLog, deadline: Date.now() + 60_000 });
+    // A crashed invocation's claim, still within its deadline: another delivery keeps off.
+    await putJson(aws.s3, run.bucket, claimKey(run), { ...claimed, expiresAt: new Date(Date.now() + 60_000).toISOString(), status: 'claimed' });
+    expect((await fanOut()).status).toBe('duplicate');
+    // Past its deadline, or released by a failed invocation: the next delivery queues the tasks.
+    await putJson(aws.s3, run.bucket, claimKey(run), { ...claimed, expiresAt: new Date(Date.now() - 1).toISOString(), status: 'claimed' });
+    expect((await fanOut()).status).toBe('resumed');
+    await putJson(aws.s3, run.bucket, claimKey(run), { ...claimed, expiresAt: new Date(Date.now() + 60_000).toISOString(), status: 'released' });
+    expect((await fanOut()).status).toBe('resumed');
+    expect((await getJson<{ status: string }>(aws.s3, run.bucket, claimKey(run)))?.value.status).toBe('queued');
+    expect(await aws.drain(queues.workQueueUrl)).toHaveLength(4);
   });
 
   it('reports a part whose data file fails its MD5 check as failed, after the dead-letter queue', async () => {

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import PQueue from 'p-queue';
-import { createAwsClients } from '../lib/aws-clients.ts';
+import { createAwsClientsFromEnvironment } from '../lib/aws-clients.ts';
 import { backfillBucket } from '../lib/backfill-job.ts';
 import { listKeyRange, listObjects } from '../lib/bucket-listing.ts';
 import { DEFAULTS, loadConfig } from '../lib/config.ts';
@@ -31,9 +31,8 @@ interface Options {
 const quiet: Log = { debug() {}, info() {}, warn: (message) => console.error(message), error: (message) => console.error(message) };
 const [task = '', json = '{}'] = process.argv.slice(2);
 const options = JSON.parse(json) as Options;
-const endpointUrl = process.env.AWS_ENDPOINT_URL;
 const concurrency = options.concurrency ?? DEFAULTS.concurrency;
-const clients = createAwsClients({ concurrency, ...(endpointUrl && { endpointUrl }) });
+const clients = createAwsClientsFromEnvironment(concurrency);
 const pipeline = () =>
   createPipelineContext(loadConfig({ ...process.env, QUEUE_URL: options.queueUrl, CONCURRENCY: String(concurrency) }), quiet);
 const need = <T>(value: T | undefined, name: string): T => {

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { loadConfig, type Environment } from '../lib/config.ts';
-import { createAwsClients } from '../lib/aws-clients.ts';
+import { createAwsClientsFromEnvironment } from '../lib/aws-clients.ts';
 import { parseBackfillEvent } from '../lib/backfill-event.ts';
 import { backfillBucket } from '../lib/backfill-job.ts';
 import { InvalidArgumentError, PipelineError, RunFailedError } from '../lib/errors.ts';
@@ -77,7 +77,7 @@ program
   .argument('<manifest>', 's3://<bucket>/…/manifest.json')
   .option('--json', 'print the status as one JSON line', false)
   .action(async (manifest: string, options: { json: boolean }) => {
-    const { s3 } = createAwsClients({ concurrency: 8, endpointUrl: process.env.AWS_ENDPOINT_URL || undefined });
+    const { s3 } = createAwsClientsFromEnvironment(8);
     const status = await runStatus(s3, parseS3Uri(manifest));
     if (options.json) {
       console.log(JSON.stringify(status));
@@ -108,7 +108,7 @@ program
   .action(async (bucket: string, options: { count: string; start: string; concurrency: string }) => {
     const count = wholeNumber('--count', options.count, 0);
     const concurrency = wholeNumber('--concurrency', options.concurrency, 1);
-    const { s3 } = createAwsClients({ concurrency, endpointUrl: process.env.AWS_ENDPOINT_URL || undefined });
+    const { s3 } = createAwsClientsFromEnvironment(concurrency);
     const started = Date.now();
     try {
       await seedBucket(s3, bucket, { count, firstIndex: wholeNumber('--start', options.start, 0), concurrency });

@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { createAwsClients } from '../lib/aws-clients.ts';
+import { createAwsClientsFromEnvironment } from '../lib/aws-clients.ts';
 import { recordDeadLetters } from '../lib/part-failure.ts';
 
 const logger = new Logger({ serviceName: 's3-to-sqs' });
-const { s3 } = createAwsClients({ concurrency: 4, endpointUrl: process.env.AWS_ENDPOINT_URL || undefined });
+const { s3 } = createAwsClientsFromEnvironment(4);
 
 /** Tasks that failed every delivery → their parts recorded as failed, so the run's report says so. */
 export async function handler(event: SQSEvent, context?: Context): Promise<void> {

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, S3Event } from 'aws-lambda';
-import { createAwsClients } from '../lib/aws-clients.ts';
+import { createAwsClientsFromEnvironment } from '../lib/aws-clients.ts';
 import { startInventoryRun, type FanOutSummary } from '../lib/fan-out.ts';
 import { lazy } from '../lib/lazy.ts';
 import { manifestLocations } from '../lib/s3-event.ts';
@@ -9,7 +9,7 @@ import { workQueueFromEnvironment } from '../lib/worker-context.ts';
 const logger = new Logger({ serviceName: 's3-to-sqs' });
 // Built on the first invocation and reused while the container lives.
 const clients = lazy(async () => ({
-  s3: createAwsClients({ concurrency: 16, endpointUrl: process.env.AWS_ENDPOINT_URL || undefined }).s3,
+  s3: createAwsClientsFromEnvironment(16).s3,
   ...(await workQueueFromEnvironment(process.env)),
 }));
 

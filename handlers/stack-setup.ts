@@ -1,12 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { createAwsClients } from '../lib/aws-clients.ts';
+import { createAwsClientsFromEnvironment } from '../lib/aws-clients.ts';
 import { sendCustomResourceResponse } from '../lib/custom-resource.ts';
 import { emptyBucket } from '../lib/empty-bucket.ts';
 import { deleteInventoryConfiguration, putInventoryConfiguration } from '../lib/inventory-configuration.ts';
 
 const logger = new Logger({ serviceName: 's3-to-sqs' });
-const { s3 } = createAwsClients({ concurrency: 4, endpointUrl: process.env.AWS_ENDPOINT_URL || undefined });
+const { s3 } = createAwsClientsFromEnvironment(4);
 
 /**
  * CloudFormation custom resources of the stack:

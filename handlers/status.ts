@@ -1,10 +1,10 @@
 import type { Context } from 'aws-lambda';
-import { createAwsClients } from '../lib/aws-clients.ts';
+import { createAwsClientsFromEnvironment } from '../lib/aws-clients.ts';
 import { InvalidArgumentError } from '../lib/errors.ts';
 import { runStatus, type RunStatus } from '../lib/run-report.ts';
 import { parseS3Uri } from '../lib/s3-location.ts';
 
-const { s3 } = createAwsClients({ concurrency: 4, endpointUrl: process.env.AWS_ENDPOINT_URL || undefined });
+const { s3 } = createAwsClientsFromEnvironment(4);
 
 /** `sls invoke -f status --data '{"manifest":"s3://…/manifest.json"}'`: how far that report's run has come. */
 export async function handler(event: { manifest?: unknown } | null, _context?: Context): Promise<RunStatus> {

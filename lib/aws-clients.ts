@@ -40,3 +40,9 @@ export function createAwsClients(options: ClientOptions): AwsClients {
     sqs: new SQSClient({ ...endpoint, requestHandler: requestHandler(30_000), maxAttempts: 1 }),
   };
 }
+
+/** Clients for whatever endpoint `AWS_ENDPOINT_URL` names, if any (the functions and the CLI). */
+export function createAwsClientsFromEnvironment(concurrency: number, env: NodeJS.ProcessEnv = process.env): AwsClients {
+  const endpointUrl = env.AWS_ENDPOINT_URL?.trim();
+  return createAwsClients({ concurrency, ...(endpointUrl && { endpointUrl }) });
+}

@@ -63,7 +63,6 @@ export const DEMO = {
   configId: 'daily',
   queueName: 'demo-objects.fifo',
   workQueueName: 'demo-work',
-  deadLetterQueueName: 'demo-work-dead-letter',
   /** Deliveries of a task before it goes to the dead-letter queue, as in the stack. */
   maxReceiveCount: 3,
 } as const;
@@ -117,10 +116,7 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
 /** Writes the report, delivers its event, and runs the workers until the run's report exists. */
 async function runInventory(s3: S3Client, sqs: SQSClient, options: LocalDemoOptions): Promise<Measured<RunReport>> {
   const step = options.onStep ?? (() => {});
-  const deadLetterUrl = await createQueue(sqs, DEMO.deadLetterQueueName);
-  const workQueueUrl = await createQueue(sqs, DEMO.workQueueName, {
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: queueArn(deadLetterUrl), maxReceiveCount: DEMO.maxReceiveCount }),
-  });
+  const { workQueueUrl, deadLetterQueueUrl } = await createWorkQueue(sqs, DEMO.workQueueName, DEMO.maxReceiveCount);
   process.env.WORK_QUEUE_URL = workQueueUrl;
   if (options.timeBudgetMs !== undefined) process.env.TIME_BUDGET_MS = String(options.timeBudgetMs);
 
@@ -142,7 +138,7 @@ async function runInventory(s3: S3Client, sqs: SQSClient, options: LocalDemoOpti
       sqs,
       manifest: report.manifest,
       workQueueUrl,
-      deadLetterQueueUrl: deadLetterUrl,
+      deadLetterQueueUrl,
       workers: options.workers,
       worker: options.handlers.worker,
       deadLetter: options.handlers.deadLetter,
@@ -168,10 +164,18 @@ export function createFifoQueue(sqs: SQSClient, name: string): Promise<string> {
   return createQueue(sqs, name, { FifoQueue: 'true', DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' });
 }
 
-/** The emulator's queue ARN, from its URL (…/<account>/<name>). */
-function queueArn(queueUrl: string): string {
-  const [name = '', account = ''] = queueUrl.split('/').reverse();
-  return `arn:aws:sqs:${process.env.AWS_REGION ?? 'us-east-1'}:${account}:${name}`;
+/** A work queue whose tasks move to `<name>-dead-letter` after `maxReceiveCount` deliveries, as in the stack. */
+export async function createWorkQueue(
+  sqs: SQSClient,
+  name: string,
+  maxReceiveCount: number,
+): Promise<{ workQueueUrl: string; deadLetterQueueUrl: string }> {
+  const deadLetterQueueUrl = await createQueue(sqs, `${name}-dead-letter`);
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }));
+  const workQueueUrl = await createQueue(sqs, name, {
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount }),
+  });
+  return { workQueueUrl, deadLetterQueueUrl };
 }
 
 export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {

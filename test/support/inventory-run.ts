@@ -1,5 +1,6 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { startInventoryRun, type FanOutSummary } from '../../lib/fan-out.ts';
+import { createWorkQueue } from '../../lib/local-demo.ts';
 import { runWorkersUntilReport } from '../../lib/local-event-source.ts';
 import { recordDeadLetters } from '../../lib/part-failure.ts';
 import { runTaskBatch, type WorkerContext } from '../../lib/part-worker.ts';
@@ -16,15 +17,8 @@ export interface WorkQueues {
 
 /** A work queue whose tasks go to a dead-letter queue after `maxReceiveCount` deliveries. */
 export async function createWorkQueues(aws: TestEmulator, name: string, maxReceiveCount = 2): Promise<WorkQueues> {
-  const deadLetterQueueUrl = await aws.createQueue(`${name}-dead-letter`);
-  const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }));
-  const { QueueUrl } = await aws.sqs.send(
-    new CreateQueueCommand({
-      QueueName: name,
-      Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount }) },
-    }),
-  );
-  return { workQueueUrl: QueueUrl ?? '', deadLetterQueueUrl, work: new SQSClient({ endpoint: aws.emulator.endpoint, maxAttempts: 6 }) };
+  const queues = await createWorkQueue(aws.sqs, name, maxReceiveCount);
+  return { ...queues, work: new SQSClient({ endpoint: aws.emulator.endpoint, maxAttempts: 6 }) };
 }
 
 export interface RunOptions {

@@ -9,6 +9,7 @@ import { parseArgs, promisify } from 'node:util';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { createAwsClients } from '../lib/aws-clients.ts';
+import { wholeNumberOption } from '../lib/command-line.ts';
 import { DEFAULTS } from '../lib/config.ts';
 import { emulatorEnvironment } from '../lib/emulator.ts';
 import { startEmulatorProxy } from '../lib/emulator-proxy.ts';
@@ -29,16 +30,11 @@ const { values } = parseArgs({
     chart: { type: 'string', default: 'docs/bench.svg' },
   },
 });
-const count = (name: string, value: string) => {
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number < 0) throw new Error(`--${name} "${value}" must be a whole number`);
-  return number;
-};
-const rows = count('rows', values.rows);
-const files = Math.max(1, count('files', values.files));
-const latencyMs = count('latency-ms', values['latency-ms']);
-const bucketObjects = count('bucket-objects', values['bucket-objects']);
-const scale = values.scale.split(',').filter(Boolean).map((size) => count('scale', size));
+const rows = wholeNumberOption('rows', values.rows);
+const files = Math.max(1, wholeNumberOption('files', values.files));
+const latencyMs = wholeNumberOption('latency-ms', values['latency-ms']);
+const bucketObjects = wholeNumberOption('bucket-objects', values['bucket-objects']);
+const scale = values.scale.split(',').filter(Boolean).map((size) => wholeNumberOption('scale', size));
 const progress = (line: string) => {
   if (!values.json) console.log(line);
   else console.error(line);

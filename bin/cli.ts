@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { loadConfig, type Environment } from '../lib/config.ts';
 import { createAwsClientsFromEnvironment } from '../lib/aws-clients.ts';
+import { wholeNumberOption } from '../lib/command-line.ts';
 import { parseBackfillEvent } from '../lib/backfill-event.ts';
 import { backfillBucket } from '../lib/backfill-job.ts';
 import { InvalidArgumentError, PipelineError, RunFailedError } from '../lib/errors.ts';
@@ -106,24 +107,18 @@ program
   .option('--start <n>', 'index of the first sample, to add more objects later', '0')
   .option('--concurrency <n>', 'PutObject calls in flight', '32')
   .action(async (bucket: string, options: { count: string; start: string; concurrency: string }) => {
-    const count = wholeNumber('--count', options.count, 0);
-    const concurrency = wholeNumber('--concurrency', options.concurrency, 1);
+    const count = wholeNumberOption('count', options.count, 0);
+    const concurrency = wholeNumberOption('concurrency', options.concurrency, 1);
     const { s3 } = createAwsClientsFromEnvironment(concurrency);
     const started = Date.now();
     try {
-      await seedBucket(s3, bucket, { count, firstIndex: wholeNumber('--start', options.start, 0), concurrency });
+      await seedBucket(s3, bucket, { count, firstIndex: wholeNumberOption('start', options.start, 0), concurrency });
     } catch (error) {
       const { name, message } = error as Error;
       throw new InvalidArgumentError(`writing to bucket "${bucket}" failed: ${name}: ${message}`);
     }
     console.log(`${count} objects were written to s3://${bucket} in ${((Date.now() - started) / 1000).toFixed(2)} s.`);
   });
-
-function wholeNumber(option: string, value: string, min: number): number {
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number < min) throw new InvalidArgumentError(`${option} "${value}" must be a whole number of at least ${min}`);
-  return number;
-}
 
 function withPublishOptions(command: Command): Command {
   return command

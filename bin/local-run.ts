@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { wholeNumberOption } from '../lib/command-line.ts';
 import { runLocalDemo, type DemoMode } from '../lib/local-demo.ts';
 import { stderrLog } from '../lib/stderr-log.ts';
 
@@ -12,11 +13,6 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const wholeNumber = (option: string, value: string | undefined, min: number): number => {
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number < min) throw new Error(`--${option} "${value}" must be a whole number of at least ${min}`);
-  return number;
-};
 if (values.mode !== 'inventory' && values.mode !== 'backfill') throw new Error(`--mode "${values.mode}" must be inventory or backfill`);
 const budget = values['time-budget-ms'];
 
@@ -31,10 +27,10 @@ const [inventory, worker, deadLetter, backfill] = await Promise.all([
 ]);
 
 const result = await runLocalDemo({
-  objects: wholeNumber('objects', values.objects, 0),
-  files: wholeNumber('files', values.files, 1),
-  workers: wholeNumber('workers', values.workers, 1),
-  ...(budget !== undefined && { timeBudgetMs: wholeNumber('time-budget-ms', budget, 1) }),
+  objects: wholeNumberOption('objects', values.objects, 0),
+  files: wholeNumberOption('files', values.files, 1),
+  workers: wholeNumberOption('workers', values.workers, 1),
+  ...(budget !== undefined && { timeBudgetMs: wholeNumberOption('time-budget-ms', budget, 1) }),
   mode: values.mode as DemoMode,
   handlers: {
     inventory: (event) => inventory.handler(event),

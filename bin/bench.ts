@@ -8,14 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
-import { createAwsClients } from '../lib/aws-clients.ts';
-import { wholeNumberOption } from '../lib/command-line.ts';
-import { DEFAULTS } from '../lib/config.ts';
-import { emulatorEnvironment } from '../lib/emulator.ts';
-import { startEmulatorProxy } from '../lib/emulator-proxy.ts';
-import { writeInventoryReport, type InventoryRow } from '../lib/inventory-writer.ts';
-import { sampleInventoryRows, seedBucket } from '../lib/sample-objects.ts';
-import { formatS3Uri } from '../lib/s3-location.ts';
+import { createAwsClients } from '../lib/core/aws-clients.ts';
+import { wholeNumberOption } from '../lib/cli/options.ts';
+import { DEFAULTS } from '../lib/core/config.ts';
+import { emulatorEnvironment } from '../lib/local/emulator.ts';
+import { startEmulatorProxy } from '../lib/local/proxy.ts';
+import { writeInventoryReport, type InventoryRow } from '../lib/local/report-writer.ts';
+import { sampleInventoryRows, seedBucket } from '../lib/local/sample-objects.ts';
+import { formatS3Uri } from '../lib/core/s3-location.ts';
 import { renderChart } from './bench-chart.ts';
 
 const { values } = parseArgs({

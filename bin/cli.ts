@@ -1,18 +1,18 @@
 import { Command, Option } from 'commander';
-import { loadConfig, type Environment } from '../lib/config.ts';
-import { createAwsClientsFromEnvironment } from '../lib/aws-clients.ts';
-import { wholeNumberOption } from '../lib/command-line.ts';
-import { parseBackfillEvent } from '../lib/backfill-event.ts';
-import { backfillBucket } from '../lib/backfill-job.ts';
-import { InvalidArgumentError, PipelineError, RunFailedError } from '../lib/errors.ts';
-import { publishInventoryReport } from '../lib/inventory-job.ts';
-import { showProgress } from '../lib/progress-display.ts';
-import { createPipelineContext, type PipelineContext } from '../lib/publish-pipeline.ts';
-import { runStatus } from '../lib/run-report.ts';
-import { RunStats, type StatsSummary } from '../lib/run-stats.ts';
-import { seedBucket } from '../lib/sample-objects.ts';
-import { parseS3Uri } from '../lib/s3-location.ts';
-import { stderrLog } from '../lib/stderr-log.ts';
+import { loadConfig, type Environment } from '../lib/core/config.ts';
+import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
+import { wholeNumberOption } from '../lib/cli/options.ts';
+import { parseBackfillEvent } from '../lib/backfill/event.ts';
+import { backfillBucket } from '../lib/backfill/job.ts';
+import { InvalidArgumentError, PipelineError, RunFailedError } from '../lib/core/errors.ts';
+import { publishInventoryReport } from '../lib/inventory/job.ts';
+import { showProgress } from '../lib/cli/progress.ts';
+import { createPipelineContext, type PipelineContext } from '../lib/publish/pipeline.ts';
+import { runStatus } from '../lib/run/report.ts';
+import { RunStats, type StatsSummary } from '../lib/core/run-stats.ts';
+import { seedBucket } from '../lib/local/sample-objects.ts';
+import { parseS3Uri } from '../lib/core/s3-location.ts';
+import { stderrLog } from '../lib/cli/stderr-log.ts';
 
 interface PublishOptions {
   json: boolean;

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import { createAwsClients } from '../lib/aws-clients.ts';
-import { emulatorEnvironment, serveEmulator } from '../lib/emulator.ts';
-import { createFifoQueue } from '../lib/local-demo.ts';
+import { createAwsClients } from '../lib/core/aws-clients.ts';
+import { emulatorEnvironment, serveEmulator } from '../lib/local/emulator.ts';
+import { createFifoQueue } from '../lib/local/demo.ts';
 
 // `npm run emulator`: S3 + SQS on 127.0.0.1 for manual use with the AWS CLI, this project's CLI
 // or `sls invoke local`; --bucket and --queue create resources to start with.

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { wholeNumberOption } from '../lib/command-line.ts';
-import { runLocalDemo, type DemoMode } from '../lib/local-demo.ts';
-import { stderrLog } from '../lib/stderr-log.ts';
+import { wholeNumberOption } from '../lib/cli/options.ts';
+import { runLocalDemo, type DemoMode } from '../lib/local/demo.ts';
+import { stderrLog } from '../lib/cli/stderr-log.ts';
 
 const { values } = parseArgs({
   options: {

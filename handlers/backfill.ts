@@ -1,13 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
-import { invokeNext } from '../lib/backfill-chain.ts';
-import { parseBackfillEvent, type BackfillEvent } from '../lib/backfill-event.ts';
-import { backfillBucket, type BackfillSummary } from '../lib/backfill-job.ts';
-import { RunFailedError } from '../lib/errors.ts';
-import { publishingBudget } from '../lib/time-budget.ts';
-import { lazy } from '../lib/lazy.ts';
-import { pipelineFromEnvironment } from '../lib/publish-pipeline.ts';
+import { invokeNext } from '../lib/backfill/chain.ts';
+import { parseBackfillEvent, type BackfillEvent } from '../lib/backfill/event.ts';
+import { backfillBucket, type BackfillSummary } from '../lib/backfill/job.ts';
+import { RunFailedError } from '../lib/core/errors.ts';
+import { publishingBudget } from '../lib/core/time-budget.ts';
+import { lazy } from '../lib/core/lazy.ts';
+import { pipelineFromEnvironment } from '../lib/publish/pipeline.ts';
 
 const logger = new Logger({ serviceName: 's3-to-sqs' });
 // Built on the first invocation and reused while the container lives (clients keep their sockets).

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { createAwsClientsFromEnvironment } from '../lib/aws-clients.ts';
-import { recordDeadLetters } from '../lib/part-failure.ts';
+import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
+import { recordDeadLetters } from '../lib/run/part-failure.ts';
 
 const logger = new Logger({ serviceName: 's3-to-sqs' });
 const { s3 } = createAwsClientsFromEnvironment(4);

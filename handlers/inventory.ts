@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, S3Event } from 'aws-lambda';
-import { createAwsClientsFromEnvironment } from '../lib/aws-clients.ts';
-import { startInventoryRun, type FanOutSummary } from '../lib/fan-out.ts';
-import { lazy } from '../lib/lazy.ts';
-import { manifestLocations } from '../lib/s3-event.ts';
-import { workQueueFromEnvironment } from '../lib/worker-context.ts';
+import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
+import { startInventoryRun, type FanOutSummary } from '../lib/run/fan-out.ts';
+import { lazy } from '../lib/core/lazy.ts';
+import { manifestLocations } from '../lib/inventory/s3-event.ts';
+import { workQueueFromEnvironment } from '../lib/run/worker-context.ts';
 
 const logger = new Logger({ serviceName: 's3-to-sqs' });
 // Built on the first invocation and reused while the container lives.

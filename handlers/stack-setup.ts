@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { createAwsClientsFromEnvironment } from '../lib/aws-clients.ts';
-import { sendCustomResourceResponse } from '../lib/custom-resource.ts';
-import { emptyBucket } from '../lib/empty-bucket.ts';
-import { deleteInventoryConfiguration, putInventoryConfiguration } from '../lib/inventory-configuration.ts';
+import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
+import { sendCustomResourceResponse } from '../lib/stack/custom-resource.ts';
+import { emptyBucket } from '../lib/stack/empty-bucket.ts';
+import { deleteInventoryConfiguration, putInventoryConfiguration } from '../lib/stack/inventory-configuration.ts';
 
 const logger = new Logger({ serviceName: 's3-to-sqs' });
 const { s3 } = createAwsClientsFromEnvironment(4);

@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { lazy } from '../lib/lazy.ts';
-import { runTaskBatch } from '../lib/part-worker.ts';
-import { publishingBudget } from '../lib/time-budget.ts';
-import { workerContextFromEnvironment } from '../lib/worker-context.ts';
+import { lazy } from '../lib/core/lazy.ts';
+import { runTaskBatch } from '../lib/run/part-worker.ts';
+import { publishingBudget } from '../lib/core/time-budget.ts';
+import { workerContextFromEnvironment } from '../lib/run/worker-context.ts';
 
 const logger = new Logger({ serviceName: 's3-to-sqs' });
 // Built on the first invocation and reused while the container lives (clients keep their sockets).

@@ -1,12 +1,12 @@
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll } from 'vitest';
-import { createAwsClients, type AwsClients } from '../../lib/aws-clients.ts';
-import { DEFAULTS, type PipelineConfig } from '../../lib/config.ts';
-import { emulatorEnvironment, startEmulator, type Emulator } from '../../lib/emulator.ts';
-import { createFifoQueue } from '../../lib/local-demo.ts';
-import type { PipelineContext } from '../../lib/publish-pipeline.ts';
-import type { Log, ObjectRef } from '../../lib/types.ts';
+import { createAwsClients, type AwsClients } from '../../lib/core/aws-clients.ts';
+import { DEFAULTS, type PipelineConfig } from '../../lib/core/config.ts';
+import { emulatorEnvironment, startEmulator, type Emulator } from '../../lib/local/emulator.ts';
+import { createFifoQueue } from '../../lib/local/demo.ts';
+import type { PipelineContext } from '../../lib/publish/pipeline.ts';
+import type { Log, ObjectRef } from '../../lib/core/types.ts';
 
 /** The keys of drained message bodies, sorted, to compare with what a bucket holds. */
 export function keysOf(bodies: string[]): string[] {

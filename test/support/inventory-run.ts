@@ -1,12 +1,12 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { startInventoryRun, type FanOutSummary } from '../../lib/fan-out.ts';
-import { createWorkQueue } from '../../lib/local-demo.ts';
-import { runWorkersUntilReport } from '../../lib/local-event-source.ts';
-import { recordDeadLetters } from '../../lib/part-failure.ts';
-import { runTaskBatch, type WorkerContext } from '../../lib/part-worker.ts';
-import type { PipelineConfig } from '../../lib/config.ts';
-import type { RunReport } from '../../lib/run-report.ts';
-import type { S3Location } from '../../lib/types.ts';
+import { startInventoryRun, type FanOutSummary } from '../../lib/run/fan-out.ts';
+import { createWorkQueue } from '../../lib/local/demo.ts';
+import { runWorkersUntilReport } from '../../lib/local/event-source.ts';
+import { recordDeadLetters } from '../../lib/run/part-failure.ts';
+import { runTaskBatch, type WorkerContext } from '../../lib/run/part-worker.ts';
+import type { PipelineConfig } from '../../lib/core/config.ts';
+import type { RunReport } from '../../lib/run/report.ts';
+import type { S3Location } from '../../lib/core/types.ts';
 import { silentLog, type TestEmulator } from './emulator.ts';
 
 export interface WorkQueues {

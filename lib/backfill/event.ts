@@ -1,0 +1,96 @@
+import type { BackfillContinuation, BackfillRequest } from './job.ts';
+import { InvalidArgumentError } from '../core/errors.ts';
+import type { KeyRange } from './key-ranges.ts';
+
+/** What `sls invoke -f backfill --data '{…}'` may pass. */
+export interface BackfillEvent {
+  /** Defaults to the stack's source bucket. */
+  bucket?: string;
+  prefix?: string;
+  /** From the summary of a run that stopped before the end. */
+  continuation?: BackfillContinuation;
+  /** Stop after this long instead of shortly before the Lambda timeout. */
+  timeBudgetMs?: number;
+  /** Invoke the function again with the continuation until the bucket is done. */
+  chain?: boolean;
+  /** Position in a chain of invocations, for the logs. */
+  invocation?: number;
+}
+
+export interface ParsedBackfillEvent extends BackfillRequest {
+  timeBudgetMs?: number;
+  chain?: boolean;
+  invocation: number;
+}
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Validates an invocation's payload; errors name the field. */
+export function parseBackfillEvent(event: unknown, defaultBucket: string | undefined): ParsedBackfillEvent {
+  // An invocation without a payload (`sls invoke` with no --data) means: all defaults.
+  const input = (event === undefined || event === null || event === '' ? {} : event) as Record<string, unknown>;
+  if (typeof input !== 'object' || Array.isArray(input)) throw invalid('the event must be a JSON object');
+  const continuation = input.continuation === undefined ? undefined : parseContinuation(input.continuation);
+  const bucket = optionalString(input, 'bucket') ?? continuation?.bucket ?? defaultBucket;
+  if (!bucket) throw invalid('"bucket" is required: no SOURCE_BUCKET is configured to default to');
+  if (!BUCKET_NAME.test(bucket)) throw invalid(`"bucket" "${bucket}" is not a valid bucket name`);
+  if (continuation && continuation.bucket !== bucket) {
+    throw invalid(`"continuation" belongs to bucket "${continuation.bucket}", not "${bucket}"`);
+  }
+  const prefix = optionalString(input, 'prefix');
+  if (continuation && prefix !== undefined && prefix !== continuation.prefix) {
+    throw invalid(`"continuation" belongs to prefix "${continuation.prefix}", not "${prefix}"`);
+  }
+  const timeBudgetMs = optionalInteger(input, 'timeBudgetMs', 1);
+  const invocation = optionalInteger(input, 'invocation', 1) ?? 1;
+  if (input.chain !== undefined && typeof input.chain !== 'boolean') throw invalid('"chain" must be true or false');
+  return {
+    bucket,
+    ...(prefix !== undefined && { prefix }),
+    ...(continuation && { continuation }),
+    ...(timeBudgetMs !== undefined && { timeBudgetMs }),
+    ...(input.chain !== undefined && { chain: input.chain as boolean }),
+    invocation,
+  };
+}
+
+function parseContinuation(value: unknown): BackfillContinuation {
+  const continuation = value as Partial<BackfillContinuation>;
+  if (
+    typeof continuation !== 'object' ||
+    continuation === null ||
+    typeof continuation.bucket !== 'string' ||
+    typeof continuation.prefix !== 'string' ||
+    !Array.isArray(continuation.ranges) ||
+    !continuation.ranges.every(isKeyRange)
+  ) {
+    throw invalid('"continuation" must be the continuation object returned by a previous run, unchanged');
+  }
+  return continuation as BackfillContinuation;
+}
+
+function isKeyRange(value: unknown): value is KeyRange {
+  if (typeof value !== 'object' || value === null) return false;
+  const { startAfter, end } = value as Record<string, unknown>;
+  return (startAfter === undefined || typeof startAfter === 'string') && (end === undefined || typeof end === 'string');
+}
+
+function optionalString(input: Record<string, unknown>, field: string): string | undefined {
+  const value = input[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw invalid(`"${field}" must be a string`);
+  return value;
+}
+
+function optionalInteger(input: Record<string, unknown>, field: string, min: number): number | undefined {
+  const value = input[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw invalid(`"${field}" must be a whole number of at least ${min}`);
+  }
+  return value;
+}
+
+function invalid(problem: string): InvalidArgumentError {
+  return new InvalidArgumentError(`backfill event: ${problem}`);
+}

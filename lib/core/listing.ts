@@ -1,0 +1,29 @@
+import { ListObjectsV2Command, type _Object, type S3Client } from '@aws-sdk/client-s3';
+import { ListingError } from './errors.ts';
+
+/** Every object under `prefix` after `startAfter`. */
+export async function* listObjects(s3: S3Client, bucket: string, prefix = '', startAfter?: string): AsyncGenerator<_Object> {
+  for await (const page of listPages(s3, bucket, prefix, startAfter)) yield* page;
+}
+
+/** The same, one ListObjectsV2 page of up to 1,000 objects at a time. */
+export async function* listPages(s3: S3Client, bucket: string, prefix = '', startAfter?: string): AsyncGenerator<_Object[]> {
+  let continuationToken: string | undefined;
+  do {
+    let page;
+    try {
+      page = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          ...(prefix && { Prefix: prefix }),
+          ...(continuationToken ? { ContinuationToken: continuationToken } : startAfter !== undefined && { StartAfter: startAfter }),
+        }),
+      );
+    } catch (error) {
+      const { name, message } = error as Error;
+      throw new ListingError(`listing bucket "${bucket}" failed: ${name}: ${message}`, { cause: error });
+    }
+    yield page.Contents ?? [];
+    continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (continuationToken);
+}

@@ -1,0 +1,137 @@
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ManifestError, UnsupportedFormatError } from '../core/errors.ts';
+import { formatS3Uri } from '../core/s3-location.ts';
+import type { S3Location } from '../core/types.ts';
+
+/** One gzipped CSV data file of a report. */
+export interface ManifestFile {
+  key: string;
+  /** Compressed size in bytes. */
+  size: number;
+  /** MD5 hex of the compressed bytes. */
+  md5: string;
+}
+
+/** Positions of the columns the pipeline reads, from `fileSchema`. */
+export interface ColumnPositions {
+  bucket: number;
+  key: number;
+  isLatest?: number;
+  isDeleteMarker?: number;
+  /** Number of columns of every row. */
+  count: number;
+}
+
+export interface InventoryManifest {
+  /** Where manifest.json was read; data files are read from the same bucket. */
+  location: S3Location;
+  sourceBucket: string;
+  /** Bucket name, from the manifest's `destinationBucket` ARN. */
+  destinationBucket: string;
+  version: string;
+  /** When the inventory scan began. */
+  createdAt: Date;
+  columns: ColumnPositions;
+  files: ManifestFile[];
+}
+
+/** Downloads and validates manifest.json. */
+export async function fetchManifest(s3: S3Client, location: S3Location): Promise<InventoryManifest> {
+  let text: string;
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+    text = (await response.Body?.transformToString('utf8')) ?? '';
+  } catch (error) {
+    throw new ManifestError(`manifest ${formatS3Uri(location)} could not be read: ${(error as Error).name}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return parseManifest(text, location);
+}
+
+/** Validates every field the pipeline relies on; errors name the manifest and the field. */
+export function parseManifest(text: string, location: S3Location): InventoryManifest {
+  const where = `manifest ${formatS3Uri(location)}`;
+  const fail = (problem: string): never => {
+    throw new ManifestError(`${where}: ${problem}`);
+  };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return fail(`is not valid JSON (${(error as Error).message})`);
+  }
+  if (!isRecord(json)) return fail('is not a JSON object');
+
+  const stringField = (field: string): string => {
+    const value = json[field];
+    if (typeof value !== 'string' || value.trim() === '') return fail(`field "${field}" must be a non-empty string`);
+    return value;
+  };
+
+  const format = stringField('fileFormat');
+  if (format === 'ORC' || format === 'Parquet') {
+    throw new UnsupportedFormatError(`${where}: ${format} reports are not supported; configure the inventory with format CSV`);
+  }
+  if (format !== 'CSV') fail(`field "fileFormat" is "${format}"; expected CSV`);
+
+  const destinationArn = stringField('destinationBucket');
+  const destination = /^arn:aws[a-z-]*:s3:::([^/]+)$/.exec(destinationArn)?.[1];
+  if (!destination) fail(`field "destinationBucket" "${destinationArn}" is not a bucket ARN (arn:aws:s3:::<bucket>)`);
+
+  const timestamp = stringField('creationTimestamp');
+  if (!/^\d+$/.test(timestamp)) fail(`field "creationTimestamp" "${timestamp}" is not epoch milliseconds`);
+
+  return {
+    location,
+    sourceBucket: stringField('sourceBucket'),
+    destinationBucket: destination as string,
+    version: stringField('version'),
+    createdAt: new Date(Number(timestamp)),
+    columns: columnPositions(stringField('fileSchema'), fail),
+    files: manifestFiles(json.files, fail),
+  };
+}
+
+function columnPositions(fileSchema: string, fail: (problem: string) => never): ColumnPositions {
+  const names = fileSchema.split(',').map((name) => name.trim());
+  const position = (name: string) => {
+    const index = names.indexOf(name);
+    return index === -1 ? undefined : index;
+  };
+  const bucket = position('Bucket');
+  const key = position('Key');
+  if (bucket === undefined || key === undefined) {
+    return fail(`field "fileSchema" "${fileSchema}" must name the Bucket and Key columns`);
+  }
+  const isLatest = position('IsLatest');
+  const isDeleteMarker = position('IsDeleteMarker');
+  return {
+    bucket,
+    key,
+    ...(isLatest !== undefined && { isLatest }),
+    ...(isDeleteMarker !== undefined && { isDeleteMarker }),
+    count: names.length,
+  };
+}
+
+function manifestFiles(value: unknown, fail: (problem: string) => never): ManifestFile[] {
+  if (!Array.isArray(value)) return fail('field "files" must be an array');
+  return value.map((file: unknown, index) => {
+    const field = `files[${index}]`;
+    if (!isRecord(file)) return fail(`field "${field}" must be an object`);
+    const { key, size, MD5checksum: md5 } = file;
+    if (typeof key !== 'string' || key === '') return fail(`field "${field}.key" must be a non-empty string`);
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+      return fail(`field "${field}.size" must be a byte count`);
+    }
+    if (typeof md5 !== 'string' || !/^[0-9a-fA-F]{32}$/.test(md5)) {
+      return fail(`field "${field}.MD5checksum" must be 32 hex digits`);
+    }
+    return { key, size, md5: md5.toLowerCase() };
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

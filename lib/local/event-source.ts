@@ -1,0 +1,159 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { RunReport } from '../run/report.ts';
+import { getJson, reportKey, runFolder } from '../run/state.ts';
+import type { Log, S3Location } from '../core/types.ts';
+
+const IDLE_POLL_MS = 50;
+
+export interface LocalEventSourceOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  /** Invocations at once, as the event source mapping's maximumConcurrency. */
+  concurrency: number;
+  handler: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+  /** How long a received message stays hidden while its invocation runs. */
+  visibilityTimeoutSeconds: number;
+  /** How soon a failed message is delivered again (Lambda leaves it to the visibility timeout). */
+  retryDelaySeconds: number;
+  /** Stops polling; invocations under way finish first. */
+  signal: AbortSignal;
+  log: Log;
+}
+
+export interface LocalEventSourceResult {
+  invocations: number;
+  failures: number;
+}
+
+/**
+ * What Lambda's SQS event source mapping does, for local runs: `concurrency` pollers each receive
+ * one message, invoke the handler with it, and delete it when the invocation succeeds. A failed
+ * message becomes visible again and, after the queue's maxReceiveCount, moves to its dead-letter
+ * queue, as the emulator applies the redrive policy.
+ */
+export async function runLocalEventSource(options: LocalEventSourceOptions): Promise<LocalEventSourceResult> {
+  const result = { invocations: 0, failures: 0 };
+  // Short polls: an abandoned long poll would still take a message on the emulator's side and
+  // hide it for the visibility timeout.
+  const receive = async (): Promise<Message[]> => {
+    const { Messages = [] } = await options.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: options.queueUrl,
+        MaxNumberOfMessages: 1,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: options.visibilityTimeoutSeconds,
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    if (Messages.length === 0) await sleep(IDLE_POLL_MS);
+    return Messages;
+  };
+  const poll = async () => {
+    while (!options.signal.aborted) {
+      const Messages = await receive();
+      for (const message of Messages) {
+        result.invocations += 1;
+        if (await invoke(message)) {
+          await options.sqs.send(new DeleteMessageCommand({ QueueUrl: options.queueUrl, ReceiptHandle: message.ReceiptHandle }));
+        } else {
+          result.failures += 1;
+          await options.sqs.send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: options.queueUrl,
+              ReceiptHandle: message.ReceiptHandle,
+              VisibilityTimeout: options.retryDelaySeconds,
+            }),
+          );
+        }
+      }
+    }
+  };
+  const invoke = async (message: Message): Promise<boolean> => {
+    try {
+      const response = await options.handler({ Records: [sqsRecord(message, options.queueUrl)] });
+      return !response?.batchItemFailures.some((failure) => failure.itemIdentifier === message.MessageId);
+    } catch (error) {
+      options.log.warn('local invocation failed', { messageId: message.MessageId, error: String(error) });
+      return false;
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, poll));
+  return result;
+}
+
+function sqsRecord(message: Message, queueUrl: string): SQSRecord {
+  const [, , , account = '000000000000', name = ''] = queueUrl.split('/');
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:${process.env.AWS_REGION ?? 'us-east-1'}:${account}:${name}`,
+    awsRegion: process.env.AWS_REGION ?? 'us-east-1',
+  };
+}
+
+export interface LocalRunOptions {
+  s3: S3Client;
+  sqs: SQSClient;
+  manifest: S3Location;
+  workQueueUrl: string;
+  deadLetterQueueUrl: string;
+  workers: number;
+  worker: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+  deadLetter: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+  retryDelaySeconds?: number;
+  log: Log;
+}
+
+/**
+ * Runs the workers on the work queue and the dead-letter function on its dead-letter queue, as
+ * the stack's event source mappings would, until the report's run has written its report.
+ */
+export async function runWorkersUntilReport(options: LocalRunOptions): Promise<RunReport> {
+  const stop = new AbortController();
+  const common = {
+    sqs: options.sqs,
+    visibilityTimeoutSeconds: 900,
+    retryDelaySeconds: options.retryDelaySeconds ?? 1,
+    signal: stop.signal,
+    log: options.log,
+  };
+  let ended = false;
+  const sources = Promise.all([
+    runLocalEventSource({ ...common, queueUrl: options.workQueueUrl, concurrency: options.workers, handler: options.worker }),
+    runLocalEventSource({ ...common, queueUrl: options.deadLetterQueueUrl, concurrency: 1, handler: options.deadLetter }),
+  ]).finally(() => {
+    ended = true;
+  });
+  const run = runFolder(options.manifest);
+  try {
+    for (;;) {
+      const report = await getJson<RunReport>(options.s3, run.bucket, reportKey(run));
+      if (report) return report.value;
+      if (ended) throw new Error('the local workers stopped before the run had its report');
+      await sleep(IDLE_POLL_MS);
+    }
+  } finally {
+    stop.abort();
+    await sources;
+  }
+}

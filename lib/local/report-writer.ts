@@ -1,0 +1,143 @@
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { encodeS3Key } from '../core/key-encoding.ts';
+import type { ManifestFile } from '../inventory/manifest.ts';
+import type { S3Location } from '../core/types.ts';
+
+/** One row of a report, before encoding. */
+export interface InventoryRow {
+  key: string;
+  size: number;
+  lastModified: Date;
+  etag: string;
+  versionId?: string;
+  isLatest?: boolean;
+  isDeleteMarker?: boolean;
+}
+
+export interface InventoryReportOptions {
+  sourceBucket: string;
+  destinationBucket: string;
+  /** Destination prefix, without a trailing slash (S3 would collapse `//`). */
+  prefix: string;
+  configId: string;
+  rows: AsyncIterable<InventoryRow> | Iterable<InventoryRow>;
+  /** A new data file starts after this many rows. */
+  rowsPerFile: number;
+  /** Adds VersionId, IsLatest and IsDeleteMarker, as `IncludedObjectVersions: All` does. */
+  includeVersions?: boolean;
+  /** When the scan began; names the manifest's folder. */
+  createdAt?: Date;
+}
+
+export interface WrittenReport {
+  manifest: S3Location;
+  files: ManifestFile[];
+  rows: number;
+}
+
+const CURRENT_SCHEMA = ['Bucket', 'Key', 'Size', 'LastModifiedDate', 'ETag'];
+const VERSIONED_SCHEMA = ['Bucket', 'Key', 'VersionId', 'IsLatest', 'IsDeleteMarker', 'Size', 'LastModifiedDate', 'ETag'];
+// Each chunk of CSV becomes its own gzip member, as in real reports, which may hold several.
+const GZIP_MEMBER_BYTES = 1 << 20;
+
+/**
+ * Writes an inventory report exactly as S3 lays it out: gzipped, fully quoted CSV data files with
+ * URL-encoded keys under `data/`, then `<timestamp>/manifest.json` with each file's MD5,
+ * `manifest.checksum` and the Hive symlink file. Data files stream through multipart uploads, so
+ * a report of any size is never held in memory.
+ */
+export async function writeInventoryReport(s3: S3Client, options: InventoryReportOptions): Promise<WrittenReport> {
+  if (options.prefix.endsWith('/')) throw new Error(`inventory prefix "${options.prefix}" must not end with "/"`);
+  const createdAt = options.createdAt ?? new Date();
+  const base = `${options.prefix}/${options.sourceBucket}/${options.configId}`;
+  const schema = options.includeVersions ? VERSIONED_SCHEMA : CURRENT_SCHEMA;
+  const files: ManifestFile[] = [];
+  let file: DataFileUpload | undefined;
+  let rows = 0;
+  for await (const row of options.rows) {
+    file ??= new DataFileUpload(s3, options.destinationBucket, `${base}/data/${randomUUID()}.csv.gz`);
+    await file.write(csvLine(options.sourceBucket, row, options.includeVersions ?? false));
+    rows += 1;
+    if (rows % options.rowsPerFile === 0) {
+      files.push(await file.close());
+      file = undefined;
+    }
+  }
+  if (file) files.push(await file.close());
+
+  const manifestJson = JSON.stringify({
+    sourceBucket: options.sourceBucket,
+    destinationBucket: `arn:aws:s3:::${options.destinationBucket}`,
+    version: '2016-11-30',
+    creationTimestamp: String(createdAt.getTime()),
+    fileFormat: 'CSV',
+    fileSchema: schema.join(', '),
+    files: files.map((written) => ({ key: written.key, size: written.size, MD5checksum: written.md5 })),
+  });
+  const stamp = createdAt.toISOString().slice(0, 16).replace(':', '-');
+  const folder = `${base}/${stamp}Z`;
+  const put = (key: string, body: string, contentType: string) =>
+    s3.send(new PutObjectCommand({ Bucket: options.destinationBucket, Key: key, Body: body, ContentType: contentType }));
+  const symlinks = files.map((written) => `s3://${options.destinationBucket}/${written.key}\n`).join('');
+  await put(`${base}/hive/dt=${stamp.replace('T', '-')}/symlink.txt`, symlinks, 'text/plain');
+  // manifest.json comes after the data files, and last of all its checksum, as S3 does.
+  await put(`${folder}/manifest.json`, manifestJson, 'application/json');
+  await put(`${folder}/manifest.checksum`, createHash('md5').update(manifestJson).digest('hex'), 'text/plain');
+  return { manifest: { bucket: options.destinationBucket, key: `${folder}/manifest.json` }, files, rows };
+}
+
+function csvLine(bucket: string, row: InventoryRow, includeVersions: boolean): string {
+  const common = [bucket, encodeS3Key(row.key)];
+  const versions = includeVersions
+    ? [row.versionId ?? '', String(row.isLatest ?? true), String(row.isDeleteMarker ?? false)]
+    : [];
+  const rest = [String(row.size), row.lastModified.toISOString(), row.etag.replaceAll('"', '')];
+  return `${[...common, ...versions, ...rest].map((field) => `"${field.replaceAll('"', '""')}"`).join(',')}\n`;
+}
+
+/** One data file being uploaded: CSV text → gzip members → MD5 → multipart upload. */
+class DataFileUpload {
+  readonly #key: string;
+  readonly #body = new PassThrough();
+  readonly #upload: Promise<unknown>;
+  readonly #md5: Hash = createHash('md5');
+  #pending: string[] = [];
+  #pendingBytes = 0;
+  #size = 0;
+
+  constructor(s3: S3Client, bucket: string, key: string) {
+    this.#key = key;
+    this.#upload = new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: this.#body } }).done();
+    // Surfaces through close(); this only prevents an unhandled rejection in between.
+    this.#upload.catch(() => {});
+  }
+
+  async write(line: string): Promise<void> {
+    this.#pending.push(line);
+    this.#pendingBytes += line.length;
+    if (this.#pendingBytes >= GZIP_MEMBER_BYTES) await this.#flushMember();
+  }
+
+  async close(): Promise<ManifestFile> {
+    await this.#flushMember();
+    this.#body.end();
+    await this.#upload;
+    return { key: this.#key, size: this.#size, md5: this.#md5.digest('hex') };
+  }
+
+  async #flushMember(): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const member = gzipSync(this.#pending.join(''));
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#md5.update(member);
+    this.#size += member.length;
+    // A failed upload stops reading: waiting for 'drain' alone would then never end.
+    if (!this.#body.write(member)) await Promise.race([once(this.#body, 'drain'), this.#upload]);
+  }
+}

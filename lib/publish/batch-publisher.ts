@@ -1,0 +1,196 @@
+import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import PQueue from 'p-queue';
+import { isFifoQueue } from '../core/config.ts';
+import { PublishAbortedError } from '../core/errors.ts';
+import { fifoFields, messageBody } from '../core/message.ts';
+import { DEFAULT_BACKOFF, isRetryableEntryFailure, isRetryableRequestError, waitBeforeRetry, type BackoffPolicy } from '../core/retry.ts';
+import type { RunStats } from '../core/run-stats.ts';
+import type { Log, ObjectRef } from '../core/types.ts';
+
+/** SendMessageBatch limits: entries per call, and bytes per message and per call. */
+export const MAX_BATCH_ENTRIES = 10;
+export const MAX_BATCH_BYTES = 1_048_576;
+
+export interface BatchPublisherOptions {
+  queueUrl: string;
+  /** Batches in flight at once; `publish` waits while they are all busy. */
+  concurrency: number;
+  /** Attempts per message, the first included, before it counts as failed. */
+  maxAttempts: number;
+  /** FIFO queues only: how many message groups keys are spread over. */
+  fifoMessageGroups: number;
+  backoff?: BackoffPolicy;
+  /** Payload limit of one call; lower only to test batching. */
+  maxBatchBytes?: number;
+  /** Called once per object when it is no longer pending: published (true) or failed (false). */
+  onSettled?: (object: ObjectRef, published: boolean) => void;
+  stats: RunStats;
+  log: Log;
+}
+
+interface PendingMessage {
+  /** Entry id: its position in the batch, kept across retries. */
+  id: string;
+  object: ObjectRef;
+  body: string;
+}
+
+interface EntryFailure {
+  message: PendingMessage;
+  reason: string;
+  retryable: boolean;
+}
+
+/**
+ * Turns objects into SendMessageBatch calls of at most 10 messages and 1 MiB, keeps a bounded
+ * number of calls in flight, and re-sends what SQS did not take, with backoff. Every object ends
+ * up counted in `stats` as published or failed; failures never throw from `publish`, except after
+ * an error that every further call would repeat, which aborts the run.
+ */
+export class BatchPublisher {
+  readonly #options: Required<Omit<BatchPublisherOptions, 'log' | 'stats' | 'onSettled'>>;
+  readonly #onSettled: ((object: ObjectRef, published: boolean) => void) | undefined;
+  readonly #sqs: SQSClient;
+  readonly #stats: RunStats;
+  readonly #log: Log;
+  readonly #fifo: boolean;
+  readonly #inFlight: PQueue;
+  #batch: PendingMessage[] = [];
+  #batchBytes = 0;
+  #aborted: PublishAbortedError | undefined;
+
+  constructor(sqs: SQSClient, options: BatchPublisherOptions) {
+    this.#sqs = sqs;
+    this.#options = {
+      backoff: DEFAULT_BACKOFF,
+      maxBatchBytes: MAX_BATCH_BYTES,
+      queueUrl: options.queueUrl,
+      concurrency: options.concurrency,
+      maxAttempts: options.maxAttempts,
+      fifoMessageGroups: options.fifoMessageGroups,
+      ...(options.backoff && { backoff: options.backoff }),
+      ...(options.maxBatchBytes && { maxBatchBytes: options.maxBatchBytes }),
+    };
+    this.#stats = options.stats;
+    this.#log = options.log;
+    this.#onSettled = options.onSettled;
+    this.#fifo = isFifoQueue(options.queueUrl);
+    this.#inFlight = new PQueue({ concurrency: options.concurrency });
+  }
+
+  /** Adds one object to the current batch; waits while every in-flight slot is taken. */
+  async publish(object: ObjectRef): Promise<void> {
+    if (this.#aborted) throw this.#aborted;
+    const body = messageBody(object);
+    const bytes = Buffer.byteLength(body);
+    if (bytes > this.#options.maxBatchBytes) {
+      this.#stats.recordFailure(object, `message is ${bytes} bytes, over the ${this.#options.maxBatchBytes}-byte limit`);
+      this.#onSettled?.(object, false);
+      return;
+    }
+    // Checked again after each wait: concurrent callers may have filled the new batch meanwhile.
+    while (this.#batch.length > 0 && this.#batchBytes + bytes > this.#options.maxBatchBytes) await this.#dispatch();
+    this.#batch.push({ id: String(this.#batch.length), object, body });
+    this.#batchBytes += bytes;
+    if (this.#batch.length === MAX_BATCH_ENTRIES) await this.#dispatch();
+  }
+
+  /** Sends the last partial batch and waits until every batch has settled. */
+  async flush(): Promise<void> {
+    if (this.#batch.length > 0) await this.#dispatch();
+    await this.#inFlight.onIdle();
+    if (this.#aborted) throw this.#aborted;
+  }
+
+  async #dispatch(): Promise<void> {
+    const batch = this.#batch;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    // At most one batch waits beside the ones in flight: this is the reader's backpressure.
+    await this.#inFlight.onSizeLessThan(1);
+    void this.#inFlight.add(() => this.#sendWithRetries(batch));
+  }
+
+  async #sendWithRetries(batch: PendingMessage[]): Promise<void> {
+    let pending = batch;
+    for (let attempt = 1; ; attempt += 1) {
+      if (this.#aborted) {
+        this.#recordFailures(pending, this.#aborted.message);
+        return;
+      }
+      const failures = await this.#send(pending);
+      const retryable = failures.filter((failure) => failure.retryable);
+      this.#recordFailures(
+        failures.filter((failure) => !failure.retryable).map((failure) => failure.message),
+        failures.find((failure) => !failure.retryable)?.reason,
+      );
+      if (retryable.length === 0) return;
+      if (attempt >= this.#options.maxAttempts) {
+        this.#recordFailures(
+          retryable.map((failure) => failure.message),
+          `${retryable[0]?.reason} (gave up after ${attempt} attempts)`,
+        );
+        return;
+      }
+      this.#stats.retries += retryable.length;
+      this.#log.debug('re-sending messages', { count: retryable.length, attempt, reason: retryable[0]?.reason });
+      await waitBeforeRetry(attempt, this.#options.backoff);
+      pending = retryable.map((failure) => failure.message);
+    }
+  }
+
+  /** One SendMessageBatch call; returns the messages SQS did not take. */
+  async #send(messages: PendingMessage[]): Promise<EntryFailure[]> {
+    try {
+      const output = await this.#sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: this.#options.queueUrl, Entries: messages.map((m) => this.#entry(m)) }),
+      );
+      const byId = new Map(messages.map((message) => [message.id, message]));
+      const failures = (output.Failed ?? []).flatMap((entry) => {
+        const message = byId.get(entry.Id ?? '');
+        return message
+          ? [{ message, reason: `${entry.Code}: ${entry.Message ?? 'no message'}`, retryable: isRetryableEntryFailure(entry) }]
+          : [];
+      });
+      this.#stats.published += messages.length - failures.length;
+      if (this.#onSettled) {
+        const failed = new Set(failures.map((failure) => failure.message));
+        for (const message of messages) if (!failed.has(message)) this.#onSettled(message.object, true);
+      }
+      return failures;
+    } catch (error) {
+      const reason = describeError(error);
+      if (isRetryableRequestError(error)) {
+        return messages.map((message) => ({ message, reason, retryable: true }));
+      }
+      this.#aborted ??= new PublishAbortedError(`SendMessageBatch to ${this.#options.queueUrl} failed: ${reason}`, {
+        cause: error,
+      });
+      this.#log.error('publishing aborted', { queueUrl: this.#options.queueUrl, reason });
+      return messages.map((message) => ({ message, reason, retryable: false }));
+    }
+  }
+
+  #entry(message: PendingMessage): SendMessageBatchRequestEntry {
+    return {
+      Id: message.id,
+      MessageBody: message.body,
+      ...(this.#fifo && fifoFields(message.object, this.#options.fifoMessageGroups)),
+    };
+  }
+
+  #recordFailures(messages: PendingMessage[], reason = 'unknown'): void {
+    if (messages.length === 0) return;
+    for (const message of messages) {
+      this.#stats.recordFailure(message.object, reason);
+      this.#onSettled?.(message.object, false);
+    }
+    this.#log.warn('messages not published', { count: messages.length, reason, firstKey: messages[0]?.object.key });
+  }
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return `${error.name}: ${error.message}${status ? ` (HTTP ${status})` : ''}`;
+}

@@ -1,0 +1,92 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createAwsClients } from '../core/aws-clients.ts';
+import { BatchPublisher } from './batch-publisher.ts';
+import { loadConfig, type Environment, type PipelineConfig } from '../core/config.ts';
+import { RunFailedError } from '../core/errors.ts';
+import { queueUrlFromEnvironment } from '../core/queue-lookup.ts';
+import type { RunStats, StatsSummary } from '../core/run-stats.ts';
+import type { Log, ObjectRef } from '../core/types.ts';
+
+/** What every run needs: clients, settings and a log. */
+export interface PipelineContext {
+  s3: S3Client;
+  sqs: SQSClient;
+  config: PipelineConfig;
+  log: Log;
+}
+
+/**
+ * The one path from any key source to SQS: the key pattern, then the batch publisher. Returns when
+ * every batch has settled, even when the source broke off, so the counters are final; then throws
+ * the first error, if any. `onSettled` hears of every object received once it is done with:
+ * `true` when skipped or published, `false` when it failed (the inventory worker checkpoints on it).
+ */
+export async function publishAll<T extends ObjectRef>(
+  keys: AsyncIterable<T>,
+  context: PipelineContext,
+  stats: RunStats,
+  onSettled?: (object: T, done: boolean) => void,
+): Promise<void> {
+  const { config } = context;
+  const publisher = new BatchPublisher(context.sqs, {
+    queueUrl: config.queueUrl,
+    concurrency: config.concurrency,
+    maxAttempts: config.maxAttempts,
+    fifoMessageGroups: config.fifoMessageGroups,
+    ...(onSettled && { onSettled: onSettled as (object: ObjectRef, published: boolean) => void }),
+    stats,
+    log: context.log,
+  });
+  let failure: unknown;
+  try {
+    for await (const object of keys) {
+      if (config.keyPattern && !config.keyPattern.test(object.key)) {
+        stats.skip('patternMismatch');
+        onSettled?.(object, true);
+        continue;
+      }
+      await publisher.publish(object);
+    }
+  } catch (error) {
+    failure = error;
+  }
+  try {
+    await publisher.flush();
+  } catch (error) {
+    failure ??= error;
+  }
+  if (failure !== undefined) throw failure;
+}
+
+/**
+ * Ends a run: returns its summary when every key was published, else throws a RunFailedError whose
+ * message says how many keys were not published and names the first of them.
+ */
+export function requireAllPublished<Summary extends StatsSummary>(label: string, summary: Summary, cause?: unknown): Summary {
+  if (cause === undefined && summary.failed === 0) return summary;
+  const problems: string[] = [];
+  if (cause !== undefined) problems.push(cause instanceof Error ? cause.message : String(cause));
+  if (summary.failed > 0) {
+    const examples = (summary.failedKeys ?? []).slice(0, 5).map((failed) => `"${failed.key}" (${failed.reason})`);
+    const more = summary.failed > examples.length ? `, and ${summary.failed - examples.length} more` : '';
+    problems.push(`${summary.failed} keys were not published: ${examples.join(', ')}${more}`);
+  }
+  throw new RunFailedError(`${label} failed after publishing ${summary.published} keys: ${problems.join('; ')}`, summary, {
+    cause,
+  });
+}
+
+/** Clients sized for the configured concurrency; built once per Lambda container or CLI run. */
+export function createPipelineContext(config: PipelineConfig, log: Log): PipelineContext {
+  return { ...createAwsClients(config), config, log };
+}
+
+/**
+ * The pipeline of a Lambda function, from its environment. The target queue is `QUEUE_URL`, or is
+ * looked up from `QUEUE_ARN` (an existing queue given to the stack) or `QUEUE_NAME` (its own).
+ */
+export async function pipelineFromEnvironment(env: Environment, log: Log): Promise<PipelineContext> {
+  const queueUrl = await queueUrlFromEnvironment(env, 'QUEUE');
+  return createPipelineContext(loadConfig(queueUrl ? { ...env, QUEUE_URL: queueUrl } : env), log);
+}

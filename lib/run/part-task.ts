@@ -1,0 +1,54 @@
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import PQueue from 'p-queue';
+import { InvalidArgumentError } from '../core/errors.ts';
+import type { ColumnPositions, ManifestFile } from '../inventory/manifest.ts';
+import type { S3Location } from '../core/types.ts';
+
+/** One message of the work queue: publish one data file of a report, from `startRow` on. */
+export interface PartTask {
+  manifest: S3Location;
+  sourceBucket: string;
+  part: number;
+  parts: number;
+  file: ManifestFile;
+  columns: ColumnPositions;
+  /** Rows done when the task was queued. */
+  startRow: number;
+  /** 0 for the task of the fan-out, then one more for each continuation. */
+  sequence: number;
+}
+
+/** Validates a work-queue message body; a malformed one is a bug or a stray message. */
+export function parsePartTask(body: string): PartTask {
+  let task: PartTask;
+  try {
+    task = JSON.parse(body) as PartTask;
+  } catch (error) {
+    throw new InvalidArgumentError(`work task is not JSON: ${(error as Error).message}`);
+  }
+  const integer = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+  if (
+    typeof task?.manifest?.bucket !== 'string' ||
+    typeof task.manifest.key !== 'string' ||
+    typeof task.sourceBucket !== 'string' ||
+    !integer(task.part) ||
+    !integer(task.parts) ||
+    typeof task.file?.key !== 'string' ||
+    !integer(task.file.size) ||
+    typeof task.file.md5 !== 'string' ||
+    !integer(task.columns?.key) ||
+    !integer(task.columns.bucket) ||
+    !integer(task.columns.count) ||
+    !integer(task.startRow) ||
+    !integer(task.sequence)
+  ) {
+    throw new InvalidArgumentError(`work task is not a part task: ${body.slice(0, 500)}`);
+  }
+  return task;
+}
+
+/** Queues tasks, a bounded number of SendMessage calls at once (the client retries each). */
+export async function queueTasks(sqs: SQSClient, queueUrl: string, tasks: PartTask[]): Promise<void> {
+  const queue = new PQueue({ concurrency: 16 });
+  await Promise.all(tasks.map((task) => queue.add(() => sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(task) })))));
+}

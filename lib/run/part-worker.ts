@@ -1,0 +1,236 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { RunFailedError } from '../core/errors.ts';
+import { readInventoryFile, type InventoryObject } from '../inventory/reader.ts';
+import { parsePartTask, queueTasks, type PartTask } from './part-task.ts';
+import { publishAll, type PipelineContext } from '../publish/pipeline.ts';
+import { RowWatermark } from './row-watermark.ts';
+import { completeRunIfFinished, type RunReport } from './report.ts';
+import {
+  checkpointKey,
+  finishedKey,
+  getJson,
+  putJson,
+  runFolder,
+  type PartCheckpoint,
+  type PartResult,
+  type RunFolder,
+} from './state.ts';
+import { RunStats } from '../core/run-stats.ts';
+import { formatS3Uri } from '../core/s3-location.ts';
+
+export interface WorkerSettings {
+  workQueueUrl: string;
+  /** How often the checkpoint is saved while publishing. */
+  checkpointIntervalMs: number;
+  /** A checkpoint not saved for this long belongs to a worker that is gone. */
+  leaseMs: number;
+}
+
+export interface WorkerContext extends PipelineContext {
+  /** Client for the work queue, with the SDK's own retries. */
+  work: SQSClient;
+  settings: WorkerSettings;
+}
+
+export type PartOutcome =
+  | {
+      status: 'done' | 'continued';
+      part: number;
+      sequence: number;
+      rowsDone: number;
+      /** Messages published by this invocation. */
+      published: number;
+      report?: RunReport;
+    }
+  | { status: 'skipped'; part: number; sequence: number; reason: string };
+
+/**
+ * A batch of work-queue messages (the stack uses batches of one): each task may publish for
+ * `budgetMs()`, and the ones that failed are returned for SQS to deliver again.
+ */
+export async function runTaskBatch(event: SQSEvent, context: WorkerContext, budgetMs: () => number): Promise<SQSBatchResponse> {
+  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  for (const record of event.Records) {
+    try {
+      const budget = AbortSignal.timeout(budgetMs());
+      const outcome = await runPartTask(parsePartTask(record.body), record.messageId, context, budget);
+      context.log.info('part task ended', { ...outcome });
+    } catch (error) {
+      context.log.error('part task failed', { messageId: record.messageId, error: error as Error });
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures };
+}
+
+/**
+ * Publishes one data file of a report, or the rest of it. The worker first takes the part's lease
+ * (its checkpoint object), resumes after the rows the checkpoint says are done, saves the
+ * checkpoint every few seconds and when it stops, and:
+ * - at the end of the file, records the part's result and, if it was the last part, the report;
+ * - when `budget` aborts, stops at a row boundary once its batches have settled, and queues a task
+ *   for the rest (gzip cannot seek: the next worker re-reads and skips, which costs far less than
+ *   publishing);
+ * - on an error, saves where it got to and throws, so that SQS delivers the task again.
+ * A crash loses at most the rows published since the last checkpoint: they are published again.
+ */
+export async function runPartTask(task: PartTask, owner: string, context: WorkerContext, budget?: AbortSignal): Promise<PartOutcome> {
+  const { s3, log, settings } = context;
+  const run = runFolder(task.manifest);
+  const skipped = (reason: string): PartOutcome => {
+    log.info('part task skipped', { part: task.part, sequence: task.sequence, reason });
+    return { status: 'skipped', part: task.part, sequence: task.sequence, reason };
+  };
+  if (await getJson(s3, run.bucket, finishedKey(run, task.part))) {
+    // The worker that finished it may have failed to write the report: a redelivery completes it.
+    await completeRunIfFinished(s3, task, log);
+    return skipped('the part is already finished');
+  }
+  const lease = await takePart(context, run, task, owner);
+  if (typeof lease === 'string') return skipped(lease);
+
+  let { checkpoint, etag } = lease;
+  const startRow = Math.max(task.startRow, checkpoint.rowsDone);
+  const stats = new RunStats();
+  // Keys that failed before are at or after the checkpoint, so they are sent again now.
+  stats.restore({ ...checkpoint.counters, failed: 0, failedKeys: [] });
+  const publishedBefore = stats.published;
+  const watermark = new RowWatermark(startRow);
+  const position = { row: startRow };
+  let leaseLost = false;
+  let endOfFile = false;
+
+  /** Saves the checkpoint if the lease is still ours; false when another worker took the part. */
+  const save = async (changes: Partial<PartCheckpoint> = {}): Promise<boolean> => {
+    if (leaseLost) return false;
+    const next: PartCheckpoint = {
+      ...checkpoint,
+      rowsDone: watermark.rowsDone,
+      counters: stats.counters(),
+      updatedAt: new Date().toISOString(),
+      ...changes,
+    };
+    const saved = await putJson(s3, run.bucket, checkpointKey(run, task.part), next, { ifMatch: etag });
+    if (saved === undefined) {
+      leaseLost = true;
+      log.warn('another worker took the part over', { part: task.part, sequence: task.sequence });
+      return false;
+    }
+    checkpoint = next;
+    etag = saved;
+    return true;
+  };
+  let saving: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    saving = saving.then(() => save()).catch((error: unknown) => log.warn('checkpoint not saved', { error: String(error) }));
+  }, settings.checkpointIntervalMs);
+
+  // The budget is honoured once this invocation has read a row, so that every link of a chain
+  // makes progress whatever its budget.
+  const stopNow = () => leaseLost || (budget?.aborted === true && position.row > startRow);
+  async function* objects(): AsyncGenerator<InventoryObject> {
+    const file = { bucket: run.bucket, file: task.file, columns: task.columns };
+    for await (const object of readInventoryFile(s3, file, stats, { startRow, position })) {
+      if (stopNow()) {
+        // This row is left for the continuation, which reads it again.
+        watermark.consumedThrough(object.row - 1);
+        stats.rowsRead -= 1;
+        return;
+      }
+      watermark.sent(object.row);
+      yield object;
+    }
+    watermark.consumedThrough(position.row);
+    endOfFile = true;
+  }
+
+  let failure: unknown;
+  try {
+    await publishAll(objects(), context, stats, (object, done) => (done ? watermark.settled(object.row) : watermark.failed(object.row)));
+  } catch (error) {
+    failure = error;
+  } finally {
+    clearInterval(timer);
+    await saving;
+  }
+  const publishedNow = stats.published - publishedBefore;
+
+  if (leaseLost) return skipped('another worker took the part over');
+  if (failure !== undefined || stats.failed > 0) {
+    const problem = failure instanceof Error ? failure.message : `${stats.failed} keys could not be published, first "${stats.failedKeys[0]?.key}": ${stats.failedKeys[0]?.reason}`;
+    // Releasing the lease lets the retry of this task start at once; the error is what matters.
+    await save({ lastError: problem, owner: '' }).catch(() => false);
+    throw new RunFailedError(`part ${task.part} of ${formatS3Uri(task.manifest)} stopped at row ${watermark.rowsDone}: ${problem}`, stats.counters(), {
+      cause: failure,
+    });
+  }
+
+  if (endOfFile) {
+    const result: PartResult = {
+      part: task.part,
+      file: task.file.key,
+      status: 'done',
+      rowsDone: watermark.rowsDone,
+      // Every row of the file, once, however often a crash made workers read some of them again.
+      counters: { ...stats.counters(), rowsRead: watermark.rowsDone },
+      continuations: checkpoint.continuations,
+      startedAt: checkpoint.startedAt,
+      endedAt: new Date().toISOString(),
+    };
+    await save();
+    await putJson(s3, run.bucket, finishedKey(run, task.part), result);
+    log.info('part done', { part: task.part, rowsDone: result.rowsDone, published: result.counters.published, continuations: result.continuations });
+    const report = await completeRunIfFinished(s3, task, log);
+    return { status: 'done', part: task.part, sequence: task.sequence, rowsDone: result.rowsDone, published: publishedNow, ...(report && { report }) };
+  }
+
+  // Out of time: queue the rest first, then hand over. A crash in between leaves both tasks
+  // alive; the later sequence wins the lease, and nothing is skipped.
+  const rowsDone = watermark.rowsDone;
+  await queueTasks(context.work, settings.workQueueUrl, [{ ...task, startRow: rowsDone, sequence: task.sequence + 1 }]);
+  await save({ handedOver: true, continuations: checkpoint.continuations + 1 });
+  log.info('part continues in a new task', { part: task.part, sequence: task.sequence + 1, rowsDone });
+  return { status: 'continued', part: task.part, sequence: task.sequence, rowsDone, published: publishedNow };
+}
+
+/**
+ * Takes the part's lease: creates its checkpoint, or takes it over when it belongs to an earlier
+ * link of the chain, to this same task (a retry), to nobody, or to a worker silent for longer than
+ * the lease. Returns why not otherwise.
+ */
+async function takePart(
+  { s3, settings }: WorkerContext,
+  run: RunFolder,
+  task: PartTask,
+  owner: string,
+): Promise<{ checkpoint: PartCheckpoint; etag: string } | string> {
+  const key = checkpointKey(run, task.part);
+  const now = new Date().toISOString();
+  const existing = await getJson<PartCheckpoint>(s3, run.bucket, key);
+  if (!existing) {
+    const checkpoint: PartCheckpoint = {
+      part: task.part,
+      file: task.file.key,
+      owner,
+      sequence: task.sequence,
+      rowsDone: task.startRow,
+      counters: new RunStats().counters(),
+      continuations: task.sequence,
+      startedAt: now,
+      updatedAt: now,
+    };
+    const etag = await putJson(s3, run.bucket, key, checkpoint, { ifNoneMatch: '*' });
+    return etag === undefined ? 'another worker started the part at the same moment' : { checkpoint, etag };
+  }
+  const current = existing.value;
+  if (current.sequence > task.sequence) return `superseded by continuation ${current.sequence}`;
+  if (current.sequence === task.sequence && current.handedOver) return 'the part was handed over to a continuation';
+  const silentFor = Date.now() - Date.parse(current.updatedAt);
+  const free = current.owner === '' || current.owner === owner || current.sequence < task.sequence || silentFor > settings.leaseMs;
+  if (!free) return `another worker holds the part (checkpoint saved ${Math.round(silentFor / 1000)} s ago)`;
+  const checkpoint: PartCheckpoint = { ...current, owner, sequence: task.sequence, handedOver: false, updatedAt: now };
+  delete checkpoint.lastError;
+  const etag = await putJson(s3, run.bucket, key, checkpoint, { ifMatch: existing.etag });
+  return etag === undefined ? 'another worker took the part at the same moment' : { checkpoint, etag };
+}

@@ -1,0 +1,130 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { formatS3Uri } from '../core/s3-location.ts';
+import {
+  claimKey,
+  countFinishedParts,
+  finishedParts,
+  getJson,
+  putJson,
+  reportKey,
+  runFolder,
+  checkpointKey,
+  type PartCheckpoint,
+  type PartCounters,
+  type PartResult,
+  type RunClaim,
+} from './state.ts';
+import { RunStats, type StatsSummary } from '../core/run-stats.ts';
+import type { Log, S3Location } from '../core/types.ts';
+
+export type RunTotals = Pick<StatsSummary, 'rowsRead' | 'published' | 'skipped' | 'skippedByReason' | 'failed' | 'retries'> & {
+  continuations: number;
+};
+
+/** Written next to the manifest when every part has a result. */
+export interface RunReport {
+  manifest: string;
+  sourceBucket: string;
+  /** `complete` when every part was done; `failed` when any part failed. */
+  status: 'complete' | 'failed';
+  parts: number;
+  failedParts: number[];
+  startedAt: string;
+  endedAt: string;
+  totals: RunTotals;
+  partResults: PartResult[];
+}
+
+export function sumCounters(parts: Array<{ counters: PartCounters; continuations: number }>): RunTotals {
+  const stats = new RunStats();
+  let continuations = 0;
+  for (const part of parts) {
+    stats.restore(part.counters);
+    continuations += part.continuations;
+  }
+  const { rowsRead, published, skipped, skippedByReason, failed, retries } = stats.counters();
+  return { rowsRead, published, skipped, skippedByReason, failed, retries, continuations };
+}
+
+/**
+ * Writes the completion report once every part has a result, and returns it; undefined while
+ * parts remain. Any worker that finishes a part may call it: the report is written only once.
+ */
+export async function completeRunIfFinished(
+  s3: S3Client,
+  { manifest, sourceBucket, parts }: { manifest: S3Location; sourceBucket: string; parts: number },
+  log: Log,
+): Promise<RunReport | undefined> {
+  const run = runFolder(manifest);
+  if ((await countFinishedParts(s3, run)) < parts) return undefined;
+  const existing = await getJson<RunReport>(s3, run.bucket, reportKey(run));
+  if (existing) return existing.value;
+  const claim = (await getJson<RunClaim>(s3, run.bucket, claimKey(run)))?.value;
+  const partResults: PartResult[] = [];
+  for await (const result of finishedParts(s3, run)) partResults.push(result);
+  partResults.sort((a, b) => a.part - b.part);
+  const failedParts = partResults.filter((result) => result.status === 'failed').map((result) => result.part);
+  const report: RunReport = {
+    manifest: formatS3Uri(manifest),
+    sourceBucket,
+    status: failedParts.length > 0 ? 'failed' : 'complete',
+    parts,
+    failedParts,
+    startedAt: claim?.claimedAt ?? partResults[0]?.startedAt ?? new Date().toISOString(),
+    endedAt: new Date().toISOString(),
+    totals: sumCounters(partResults),
+    partResults,
+  };
+  if ((await putJson(s3, run.bucket, reportKey(run), report, { ifNoneMatch: '*' })) === undefined) {
+    return (await getJson<RunReport>(s3, run.bucket, reportKey(run)))?.value ?? report;
+  }
+  const { partResults: _, ...logged } = report;
+  if (report.status === 'complete') log.info('inventory run finished', logged);
+  else log.error('inventory run finished with failed parts', logged);
+  return report;
+}
+
+/** How far a run has come, from its state objects. */
+export interface RunStatus {
+  manifest: string;
+  state: 'not started' | 'running' | 'complete' | 'failed';
+  parts?: number;
+  partsFinished?: number;
+  /** Sums over the parts' results and latest checkpoints. */
+  totals?: RunTotals;
+  /** Parts being worked on: rows done so far and when their checkpoint was last saved. */
+  running?: Array<{ part: number; rowsDone: number; published: number; updatedAt: string; lastError?: string }>;
+  report?: RunReport;
+}
+
+export async function runStatus(s3: S3Client, manifest: S3Location): Promise<RunStatus> {
+  const run = runFolder(manifest);
+  const uri = formatS3Uri(manifest);
+  const claim = (await getJson<RunClaim>(s3, run.bucket, claimKey(run)))?.value;
+  if (!claim) return { manifest: uri, state: 'not started' };
+  const report = (await getJson<RunReport>(s3, run.bucket, reportKey(run)))?.value;
+  if (report) return { manifest: uri, state: report.status, parts: report.parts, partsFinished: report.parts, totals: report.totals, report };
+  const finished: PartResult[] = [];
+  for await (const result of finishedParts(s3, run)) finished.push(result);
+  const done = new Set(finished.map((result) => result.part));
+  const running: PartCheckpoint[] = [];
+  for (let part = 0; part < claim.parts; part += 1) {
+    if (done.has(part)) continue;
+    const checkpoint = await getJson<PartCheckpoint>(s3, run.bucket, checkpointKey(run, part));
+    if (checkpoint) running.push(checkpoint.value);
+  }
+  return {
+    manifest: uri,
+    state: 'running',
+    parts: claim.parts,
+    partsFinished: finished.length,
+    totals: sumCounters([...finished, ...running]),
+    running: running.map((checkpoint) => ({
+      part: checkpoint.part,
+      rowsDone: checkpoint.rowsDone,
+      published: checkpoint.counters.published,
+      updatedAt: checkpoint.updatedAt,
+      ...(checkpoint.lastError && { lastError: checkpoint.lastError }),
+    })),
+  };
+}

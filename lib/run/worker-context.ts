@@ -1,0 +1,27 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { loadWorkerTuning, type Environment } from '../core/config.ts';
+import { ConfigError } from '../core/errors.ts';
+import type { WorkerContext } from './part-worker.ts';
+import { pipelineFromEnvironment } from '../publish/pipeline.ts';
+import { queueUrlFromEnvironment } from '../core/queue-lookup.ts';
+import type { Log } from '../core/types.ts';
+
+/** The internal work queue from `WORK_QUEUE_URL` or `WORK_QUEUE_NAME`, with a retrying client. */
+export async function workQueueFromEnvironment(env: Environment): Promise<{ work: SQSClient; workQueueUrl: string }> {
+  const workQueueUrl = await queueUrlFromEnvironment(env, 'WORK_QUEUE');
+  if (!workQueueUrl) throw new ConfigError('WORK_QUEUE_URL (or WORK_QUEUE_NAME) is required: the queue of part tasks');
+  const endpoint = env.AWS_ENDPOINT_URL?.trim();
+  return { work: new SQSClient({ maxAttempts: 6, ...(endpoint && { endpoint }) }), workQueueUrl };
+}
+
+/** Everything a worker invocation needs, from the function's environment. */
+export async function workerContextFromEnvironment(env: Environment, log: Log): Promise<WorkerContext & { timeBudgetMs?: number }> {
+  const tuning = loadWorkerTuning(env);
+  const [pipeline, { work, workQueueUrl }] = await Promise.all([pipelineFromEnvironment(env, log), workQueueFromEnvironment(env)]);
+  return {
+    ...pipeline,
+    work,
+    settings: { workQueueUrl, checkpointIntervalMs: tuning.checkpointIntervalMs, leaseMs: tuning.leaseMs },
+    ...(tuning.timeBudgetMs !== undefined && { timeBudgetMs: tuning.timeBudgetMs }),
+  };
+}

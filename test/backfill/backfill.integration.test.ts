@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backfillBucket, type BackfillContinuation, type BackfillSummary } from '../../lib/backfill/job.ts';
+import { startEmulatorProxy, type EmulatorProxy } from '../../lib/local/proxy.ts';
+import { RunFailedError } from '../../lib/core/errors.ts';
+import { sampleObject, seedBucket } from '../../lib/local/sample-objects.ts';
+import { keysOf, putObject, useEmulator } from '../support/emulator.ts';
+import { runCli } from '../support/run-cli.ts';
+
+const aws = useEmulator();
+const BUCKET = 'backfill-source';
+const SAMPLES = 5_000;
+/** Keys outside the hex ranges, at their edges, and everywhere in between. */
+export const AWKWARD_KEYS = [
+  '0',
+  'f',
+  'g',
+  'ffffffff',
+  'README',
+  'Zebra.JPG',
+  'ABCDEF.png',
+  '/leading-slash',
+  '.hidden',
+  '-dash',
+  ' leading space',
+  '~tilde',
+  '日本語/ファイル.txt',
+  'émigré.pdf',
+  'with+plus and space.txt',
+  '100%.txt',
+  'nested/a/b/c/d.bin',
+  `${'k'.repeat(1_024)}`,
+  '\uE000private-use',
+];
+let allKeys: string[];
+let queues = 0;
+
+beforeAll(async () => {
+  await aws.createBucket(BUCKET);
+  await seedBucket(aws.s3, BUCKET, { count: SAMPLES });
+  for (const key of AWKWARD_KEYS) await putObject(aws.s3, BUCKET, key, 'x');
+  allKeys = [...Array.from({ length: SAMPLES }, (_, index) => sampleObject(index).key), ...AWKWARD_KEYS].sort();
+}, 120_000);
+
+const newQueue = () => aws.createQueue(`backfill-${(queues += 1)}`);
+
+describe('backfillBucket', () => {
+  it('publishes every key exactly once, listing 17 ranges in parallel', async () => {
+    const queueUrl = await newQueue();
+    const summary = await backfillBucket({ bucket: BUCKET }, aws.context(queueUrl));
+    expect(summary).toMatchObject({ bucket: BUCKET, prefix: '', ranges: 17, done: true, published: allKeys.length, failed: 0 });
+    expect(summary.continuation).toBeUndefined();
+    expect(keysOf(await aws.drain(queueUrl))).toEqual(allKeys);
+  });
+
+  describe('with a time budget too small to finish', () => {
+    let proxy: EmulatorProxy;
+    beforeAll(async () => {
+      // Every call takes 5 ms more, so a run of 100 ms lists only part of the bucket.
+      proxy = await startEmulatorProxy(aws.emulator.endpoint, { latencyMs: 5 });
+    });
+    afterAll(() => proxy.stop());
+
+    it('stops with continuations whose runs together publish exactly the bucket', async () => {
+      const queueUrl = await newQueue();
+      const context = aws.context(queueUrl, {}, proxy.endpoint);
+      const runs: BackfillSummary[] = [];
+      let continuation: BackfillContinuation | undefined;
+      do {
+        const summary = await backfillBucket({ bucket: BUCKET, ...(continuation && { continuation }) }, context, undefined, AbortSignal.timeout(100));
+        runs.push(summary);
+        continuation = summary.continuation;
+        expect(runs.length).toBeLessThan(200);
+      } while (continuation);
+      expect(runs.length).toBeGreaterThan(3);
+      expect(runs.at(-1)?.done).toBe(true);
+      expect(runs.slice(0, -1).every((run) => !run.done && run.continuation !== undefined)).toBe(true);
+      expect(runs.reduce((total, run) => total + run.published, 0)).toBe(allKeys.length);
+      expect(keysOf(await aws.drain(queueUrl))).toEqual(allKeys);
+    });
+  });
+
+  it('restricts itself to a prefix', async () => {
+    const queueUrl = await newQueue();
+    const summary = await backfillBucket({ bucket: BUCKET, prefix: 'nested/' }, aws.context(queueUrl));
+    expect(summary).toMatchObject({ prefix: 'nested/', published: 1, done: true });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual(['nested/a/b/c/d.bin']);
+  });
+
+  it('publishes nothing from an empty bucket, and is done', async () => {
+    await aws.createBucket('backfill-empty');
+    const summary = await backfillBucket({ bucket: 'backfill-empty' }, aws.context(await newQueue()));
+    expect(summary).toMatchObject({ published: 0, rowsRead: 0, done: true, failed: 0 });
+  });
+
+  it('fails with a clear error for a bucket that does not exist', async () => {
+    const run = backfillBucket({ bucket: 'no-such-bucket' }, aws.context(await newQueue()));
+    await expect(run).rejects.toThrow(RunFailedError);
+    await expect(run).rejects.toThrow(/listing bucket "no-such-bucket" failed: NoSuchBucket/);
+  });
+});
+
+describe('cli backfill', () => {
+  it('publishes each key once and exits 0', async () => {
+    const queueUrl = await aws.createQueue('backfill-cli.fifo');
+    const result = await runCli(['backfill', BUCKET, queueUrl, '--json']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.json()).toMatchObject({ bucket: BUCKET, done: true, published: allKeys.length, failed: 0, skipped: 0 });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual(allKeys);
+  });
+
+  it('prints a continuation when its time budget runs out, and resumes from it', async () => {
+    const queueUrl = await newQueue();
+    const first = await runCli(['backfill', BUCKET, queueUrl, '--json', '--time-budget-ms', '1']);
+    expect(first.code).toBe(0);
+    const stopped = first.json<BackfillSummary>();
+    expect(stopped.done).toBe(false);
+    const second = await runCli(['backfill', BUCKET, queueUrl, '--json', '--continuation', JSON.stringify(stopped.continuation)]);
+    expect(second.json()).toMatchObject({ done: true, published: allKeys.length - stopped.published });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual(allKeys);
+  });
+});

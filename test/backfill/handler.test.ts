@@ -1,0 +1,123 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseBackfillEvent } from '../../lib/backfill/event.ts';
+import { publishingBudget } from '../../lib/core/time-budget.ts';
+import { InvalidArgumentError } from '../../lib/core/errors.ts';
+import { seedBucket } from '../../lib/local/sample-objects.ts';
+import { useEmulator } from '../support/emulator.ts';
+
+const aws = useEmulator();
+let handler: typeof import('../../handlers/backfill.ts').handler;
+let queueUrl: string;
+
+/** Stands in for Lambda's Invoke endpoint (the emulator has no Lambda): records what is invoked. */
+const invocations: Array<{ path: string; invocationType: string; payload: unknown }> = [];
+let lambdaEndpoint: Server;
+
+beforeAll(async () => {
+  await aws.createBucket('handler-source');
+  await seedBucket(aws.s3, 'handler-source', { count: 300 });
+  await aws.createBucket('handler-chain');
+  await seedBucket(aws.s3, 'handler-chain', { count: 4 });
+  queueUrl = await aws.createQueue('backfill-handler');
+  lambdaEndpoint = createServer(async (request, response) => {
+    const body = Buffer.concat(await request.toArray()).toString('utf8');
+    invocations.push({
+      path: decodeURIComponent(request.url ?? ''),
+      invocationType: String(request.headers['x-amz-invocation-type']),
+      payload: JSON.parse(body),
+    });
+    response.writeHead(202).end();
+  });
+  await new Promise<void>((resolve) => lambdaEndpoint.listen(0, '127.0.0.1', resolve));
+  Object.assign(process.env, {
+    QUEUE_URL: queueUrl,
+    SOURCE_BUCKET: 'handler-source',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${(lambdaEndpoint.address() as AddressInfo).port}`,
+  });
+  ({ handler } = await import('../../handlers/backfill.ts'));
+});
+
+afterAll(() => new Promise<void>((resolve) => lambdaEndpoint.close(() => resolve())));
+
+const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:s3-to-sqs-dev-backfill';
+const lambdaContext = (remainingMs: number) =>
+  ({ invokedFunctionArn: FUNCTION_ARN, functionName: 's3-to-sqs-dev-backfill', getRemainingTimeInMillis: () => remainingMs }) as Context;
+
+describe('backfill handler', () => {
+  it('publishes the configured source bucket when the event names none', async () => {
+    const summary = await handler({}, lambdaContext(900_000));
+    expect(summary).toMatchObject({ bucket: 'handler-source', done: true, published: 300, failed: 0 });
+    expect(await aws.drain(queueUrl)).toHaveLength(300);
+    expect(invocations).toHaveLength(0);
+  });
+
+  it('invokes itself with the continuation until the bucket is done', async () => {
+    // A budget of 1 ms stops every run after its first key: a chain of one invocation per key.
+    const first = await handler({ bucket: 'handler-chain', timeBudgetMs: 1 }, lambdaContext(900_000));
+    expect(first.done).toBe(false);
+    expect(invocations[0]).toEqual({
+      path: `/2015-03-31/functions/${FUNCTION_ARN}/invocations`,
+      invocationType: 'Event',
+      payload: { bucket: 'handler-chain', continuation: first.continuation, timeBudgetMs: 1, chain: true, invocation: 2 },
+    });
+    const runs = [first];
+    while (invocations.length >= runs.length) {
+      runs.push(await handler(invocations[runs.length - 1]?.payload as never, lambdaContext(900_000)));
+    }
+    expect(runs.at(-1)?.done).toBe(true);
+    expect(runs.length).toBeGreaterThan(1);
+    // Each run makes progress: it publishes a key, or it finds none left and is done.
+    expect(runs.every((run) => run.published >= 1 || run.done)).toBe(true);
+    expect(runs.reduce((total, run) => total + run.published, 0)).toBe(4);
+    expect(await aws.drain(queueUrl)).toHaveLength(4);
+  });
+
+  it('only returns the continuation when asked not to chain', async () => {
+    invocations.length = 0;
+    const summary = await handler({ bucket: 'handler-chain', timeBudgetMs: 1, chain: false }, lambdaContext(900_000));
+    expect(summary.continuation).toBeDefined();
+    expect(invocations).toHaveLength(0);
+    await aws.drain(queueUrl);
+  });
+
+  it('rejects a bad event, naming the field', async () => {
+    await expect(handler({ bucket: 'Not_A_Bucket' }, lambdaContext(900_000))).rejects.toThrow(
+      'backfill event: "bucket" "Not_A_Bucket" is not a valid bucket name',
+    );
+  });
+});
+
+describe('parseBackfillEvent', () => {
+  const continuation = { bucket: 'photos', prefix: 'a/', ranges: [{ startAfter: 'a/5x', end: 'a/6' }, { startAfter: 'a/f' }] };
+
+  it('takes the bucket and prefix from a continuation', () => {
+    expect(parseBackfillEvent({ continuation }, 'default-bucket')).toEqual({ bucket: 'photos', continuation, invocation: 1 });
+  });
+
+  it.each([
+    [{}, undefined, '"bucket" is required'],
+    [{ bucket: 3 }, 'x', '"bucket" must be a string'],
+    [{ prefix: 1 }, 'photos', '"prefix" must be a string'],
+    [{ continuation: { bucket: 'photos' } }, 'photos', '"continuation" must be the continuation object'],
+    [{ bucket: 'other', continuation }, undefined, '"continuation" belongs to bucket "photos", not "other"'],
+    [{ prefix: 'b/', continuation }, undefined, '"continuation" belongs to prefix "a/", not "b/"'],
+    [{ timeBudgetMs: 0 }, 'photos', '"timeBudgetMs" must be a whole number of at least 1'],
+    [{ chain: 'yes' }, 'photos', '"chain" must be true or false'],
+    [[], 'photos', 'the event must be a JSON object'],
+  ])('rejects %j', (event, defaultBucket, message) => {
+    expect(() => parseBackfillEvent(event, defaultBucket)).toThrow(InvalidArgumentError);
+    expect(() => parseBackfillEvent(event, defaultBucket)).toThrow(message);
+  });
+});
+
+describe('publishingBudget', () => {
+  it('keeps a minute in reserve, or a fifth of the time when that is less', () => {
+    expect(publishingBudget(900_000)).toBe(840_000);
+    expect(publishingBudget(100_000)).toBe(80_000);
+    expect(publishingBudget(0)).toBe(1);
+  });
+});

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, isFifoQueue, loadConfig } from '../../lib/core/config.ts';
+import { ConfigError } from '../../lib/core/errors.ts';
+
+const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/objects.fifo';
+
+describe('loadConfig', () => {
+  it('applies defaults when only the queue is set', () => {
+    expect(loadConfig({ QUEUE_URL })).toEqual({ queueUrl: QUEUE_URL, ...DEFAULTS });
+  });
+
+  it('reads every setting', () => {
+    const config = loadConfig({
+      QUEUE_URL,
+      KEY_PATTERN: '^[0-9a-f]{64}\\.jpg$',
+      CONCURRENCY: '64',
+      FIFO_MESSAGE_GROUPS: '1',
+      PUBLISH_MAX_ATTEMPTS: '3',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
+    });
+    expect(config).toMatchObject({ concurrency: 64, fifoMessageGroups: 1, maxAttempts: 3, endpointUrl: 'http://127.0.0.1:4566' });
+    expect(config.keyPattern?.test(`${'a'.repeat(64)}.jpg`)).toBe(true);
+    expect(config.keyPattern?.test(`${'a'.repeat(64)}.png`)).toBe(false);
+  });
+
+  it.each([
+    [{}, /QUEUE_URL is required/],
+    [{ QUEUE_URL: 'objects' }, /QUEUE_URL "objects" is not a valid URL/],
+    [{ QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/' }, /is not a queue URL/],
+    [{ QUEUE_URL, CONCURRENCY: '0' }, /CONCURRENCY "0" must be a whole number from 1 to 512/],
+    [{ QUEUE_URL, CONCURRENCY: '2.5' }, /CONCURRENCY "2.5"/],
+    [{ QUEUE_URL, FIFO_MESSAGE_GROUPS: 'many' }, /FIFO_MESSAGE_GROUPS "many"/],
+    [{ QUEUE_URL, PUBLISH_MAX_ATTEMPTS: '0' }, /PUBLISH_MAX_ATTEMPTS "0"/],
+    [{ QUEUE_URL, KEY_PATTERN: '([a-f' }, /KEY_PATTERN "\(\[a-f" is not a valid regular expression/],
+    [{ QUEUE_URL, AWS_ENDPOINT_URL: 'ftp://host' }, /AWS_ENDPOINT_URL "ftp:\/\/host" must be an http/],
+  ])('rejects %j with a clear error', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('tells FIFO queues by their suffix', () => {
+    expect(isFifoQueue(QUEUE_URL)).toBe(true);
+    expect(isFifoQueue('https://sqs.eu-west-1.amazonaws.com/123456789012/objects')).toBe(false);
+  });
+});

@@ -1,0 +1,247 @@
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BatchPublisher } from '../../lib/publish/batch-publisher.ts';
+import { startEmulatorProxy, type EmulatorProxy } from '../../lib/local/proxy.ts';
+import { ChecksumMismatchError, RunFailedError } from '../../lib/core/errors.ts';
+import { publishInventoryReport } from '../../lib/inventory/job.ts';
+import { writeInventoryReport, type InventoryRow } from '../../lib/local/report-writer.ts';
+import { RunStats } from '../../lib/core/run-stats.ts';
+import type { S3Location } from '../../lib/core/types.ts';
+import { keysOf, putObject, silentLog, useEmulator } from '../support/emulator.ts';
+
+const aws = useEmulator();
+const SOURCE = 'photos';
+const INVENTORY = 'inventory-reports';
+let queueCount = 0;
+let proxy: EmulatorProxy | undefined;
+
+beforeAll(async () => {
+  await aws.createBucket(SOURCE);
+  await aws.createBucket(INVENTORY);
+});
+
+afterEach(async () => {
+  await proxy?.stop();
+  proxy = undefined;
+});
+
+const row = (key: string, extra: Partial<InventoryRow> = {}): InventoryRow => ({
+  key,
+  size: 10,
+  lastModified: new Date('2026-11-27T10:00:00Z'),
+  etag: 'd41d8cd98f00b204e9800998ecf8427e',
+  ...extra,
+});
+const hexKeys = (count: number) =>
+  Array.from({ length: count }, (_, index) => `${createHash('sha256').update(String(index)).digest('hex')}.jpg`);
+
+async function report(rows: InventoryRow[], options: { files?: number; includeVersions?: boolean } = {}): Promise<S3Location> {
+  const written = await writeInventoryReport(aws.s3, {
+    sourceBucket: SOURCE,
+    destinationBucket: INVENTORY,
+    prefix: 'reports',
+    configId: `config-${(queueCount += 1)}`,
+    rows,
+    rowsPerFile: Math.ceil(rows.length / (options.files ?? 1)),
+    includeVersions: options.includeVersions ?? false,
+  });
+  return written.manifest;
+}
+
+const newQueue = (fifo = false) => aws.createQueue(`objects-${(queueCount += 1)}${fifo ? '.fifo' : ''}`);
+
+describe('publishInventoryReport', () => {
+  it('sends exactly {"bucket","key"} per object', async () => {
+    const queueUrl = await newQueue();
+    await publishInventoryReport(await report([row('one.jpg')]), aws.context(queueUrl));
+    expect(await aws.drain(queueUrl)).toEqual(['{"bucket":"photos","key":"one.jpg"}']);
+  });
+
+  it('publishes every key of a multi-part report exactly once', async () => {
+    const keys = hexKeys(2_500);
+    const queueUrl = await newQueue();
+    const summary = await publishInventoryReport(await report(keys.map((key) => row(key)), { files: 5 }), aws.context(queueUrl));
+    expect(summary).toMatchObject({ sourceBucket: SOURCE, dataFiles: 5, rowsRead: 2_500, published: 2_500, skipped: 0, failed: 0 });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual([...keys].sort());
+  });
+
+  it('decodes awkward keys', async () => {
+    const keys = [
+      'with space.jpg',
+      'literal+plus.jpg',
+      '100% done.txt',
+      'café/日本語/Ünïcødé.png',
+      'nested/dir/deep/file.bin',
+      '"quoted", with comma.csv',
+      `long/${'x'.repeat(1_019)}`,
+    ];
+    expect(Buffer.byteLength(keys.at(-1) ?? '')).toBe(1_024);
+    const queueUrl = await newQueue();
+    await publishInventoryReport(await report(keys.map((key) => row(key))), aws.context(queueUrl));
+    expect(keysOf(await aws.drain(queueUrl))).toEqual([...keys].sort());
+  });
+
+  it('skips delete markers and older versions', async () => {
+    const rows = [
+      row('current.jpg', { versionId: 'v2', isLatest: true }),
+      row('current.jpg', { versionId: 'v1', isLatest: false }),
+      row('deleted.jpg', { versionId: 'v3', isLatest: true, isDeleteMarker: true }),
+      row('deleted.jpg', { versionId: 'v2', isLatest: false }),
+      row('unversioned.jpg', { versionId: '', isLatest: true }),
+    ];
+    const queueUrl = await newQueue();
+    const summary = await publishInventoryReport(await report(rows, { includeVersions: true }), aws.context(queueUrl));
+    expect(summary.skippedByReason).toMatchObject({ notLatest: 2, deleteMarker: 1 });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual(['current.jpg', 'unversioned.jpg']);
+  });
+
+  it('skips and counts keys that do not match KEY_PATTERN', async () => {
+    const queueUrl = await newQueue();
+    const manifest = await report(['a.jpg', 'b.png', 'c.jpg'].map((key) => row(key)));
+    const summary = await publishInventoryReport(manifest, aws.context(queueUrl, { keyPattern: /\.jpg$/u }));
+    expect(summary).toMatchObject({ published: 2, skipped: 1, skippedByReason: { patternMismatch: 1 } });
+  });
+
+  it('counts and reports keys with a malformed escape, and publishes the rest', async () => {
+    const lines = ['"photos","good%20one.jpg"', '"photos","bad%zz.jpg"', '', ''];
+    const manifest = await rawReport('Bucket, Key', lines.join('\n'));
+    const queueUrl = await newQueue();
+    const summary = await publishInventoryReport(manifest, aws.context(queueUrl));
+    expect(summary).toMatchObject({ published: 1, skippedByReason: { malformedKey: 1 }, malformedKeys: ['bad%zz.jpg'] });
+  });
+
+  it('fails with a clear error when a data file does not match its MD5', async () => {
+    const manifest = await rawReport('Bucket, Key', '"photos","a.jpg"\n', '0'.repeat(32));
+    const queueUrl = await newQueue();
+    const run = publishInventoryReport(manifest, aws.context(queueUrl));
+    await expect(run).rejects.toThrow(RunFailedError);
+    await expect(run).rejects.toThrow(/data file s3:\/\/inventory-reports\/.+\.csv\.gz has MD5 [0-9a-f]{32}; the manifest says 0{32}/);
+    await expect(run.catch((error: RunFailedError) => error.cause)).resolves.toBeInstanceOf(ChecksumMismatchError);
+  });
+
+  it('fails with a clear error when the manifest does not exist', async () => {
+    const run = publishInventoryReport({ bucket: INVENTORY, key: 'missing/manifest.json' }, aws.context(await newQueue()));
+    await expect(run).rejects.toThrow(/manifest s3:\/\/inventory-reports\/missing\/manifest.json could not be read: NoSuchKey/);
+  });
+
+  it('lets a FIFO queue drop the second delivery of the same report', async () => {
+    const keys = hexKeys(300);
+    const queueUrl = await newQueue(true);
+    const manifest = await report(keys.map((key) => row(key)), { files: 3 });
+    await publishInventoryReport(manifest, aws.context(queueUrl));
+    const again = await publishInventoryReport(manifest, aws.context(queueUrl));
+    expect(again.published).toBe(300);
+    expect(keysOf(await aws.drain(queueUrl))).toEqual([...keys].sort());
+  });
+
+  it('re-sends entries that fail transiently until every key is published once', async () => {
+    const keys = hexKeys(2_000);
+    const queueUrl = await newQueue();
+    const manifest = await report(keys.map((key) => row(key)), { files: 2 });
+    proxy = await startEmulatorProxy(aws.emulator.endpoint, {
+      failEntry: () => (Math.random() < 0.1 ? { code: 'InternalError', senderFault: false } : undefined),
+    });
+    const summary = await publishInventoryReport(manifest, aws.context(queueUrl, {}, proxy.endpoint));
+    expect(proxy.counts.entriesFailed).toBeGreaterThan(100);
+    expect(summary).toMatchObject({ published: 2_000, failed: 0, retries: proxy.counts.entriesFailed });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual([...keys].sort());
+  });
+
+  it('retries throttled and failed requests', async () => {
+    const keys = hexKeys(500);
+    const queueUrl = await newQueue();
+    const manifest = await report(keys.map((key) => row(key)));
+    const statuses = [400, 500, 503];
+    proxy = await startEmulatorProxy(aws.emulator.endpoint, {
+      failRequest: () => (Math.random() < 0.3 ? statuses[Math.floor(Math.random() * statuses.length)] : undefined),
+    });
+    const summary = await publishInventoryReport(manifest, aws.context(queueUrl, {}, proxy.endpoint));
+    expect(proxy.counts.requestsFailed).toBeGreaterThan(0);
+    expect(summary).toMatchObject({ published: 500, failed: 0 });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual([...keys].sort());
+  });
+
+  it('fails the run and names the keys that could not be published once retries run out', async () => {
+    const keys = hexKeys(100);
+    const doomed = new Set(keys.slice(0, 3));
+    const queueUrl = await newQueue();
+    const manifest = await report(keys.map((key) => row(key)));
+    proxy = await startEmulatorProxy(aws.emulator.endpoint, {
+      failEntry: (entry) =>
+        doomed.has(JSON.parse(String(entry.MessageBody)).key) ? { code: 'ServiceUnavailable', senderFault: false } : undefined,
+    });
+    const run = publishInventoryReport(manifest, aws.context(queueUrl, { maxAttempts: 3 }, proxy.endpoint));
+    const error = (await run.catch((caught: unknown) => caught)) as RunFailedError<{ failed: number; published: number; failedKeys: Array<{ key: string }> }>;
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect(error.message).toMatch(/failed after publishing 97 keys: 3 keys were not published: /);
+    for (const key of doomed) expect(error.message).toContain(key);
+    expect(error.message).toContain('ServiceUnavailable: injected fault (gave up after 3 attempts)');
+    expect(error.summary).toMatchObject({ published: 97, failed: 3 });
+    expect(error.summary.failedKeys.map((failed) => failed.key).sort()).toEqual([...doomed].sort());
+    expect(await aws.drain(queueUrl)).toHaveLength(97);
+  });
+
+  it('stops at once when the queue does not exist', async () => {
+    const manifest = await report(hexKeys(50).map((key) => row(key)));
+    const missingQueue = `${aws.emulator.endpoint}/000000000000/no-such-queue`;
+    const run = publishInventoryReport(manifest, aws.context(missingQueue));
+    await expect(run).rejects.toThrow(/SendMessageBatch to .+no-such-queue failed: .*QueueDoesNotExist/);
+    await expect(run).rejects.toThrow(/50 keys were not published/);
+  });
+});
+
+describe('BatchPublisher', () => {
+  it('sends at most 10 entries and at most the byte limit per call', async () => {
+    const queueUrl = await newQueue();
+    proxy = await startEmulatorProxy(aws.emulator.endpoint);
+    const { sqs } = aws.context(queueUrl, {}, proxy.endpoint);
+    const stats = new RunStats();
+    const publisher = new BatchPublisher(sqs, {
+      queueUrl,
+      concurrency: 4,
+      maxAttempts: 1,
+      fifoMessageGroups: 1,
+      maxBatchBytes: 2_000,
+      stats,
+      log: silentLog,
+    });
+    const keys = Array.from({ length: 95 }, (_, index) => `${String(index).padStart(3, '0')}-${'k'.repeat(40 + (index % 7) * 60)}`);
+    for (const key of keys) await publisher.publish({ bucket: SOURCE, key });
+    await publisher.flush();
+    expect(stats.published).toBe(95);
+    const { batches } = proxy.counts;
+    expect(Math.max(...batches.map((batch) => batch.entries))).toBeLessThanOrEqual(10);
+    expect(Math.max(...batches.map((batch) => batch.bodyBytes))).toBeLessThanOrEqual(2_000);
+    expect(batches.some((batch) => batch.bodyBytes > 1_500)).toBe(true);
+    expect(batches.reduce((total, batch) => total + batch.entries, 0)).toBe(95);
+    expect(keysOf(await aws.drain(queueUrl))).toEqual(keys);
+  });
+
+  it('fills batches of 10 when messages are small', async () => {
+    const queueUrl = await newQueue();
+    proxy = await startEmulatorProxy(aws.emulator.endpoint);
+    await publishInventoryReport(await report(hexKeys(95).map((key) => row(key))), aws.context(queueUrl, {}, proxy.endpoint));
+    expect(proxy.counts.batches.map((batch) => batch.entries).sort((a, b) => b - a)).toEqual([...Array(9).fill(10), 5]);
+  });
+});
+
+/** A report written by hand, not by our writer: one gzip data file of the given CSV text. */
+async function rawReport(fileSchema: string, csv: string, md5?: string): Promise<S3Location> {
+  const data = gzipSync(csv);
+  const base = `raw/${SOURCE}/raw-${(queueCount += 1)}`;
+  const dataKey = `${base}/data/part-0.csv.gz`;
+  await putObject(aws.s3, INVENTORY, dataKey, data);
+  const manifestKey = `${base}/2026-11-28T00-00Z/manifest.json`;
+  const manifest = {
+    sourceBucket: SOURCE,
+    destinationBucket: `arn:aws:s3:::${INVENTORY}`,
+    version: '2016-11-30',
+    creationTimestamp: '1795838400000',
+    fileFormat: 'CSV',
+    fileSchema,
+    files: [{ key: dataKey, size: data.length, MD5checksum: md5 ?? createHash('md5').update(data).digest('hex') }],
+  };
+  await putObject(aws.s3, INVENTORY, manifestKey, JSON.stringify(manifest));
+  return { bucket: INVENTORY, key: manifestKey };
+}

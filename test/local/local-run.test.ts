@@ -1,0 +1,26 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const LOCAL_RUN = fileURLToPath(new URL('../../bin/local-run.ts', import.meta.url));
+
+describe('npm start', () => {
+  it('runs the inventory path on the embedded emulator and reports the queue depth', async () => {
+    const args = ['--objects', '3000', '--files', '8', '--workers', '4', '--time-budget-ms', '50', '--json'];
+    const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, ...args]);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const summary = JSON.parse(lines[0] ?? '');
+    expect(summary).toMatchObject({ mode: 'inventory', objects: 3000, published: 3000, queueDepth: 3000, parts: 8 });
+    expect(summary.continuations).toBeGreaterThan(0);
+    expect(summary.summary).toMatchObject({ status: 'complete', parts: 8, totals: { rowsRead: 3000, published: 3000, failed: 0 } });
+  });
+
+  it('runs the backfill on the demo bucket with --mode backfill', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, '--mode', 'backfill', '--objects', '300', '--json']);
+    const summary = JSON.parse(stdout.trim());
+    expect(summary).toMatchObject({ mode: 'backfill', objects: 300, published: 300, queueDepth: 300 });
+    expect(summary.summary).toMatchObject({ bucket: 'demo-source', ranges: 17, done: true, failed: 0 });
+  });
+});

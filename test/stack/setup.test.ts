@@ -1,0 +1,147 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteInventoryConfiguration, putInventoryConfiguration } from '../../lib/stack/inventory-configuration.ts';
+import { seedBucket } from '../../lib/local/sample-objects.ts';
+import { putObject, useEmulator } from '../support/emulator.ts';
+
+const aws = useEmulator();
+let handler: typeof import('../../handlers/stack-setup.ts').handler;
+
+/** Records HTTP requests and answers them: CloudFormation's response URL, or S3 where the emulator has no such API. */
+interface Recorder {
+  url: string;
+  requests: Array<{ method: string; path: string; headers: IncomingMessage['headers']; body: string }>;
+  server: Server;
+}
+async function recorder(status = 200): Promise<Recorder> {
+  const requests: Recorder['requests'] = [];
+  const server = createServer(async (request, response) => {
+    const body = Buffer.concat(await request.toArray()).toString('utf8');
+    requests.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers, body });
+    response.writeHead(status).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server };
+}
+
+let cloudFormation: Recorder;
+
+beforeAll(async () => {
+  cloudFormation = await recorder();
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  ({ handler } = await import('../../handlers/stack-setup.ts'));
+});
+afterAll(() => cloudFormation.server.close());
+
+function event(type: string, request: 'Create' | 'Update' | 'Delete', properties: Record<string, string>): CloudFormationCustomResourceEvent {
+  return {
+    RequestType: request,
+    ServiceToken: 'arn:aws:lambda:us-east-1:000000000000:function:s3-to-sqs-test-stackSetup',
+    ResponseURL: `${cloudFormation.url}/response?signature=abc`,
+    StackId: 'arn:aws:cloudformation:us-east-1:000000000000:stack/s3-to-sqs-test/1',
+    RequestId: `request-${cloudFormation.requests.length}`,
+    LogicalResourceId: 'Resource',
+    ResourceType: type,
+    ResourceProperties: { ServiceToken: 'token', ...properties },
+    ...(request === 'Create' ? {} : { PhysicalResourceId: 'physical-1', OldResourceProperties: {} }),
+  } as CloudFormationCustomResourceEvent;
+}
+/** The bucket and configuration id of an S3 `?inventory` call, path-style. */
+function inventoryCall(path = ''): { bucket: string; id: string | null } | undefined {
+  const url = new URL(path, 'http://s3');
+  if (!url.searchParams.has('inventory')) return undefined;
+  return { bucket: url.pathname.replaceAll('/', ''), id: url.searchParams.get('id') };
+}
+const lastResponse = () => JSON.parse(cloudFormation.requests.at(-1)?.body ?? '{}');
+
+describe('stack setup custom resources', () => {
+  it('empties the inventory bucket when the stack is removed, and tells CloudFormation', async () => {
+    await aws.createBucket('setup-reports');
+    await seedBucket(aws.s3, 'setup-reports', { count: 2_345 });
+    await putObject(aws.s3, 'setup-reports', 'inventory/a b/manifest.json', '{}');
+    await handler(event('Custom::EmptyBucketOnDelete', 'Delete', { Bucket: 'setup-reports' }));
+    expect(cloudFormation.requests.at(-1)).toMatchObject({ method: 'PUT', path: '/response?signature=abc' });
+    expect(lastResponse()).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'empty-on-delete/setup-reports', LogicalResourceId: 'Resource' });
+    const { Contents } = await aws.s3.send(new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: 'setup-reports' }));
+    expect(Contents ?? []).toHaveLength(0);
+  });
+
+  it('leaves the bucket alone on create', async () => {
+    await aws.createBucket('setup-kept');
+    await putObject(aws.s3, 'setup-kept', 'report.csv.gz', 'x');
+    await handler(event('Custom::EmptyBucketOnDelete', 'Create', { Bucket: 'setup-kept' }));
+    expect(lastResponse().Status).toBe('SUCCESS');
+    const { Contents } = await aws.s3.send(new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: 'setup-kept' }));
+    expect(Contents).toHaveLength(1);
+  });
+
+  it('reports a failure to CloudFormation instead of leaving it waiting', async () => {
+    await handler(event('Custom::SourceBucketInventory', 'Create', { SourceBucket: 'photos' }));
+    expect(lastResponse()).toMatchObject({ Status: 'FAILED', Reason: 'property ConfigurationId is required' });
+    await handler(event('Custom::Unknown', 'Create', {}));
+    expect(lastResponse()).toMatchObject({ Status: 'FAILED', Reason: 'unknown custom resource type Custom::Unknown' });
+  });
+});
+
+describe('inventory configuration of an existing bucket', () => {
+  // The emulator has no bucket-configuration APIs: an HTTP server stands in for S3 here.
+  let s3: Recorder;
+  let client: S3Client;
+  beforeAll(async () => {
+    s3 = await recorder();
+    client = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  });
+  afterAll(() => s3.server.close());
+
+  it('puts a daily CSV inventory of current versions into the inventory bucket under the prefix', async () => {
+    await putInventoryConfiguration(client, {
+      sourceBucket: 'acme-photos',
+      configurationId: 's3-to-sqs-prod',
+      destinationBucketArn: 'arn:aws:s3:::acme-inventory',
+      destinationPrefix: 'inventory',
+      destinationAccountId: '111122223333',
+    });
+    const request = s3.requests.at(-1);
+    expect(request?.method).toBe('PUT');
+    expect(inventoryCall(request?.path)).toEqual({ bucket: 'acme-photos', id: 's3-to-sqs-prod' });
+    const xml = request?.body ?? '';
+    for (const element of [
+      '<Id>s3-to-sqs-prod</Id>',
+      '<IsEnabled>true</IsEnabled>',
+      '<IncludedObjectVersions>Current</IncludedObjectVersions>',
+      '<Frequency>Daily</Frequency>',
+      '<Format>CSV</Format>',
+      '<Bucket>arn:aws:s3:::acme-inventory</Bucket>',
+      '<Prefix>inventory</Prefix>',
+      '<AccountId>111122223333</AccountId>',
+    ]) {
+      expect(xml).toContain(element);
+    }
+    expect(xml).not.toContain('<OptionalFields>');
+  });
+
+  it('refuses a prefix ending in a slash', async () => {
+    await expect(
+      putInventoryConfiguration(client, {
+        sourceBucket: 'b',
+        configurationId: 'c',
+        destinationBucketArn: 'arn:aws:s3:::d',
+        destinationPrefix: 'inventory/',
+        destinationAccountId: '1',
+      }),
+    ).rejects.toThrow('inventory prefix "inventory/" must not end with "/"');
+  });
+
+  it('deletes it, and treats one already gone as deleted', async () => {
+    await deleteInventoryConfiguration(client, 'acme-photos', 's3-to-sqs-prod');
+    expect(s3.requests.at(-1)?.method).toBe('DELETE');
+    expect(inventoryCall(s3.requests.at(-1)?.path)).toEqual({ bucket: 'acme-photos', id: 's3-to-sqs-prod' });
+    const gone = await recorder(404);
+    const goneClient = new S3Client({ endpoint: gone.url, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    await expect(deleteInventoryConfiguration(goneClient, 'acme-photos', 'x')).resolves.toBeUndefined();
+    gone.server.close();
+  });
+});

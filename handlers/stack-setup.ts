@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
+import { assertBucketInRegion } from '../lib/stack/bucket-region.ts';
 import { sendCustomResourceResponse } from '../lib/stack/custom-resource.ts';
 import { emptyBucket } from '../lib/stack/empty-bucket.ts';
 import { deleteInventoryConfiguration, putInventoryConfiguration } from '../lib/stack/inventory-configuration.ts';
@@ -10,8 +11,8 @@ const { s3 } = createAwsClientsFromEnvironment(4);
 
 /**
  * CloudFormation custom resources of the stack:
- * - `Custom::SourceBucketInventory` turns the daily inventory on for an existing source bucket,
- *   and off again when the stack is removed;
+ * - `Custom::SourceBucketInventory` turns the daily inventory on for the source bucket (created
+ *   or adopted) in the stack's region, and off again when the stack is removed;
  * - `Custom::EmptyBucketOnDelete` empties the inventory bucket (reports only) when the stack is
  *   removed, so that CloudFormation can delete it.
  */
@@ -31,8 +32,13 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
         };
         // A new physical id on update makes CloudFormation delete the old configuration.
         physicalId = `${settings.sourceBucket}/${settings.configurationId}`;
-        if (event.RequestType === 'Delete') await deleteInventoryConfiguration(s3, settings.sourceBucket, settings.configurationId);
-        else await putInventoryConfiguration(s3, settings);
+        if (event.RequestType === 'Delete') {
+          await deleteInventoryConfiguration(s3, settings.sourceBucket, settings.configurationId);
+        } else {
+          // `sls deploy` checks this first; a deploy by other means gets the same clear refusal.
+          if (process.env.AWS_REGION) await assertBucketInRegion(s3, settings.sourceBucket, process.env.AWS_REGION);
+          await putInventoryConfiguration(s3, settings);
+        }
         break;
       }
       case 'Custom::EmptyBucketOnDelete': {

@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteInventoryConfiguration, putInventoryConfiguration } from '../../lib/stack/inventory-configuration.ts';
 import { seedBucket } from '../../lib/local/sample-objects.ts';
+import { sls } from '../../lib/local/stack-package.ts';
+import { assertBucketInRegion } from '../../lib/stack/bucket-region.ts';
+import { deleteInventoryConfiguration, putInventoryConfiguration } from '../../lib/stack/inventory-configuration.ts';
 import { putObject, useEmulator } from '../support/emulator.ts';
 
 const aws = useEmulator();
@@ -16,12 +18,12 @@ interface Recorder {
   requests: Array<{ method: string; path: string; headers: IncomingMessage['headers']; body: string }>;
   server: Server;
 }
-async function recorder(status = 200): Promise<Recorder> {
+async function recorder(status = 200, headers: Record<string, string> = {}): Promise<Recorder> {
   const requests: Recorder['requests'] = [];
   const server = createServer(async (request, response) => {
     const body = Buffer.concat(await request.toArray()).toString('utf8');
     requests.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers, body });
-    response.writeHead(status).end();
+    response.writeHead(status, headers).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server };
@@ -144,4 +146,45 @@ describe('inventory configuration of an existing bucket', () => {
     await expect(deleteInventoryConfiguration(goneClient, 'acme-photos', 'x')).resolves.toBeUndefined();
     gone.server.close();
   });
+});
+
+describe('a source bucket in another region than the stack', () => {
+  // S3 names a bucket's region in HeadBucket's x-amz-bucket-region header, on 200, 301 and 403.
+  const s3At = (url: string) =>
+    new S3Client({ endpoint: url, forcePathStyle: true, region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+
+  it('is refused with a message naming both regions, whether S3 answers 200 or redirects', async () => {
+    for (const status of [200, 301, 403]) {
+      const s3 = await recorder(status, { 'x-amz-bucket-region': 'us-west-2' });
+      await expect(assertBucketInRegion(s3At(s3.url), 'acme-photos', 'eu-west-1')).rejects.toThrow(
+        'source bucket "acme-photos" is in us-west-2, but the stack is in eu-west-1',
+      );
+      expect(s3.requests).toMatchObject([{ method: 'HEAD', path: '/acme-photos/' }]);
+      s3.server.close();
+    }
+  });
+
+  it('is accepted in the same region, and a missing bucket is named', async () => {
+    const same = await recorder(200, { 'x-amz-bucket-region': 'eu-west-1' });
+    await expect(assertBucketInRegion(s3At(same.url), 'acme-photos', 'eu-west-1')).resolves.toBeUndefined();
+    same.server.close();
+    const missing = await recorder(404);
+    await expect(assertBucketInRegion(s3At(missing.url), 'gone', 'eu-west-1')).rejects.toThrow('source bucket "gone" does not exist');
+    missing.server.close();
+  });
+
+  it('stops `sls deploy` before CloudFormation is asked for anything', async () => {
+    const aws = await recorder(200, { 'x-amz-bucket-region': 'us-west-2' });
+    const deploying = sls(
+      ['deploy', '--stage', 'test', '--region', 'eu-west-1', '--param=sourceBucket=acme-photos', '--param=createSourceBucket=false'],
+      { AWS_ENDPOINT_URL: aws.url, AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' },
+    );
+    await expect(deploying).rejects.toMatchObject({
+      stdout: expect.stringContaining('source bucket "acme-photos" is in us-west-2, but the stack is in eu-west-1'),
+    });
+    expect(aws.requests.filter((request) => request.method === 'HEAD')).toMatchObject([{ path: '/acme-photos/' }]);
+    // Only the account lookup and the bucket's region: no CloudFormation or S3 upload call.
+    expect(aws.requests.filter((request) => !/GetCallerIdentity/.test(request.body) && request.method !== 'HEAD')).toEqual([]);
+    aws.server.close();
+  }, 120_000);
 });

@@ -1,28 +1,29 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createFifoQueue } from '../../lib/local/demo.ts';
 import { seedBucket } from '../../lib/local/sample-objects.ts';
-import { asList, deployed, packageTemplate, roleStatements, sls, type Json, type Template } from '../support/cloudformation.ts';
+import { packageTemplate, sls, STACK_VARIANTS } from '../../lib/local/stack-package.ts';
+import { asList, deployed, roleStatements, type Json, type Template } from '../support/cloudformation.ts';
 import { useEmulator } from '../support/emulator.ts';
 
 const aws = useEmulator();
 
 // Packaging runs esbuild in the project folder: the variants are built one after another.
+type Variant = keyof typeof STACK_VARIANTS;
+const packaged = {} as Record<Variant, Template>;
 let byDefault: Template;
 let existingBucket: Template;
 let existingQueue: Template;
 let standardQueue: Template;
+let alarmEmail: Template;
 
 beforeAll(async () => {
-  byDefault = deployed(await packageTemplate());
-  existingBucket = deployed(await packageTemplate({ sourceBucket: 'acme-photos' }));
-  existingQueue = deployed(
-    await packageTemplate({
-      queueArn: 'arn:aws:sqs:eu-west-1:111122223333:their-objects.fifo',
-      queueKmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-    }),
-  );
-  standardQueue = deployed(await packageTemplate({ queueType: 'standard', alarmEmail: 'ops@example.com' }));
-}, 180_000);
+  for (const [name, variant] of Object.entries(STACK_VARIANTS)) packaged[name as Variant] = await packageTemplate<Template>(variant);
+  byDefault = deployed(packaged.byDefault);
+  existingBucket = deployed(packaged.existingBucket);
+  existingQueue = deployed(packaged.existingQueueWithKey);
+  standardQueue = deployed(packaged.standardQueue);
+  alarmEmail = deployed(packaged.alarmEmail);
+}, 300_000);
 
 const PREFIX = 's3-to-sqs-test-eu-west-1';
 const sub = (text: string) => ({ 'Fn::Sub': text });
@@ -33,21 +34,21 @@ const props = (template: Template, id: string) => {
 };
 
 describe('the packaged stack, default parameters', () => {
-  it('creates the source bucket, kept on removal, with a daily CSV inventory of current versions', () => {
+  it('creates the source bucket, kept on removal, and turns on a daily CSV inventory of current versions', () => {
     const bucket = byDefault.Resources.SourceBucket;
     expect(bucket?.DeletionPolicy).toBe('Retain');
-    expect(bucket?.Properties).toMatchObject({
-      BucketName: `${PREFIX}-source`,
-      InventoryConfigurations: [
-        {
-          Enabled: true,
-          IncludedObjectVersions: 'Current',
-          ScheduleFrequency: 'Daily',
-          Destination: { Format: 'CSV', Prefix: 'inventory', BucketArn: sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-inventory`) },
-        },
-      ],
+    expect(bucket?.Properties.BucketName).toBe(`${PREFIX}-source`);
+    // Not in the bucket's properties, where it would outlive `sls remove` with the kept bucket.
+    expect(bucket?.Properties).not.toHaveProperty('InventoryConfigurations');
+    expect(byDefault.Resources.SourceBucketInventory).toMatchObject({
+      Type: 'Custom::SourceBucketInventory',
+      Properties: {
+        SourceBucket: { Ref: 'SourceBucket' },
+        ConfigurationId: 's3-to-sqs-test',
+        DestinationBucketArn: sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-inventory`),
+        DestinationPrefix: 'inventory',
+      },
     });
-    expect(byDefault.Resources.SourceBucketInventory).toBeUndefined();
   });
 
   it('admits only S3 inventory delivery from the source bucket into a private, encrypted, TLS-only inventory bucket', () => {
@@ -218,7 +219,7 @@ describe('the packaged stack, default parameters', () => {
       ]),
     );
     expect(roleStatements(byDefault, 'WorkerRole')).toContainEqual(
-      expect.objectContaining({ Action: 's3:ListBucket', Condition: { StringLike: { 's3:prefix': 'inventory/*/s3-to-sqs/*' } } }),
+      expect.objectContaining({ Action: 's3:ListBucket', Resource: sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-inventory`) }),
     );
     expect(actions('StatusRole').flat(3).join(' ')).not.toMatch(/PutObject|sqs:/);
     expect(actions('InventoryRole').flat(2).join(' ')).not.toMatch(/lambda:/);
@@ -233,7 +234,7 @@ describe('the packaged stack, default parameters', () => {
 });
 
 describe('the packaged stack, existing source bucket', () => {
-  it('turns the inventory on through the custom resource instead of creating the bucket', () => {
+  it('turns the inventory on through the custom resource without creating the bucket', () => {
     expect(existingBucket.Resources.SourceBucket).toBeUndefined();
     expect(existingBucket.Resources.SourceBucketPolicy).toBeUndefined();
     expect(existingBucket.Resources.SourceBucketInventory).toMatchObject({
@@ -265,6 +266,8 @@ describe('the packaged stack, existing queue', () => {
   const queueArn = 'arn:aws:sqs:eu-west-1:111122223333:their-objects.fifo';
 
   it('creates no queue and grants sending to the given one, with its KMS key', () => {
+    expect(deployed(packaged.existingQueue).Resources.TargetQueue).toBeUndefined();
+    expect(JSON.stringify(deployed(packaged.existingQueue).Resources.WorkerRole)).not.toContain('kms:');
     expect(existingQueue.Resources.TargetQueue).toBeUndefined();
     expect(existingQueue.Outputs.TargetQueueUrl).toBeUndefined();
     for (const role of ['WorkerRole', 'BackfillRole']) {
@@ -285,12 +288,140 @@ describe('the packaged stack, existing queue', () => {
 });
 
 describe('the packaged stack, standard queue on request', () => {
-  it('creates a standard queue and subscribes the alarm address', () => {
+  it('creates a standard queue', () => {
     const queue = props(standardQueue, 'TargetQueue');
     expect(queue.QueueName).toBe(`${PREFIX}-objects`);
     expect(queue).not.toHaveProperty('FifoQueue');
     expect(queue).not.toHaveProperty('DeduplicationScope');
-    expect(props(standardQueue, 'AlarmEmailSubscription')).toMatchObject({ Protocol: 'email', Endpoint: 'ops@example.com' });
+    expect(queue).not.toHaveProperty('FifoThroughputLimit');
+  });
+
+  it('subscribes the alarm address when one is given', () => {
+    expect(props(alarmEmail, 'AlarmEmailSubscription')).toMatchObject({ Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+});
+
+/** What AWS refuses or silently breaks on deploy, checked on every documented variant. */
+describe('rules of real AWS, on every variant', () => {
+  const each = () => Object.entries(packaged).map(([name, template]) => [name, deployed(template)] as const);
+  const ofType = (template: Template, type: string) => Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+  const getAttTarget = (value: Json): string | undefined => ((value as { 'Fn::GetAtt'?: [string, string] } | null)?.['Fn::GetAtt'] ?? [])[0];
+  const literalStrings = (value: Json): string[] => (typeof value === 'string' ? [value] : []);
+
+  it('gives every queue that triggers a function a visibility timeout of at least the function timeout', () => {
+    for (const [name, template] of each()) {
+      const mappings = ofType(template, 'AWS::Lambda::EventSourceMapping');
+      expect(mappings.length, name).toBeGreaterThan(0);
+      for (const [id, mapping] of mappings) {
+        const queue = template.Resources[getAttTarget(mapping.Properties.EventSourceArn ?? null) ?? ''];
+        const fn = template.Resources[getAttTarget(mapping.Properties.FunctionName ?? null) ?? ''];
+        if (queue?.Type !== 'AWS::SQS::Queue') continue;
+        // SQS's default visibility timeout is 30 s; Lambda's default timeout as osls writes it, 6 s.
+        const visibility = (queue.Properties.VisibilityTimeout as number | undefined) ?? 30;
+        expect(visibility, `${name}: ${id}`).toBeGreaterThanOrEqual((fn?.Properties.Timeout as number | undefined) ?? 6);
+      }
+    }
+  });
+
+  it('lets alarms reach their topics: no topic an alarm notifies uses the AWS-managed SNS key', () => {
+    for (const [name, template] of each()) {
+      const alarms = ofType(template, 'AWS::CloudWatch::Alarm');
+      expect(alarms.length, name).toBeGreaterThan(0);
+      for (const [id, alarm] of alarms) {
+        const actions = ['AlarmActions', 'OKActions', 'InsufficientDataActions'].flatMap((key) => asList(alarm.Properties[key] ?? []));
+        expect(actions.length, `${name}: ${id}`).toBeGreaterThan(0);
+        for (const action of actions) {
+          const topic = template.Resources[(action as { Ref?: string }).Ref ?? ''];
+          expect(topic?.Type, `${name}: ${id}`).toBe('AWS::SNS::Topic');
+          const key = topic?.Properties.KmsMasterKeyId;
+          // A customer-managed key would need a policy that admits CloudWatch; the stack uses none.
+          expect(key === undefined || !/alias\/aws\//.test(JSON.stringify(key)), `${name}: ${id} → ${JSON.stringify(key)}`).toBe(true);
+          if (key !== undefined) {
+            const policy = JSON.stringify(template.Resources[(key as { Ref?: string }).Ref ?? '']?.Properties.KeyPolicy ?? null);
+            expect(policy, `${name}: ${id}`).toMatch(/cloudwatch\.amazonaws\.com/);
+          }
+        }
+      }
+    }
+  });
+
+  it('blocks public access on every bucket, the deployment bucket included', () => {
+    for (const [name, template] of each()) {
+      const buckets = ofType(template, 'AWS::S3::Bucket');
+      expect(buckets.map(([id]) => id), name).toContain('ServerlessDeploymentBucket');
+      for (const [id, bucket] of buckets) {
+        expect(bucket.Properties.PublicAccessBlockConfiguration, `${name}: ${id}`).toEqual({
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        });
+      }
+    }
+  });
+
+  it('lets every role that reads run state list the inventory bucket, unconditionally, so missing keys read as 404', () => {
+    for (const [name, template] of each()) {
+      const inventoryBucket = JSON.stringify(template.Resources.InventoryBucket?.Properties.BucketName);
+      const readers = ofType(template, 'AWS::IAM::Role').filter(([id]) =>
+        roleStatements(template, id).some(
+          (statement) => asList(statement.Action).includes('s3:GetObject') && JSON.stringify(statement.Resource).includes(`s3:::${JSON.parse(inventoryBucket)}/`),
+        ),
+      );
+      expect(readers.length, name).toBeGreaterThanOrEqual(4);
+      for (const [id] of readers) {
+        expect(
+          roleStatements(template, id).filter(
+            (statement) =>
+              statement.Effect === 'Allow' &&
+              asList(statement.Action).includes('s3:ListBucket') &&
+              statement.Condition === undefined &&
+              JSON.stringify(statement.Resource).endsWith(`s3:::${JSON.parse(inventoryBucket)}"}`),
+          ),
+          `${name}: ${id}`,
+        ).toHaveLength(1);
+      }
+    }
+  });
+
+  it('keeps every name within AWS limits', () => {
+    const limits: Record<string, [property: string, max: number, pattern: RegExp]> = {
+      'AWS::S3::Bucket': ['BucketName', 63, /^[a-z0-9][a-z0-9.-]*[a-z0-9]$/],
+      'AWS::SQS::Queue': ['QueueName', 80, /^[A-Za-z0-9_-]+(\.fifo)?$/],
+      'AWS::Lambda::Function': ['FunctionName', 64, /^[A-Za-z0-9_-]+$/],
+      'AWS::SNS::Topic': ['TopicName', 256, /^[A-Za-z0-9_-]+$/],
+      'AWS::CloudWatch::Alarm': ['AlarmName', 255, /^[ -~]+$/],
+      'AWS::Logs::LogGroup': ['LogGroupName', 512, /^[\w\-./#]+$/],
+      'AWS::IAM::Role': ['RoleName', 64, /^[\w+=,.@-]+$/],
+    };
+    let checked = 0;
+    for (const [name, template] of each()) {
+      for (const [type, [property, max, pattern]] of Object.entries(limits)) {
+        for (const [id, resource] of ofType(template, type)) {
+          for (const value of literalStrings(resource.Properties[property] ?? null)) {
+            expect(value.length, `${name}: ${id} ${value}`).toBeLessThanOrEqual(max);
+            expect(value, `${name}: ${id}`).toMatch(pattern);
+            checked += 1;
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
+    expect(packaged.longNames.Resources.InventoryBucket?.Properties.BucketName).toBe('s3-to-sqs-production-ap-southeast-2-inventory');
+  });
+
+  it('checks the parameters before anything is created: queue and key in the stack region, an address', () => {
+    const parameters = packaged.byDefault.Parameters;
+    const accepts = (name: string, value: string) => new RegExp(parameters[name]?.AllowedPattern ?? '(?!)').test(value);
+    expect(accepts('ParamQueueArn', '')).toBe(true);
+    expect(accepts('ParamQueueArn', 'arn:aws:sqs:eu-west-1:111122223333:objects.fifo')).toBe(true);
+    expect(accepts('ParamQueueArn', 'arn:aws:sqs:us-east-1:111122223333:objects.fifo')).toBe(false);
+    expect(accepts('ParamQueueKmsKeyArn', 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab')).toBe(true);
+    expect(accepts('ParamQueueKmsKeyArn', 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab')).toBe(false);
+    expect(accepts('ParamAlarmEmail', 'ops@example.com')).toBe(true);
+    expect(accepts('ParamAlarmEmail', 'ops')).toBe(false);
+    expect(parameters.ParamCreateSourceBucket).toMatchObject({ AllowedValues: ['true', 'false'], Default: 'true' });
+    expect(packaged.existingBucket.Parameters.ParamCreateSourceBucket?.Default).toBe('false');
   });
 });
 

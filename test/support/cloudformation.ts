@@ -1,13 +1,3 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SLS = join(ROOT, 'node_modules/osls/bin/serverless.js');
-
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export interface Resource {
   Type: string;
@@ -17,33 +7,16 @@ export interface Resource {
   Properties: Record<string, Json>;
 }
 export interface Template {
+  Parameters: Record<string, { Type: string; Default?: string; AllowedPattern?: string; AllowedValues?: string[] }>;
   Conditions: Record<string, Json>;
   Resources: Record<string, Resource>;
   Outputs: Record<string, Json>;
 }
 
 /**
- * Runs the `sls` command of this project with no AWS credentials in its environment, and its
- * standard input closed (`sls invoke local` reads an event from it when it is not a terminal).
- */
-export async function sls(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; stderr: string }> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^AWS_(ACCESS|SECRET|SESSION|PROFILE)/.test(name)));
-  const running = promisify(execFile)(process.execPath, [SLS, ...args], { cwd: ROOT, env: { ...clean, ...env }, maxBuffer: 16 << 20 });
-  running.child.stdin?.end();
-  return running;
-}
-
-/** `sls package` with the given parameters; returns the CloudFormation template it wrote. */
-export async function packageTemplate(params: Record<string, string> = {}): Promise<Template> {
-  const out = await mkdtemp(join(tmpdir(), 'sls-package-'));
-  await sls(['package', '--stage', 'test', '--region', 'eu-west-1', '--package', out, ...Object.entries(params).map(([k, v]) => `--param=${k}=${v}`)]);
-  return JSON.parse(await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
-}
-
-/**
- * The template as CloudFormation would deploy it, as far as tests need: conditions evaluated
- * (their operands are literal strings after packaging), resources whose condition is false
- * removed, and `Fn::If` replaced by its chosen branch.
+ * The template as CloudFormation would deploy it with its parameters' defaults (the serverless
+ * params), as far as tests need: references to parameters replaced by their values, conditions
+ * evaluated, resources whose condition is false removed, and `Fn::If` replaced by its chosen branch.
  */
 export function deployed(template: Template): Template {
   const conditions = new Map<string, boolean>();
@@ -51,11 +24,15 @@ export function deployed(template: Template): Template {
     if (!conditions.has(name)) conditions.set(name, evaluate(template.Conditions[name] ?? null));
     return conditions.get(name) as boolean;
   };
+  const parameter = (value: Json): Json => {
+    const name = (value as { Ref?: string } | null)?.Ref;
+    return name !== undefined && name in template.Parameters ? (template.Parameters[name]?.Default ?? '') : value;
+  };
   const evaluate = (expression: Json): boolean => {
     const node = expression as Record<string, Json[] | string>;
     if ('Condition' in node) return condition(node.Condition as string);
     if ('Fn::Equals' in node) {
-      const [a, b] = node['Fn::Equals'] as Json[];
+      const [a, b] = (node['Fn::Equals'] as Json[]).map(parameter);
       return JSON.stringify(a) === JSON.stringify(b);
     }
     if ('Fn::Not' in node) return !evaluate((node['Fn::Not'] as Json[])[0] ?? null);
@@ -72,11 +49,14 @@ export function deployed(template: Template): Template {
       return choose(condition(name) ? yes : no);
     }
     if (JSON.stringify(value) === '{"Ref":"AWS::NoValue"}') return NO_VALUE;
+    const resolved = parameter(value);
+    if (resolved !== value) return resolved;
     const entries = Object.entries(value).map(([key, item]) => [key, choose(item)] as const);
     return Object.fromEntries(entries.filter((entry): entry is readonly [string, Json] => entry[1] !== NO_VALUE));
   };
   const keep = (entry: { Condition?: string }) => entry.Condition === undefined || condition(entry.Condition);
   return {
+    Parameters: template.Parameters,
     Conditions: template.Conditions,
     Resources: Object.fromEntries(
       Object.entries(template.Resources)

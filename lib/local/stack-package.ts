@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SLS = join(ROOT, 'node_modules/osls/bin/serverless.js');
+
+/** One way the README documents to deploy the stack: a stage, a region and params. */
+export interface StackVariant {
+  name: string;
+  stage: string;
+  region: string;
+  params: Record<string, string>;
+}
+
+const variant = (name: string, params: Record<string, string> = {}, stage = 'test', region = 'eu-west-1'): StackVariant => ({
+  name,
+  stage,
+  region,
+  params,
+});
+
+/** Every variant the README documents; `npm run lint:stack` and the template tests check each. */
+export const STACK_VARIANTS = {
+  byDefault: variant('default'),
+  existingBucket: variant('existing bucket', { sourceBucket: 'acme-photos', createSourceBucket: 'false' }),
+  existingQueue: variant('existing queue', { queueArn: 'arn:aws:sqs:eu-west-1:111122223333:their-objects.fifo' }),
+  existingQueueWithKey: variant('existing queue with KMS key', {
+    queueArn: 'arn:aws:sqs:eu-west-1:111122223333:their-objects.fifo',
+    queueKmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  }),
+  standardQueue: variant('standard queue', { queueType: 'standard' }),
+  alarmEmail: variant('alarm e-mail', { alarmEmail: 'ops@example.com' }),
+  // The longest stage the README names, in a region of the longest name.
+  longNames: variant('long stage and region', {}, 'production', 'ap-southeast-2'),
+} satisfies Record<string, StackVariant>;
+
+/**
+ * Runs the `sls` command of this project with no AWS credentials in its environment, and its
+ * standard input closed (`sls invoke local` reads an event from it when it is not a terminal).
+ */
+export async function sls(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; stderr: string }> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^AWS_(ACCESS|SECRET|SESSION|PROFILE)/.test(name)));
+  const running = promisify(execFile)(process.execPath, [SLS, ...args], { cwd: ROOT, env: { ...clean, ...env }, maxBuffer: 16 << 20 });
+  running.child.stdin?.end();
+  return running;
+}
+
+/**
+ * `sls package` of one variant into a new folder (packaging runs esbuild in the project folder:
+ * package variants one after another). Returns the paths of the CloudFormation templates written.
+ */
+export async function packageStack(stack: StackVariant): Promise<string[]> {
+  const out = await mkdtemp(join(tmpdir(), 'sls-package-'));
+  const params = Object.entries(stack.params).map(([name, value]) => `--param=${name}=${value}`);
+  await sls(['package', '--stage', stack.stage, '--region', stack.region, '--package', out, ...params]);
+  return (await readdir(out)).filter((name) => /^cloudformation-template-.*\.json$/.test(name)).map((name) => join(out, name));
+}
+
+/** The template that `sls deploy` would send for an update, parsed. */
+export async function packageTemplate<T>(stack: StackVariant): Promise<T> {
+  const templates = await packageStack(stack);
+  const update = templates.find((path) => path.endsWith('cloudformation-template-update-stack.json'));
+  if (!update) throw new Error(`sls package wrote no update template for the ${stack.name} variant`);
+  return JSON.parse(await readFile(update, 'utf8')) as T;
+}

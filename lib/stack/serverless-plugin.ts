@@ -1,0 +1,60 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { assertBucketInRegion } from './bucket-region.ts';
+
+/** The parts of the Serverless Framework (osls, or v4) that this plugin uses. */
+interface Serverless {
+  /** The framework's error for a user's mistake: shown without a stack trace. */
+  classes?: { Error?: new (message: string) => Error };
+  service: { custom?: { sourceBucketName?: string; createSourceBucket?: boolean | string } };
+  configSchemaHandler?: {
+    schema?: { properties?: Record<string, unknown> };
+    defineTopLevelProperty(name: string, schema: object): void;
+  };
+  getProvider(name: 'aws'): {
+    getRegion(): string;
+    /** osls: the SDK v3 settings of the deploying account (profile, credentials, region). */
+    getAwsSdkV3Config?(): Promise<ConstructorParameters<typeof S3Client>[0]>;
+  };
+}
+
+/**
+ * Deploy-time checks that CloudFormation cannot make, run by `sls deploy` before anything is
+ * created; and the one setting of Serverless Framework v4 that osls does not know.
+ */
+export default class StackChecks {
+  readonly hooks: Record<string, () => Promise<void>>;
+  private readonly serverless: Serverless;
+
+  constructor(serverless: Serverless) {
+    this.serverless = serverless;
+    // v4 refuses a bundler plugin without `build: { esbuild: false }`; osls validates the
+    // configuration strictly and would reject the key it does not define.
+    const schema = serverless.configSchemaHandler;
+    if (schema && !schema.schema?.properties?.build) schema.defineTopLevelProperty('build', { type: 'object' });
+    this.hooks = { 'before:deploy:deploy': () => this.checkSourceBucket() };
+  }
+
+  /** An adopted source bucket must be in the stack's region; the check names both regions. */
+  private async checkSourceBucket(): Promise<void> {
+    const { sourceBucketName, createSourceBucket } = this.serverless.service.custom ?? {};
+    if (!sourceBucketName || String(createSourceBucket) === 'true') return;
+    const provider = this.serverless.getProvider('aws');
+    const region = provider.getRegion();
+    const endpoint = process.env.AWS_ENDPOINT_URL?.trim();
+    const s3 = new S3Client({
+      ...(await provider.getAwsSdkV3Config?.()),
+      region,
+      ...(endpoint && { endpoint, forcePathStyle: true }),
+      requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 15_000, throwOnRequestTimeout: true }),
+    });
+    try {
+      await assertBucketInRegion(s3, sourceBucketName, region);
+    } catch (error) {
+      const UserError = this.serverless.classes?.Error ?? Error;
+      throw new UserError((error as Error).message);
+    } finally {
+      s3.destroy();
+    }
+  }
+}

@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { createLambdaClient } from '../lib/core/aws-clients.ts';
 import type { Context } from 'aws-lambda';
 import { invokeNext } from '../lib/backfill/chain.ts';
 import { parseBackfillEvent, type BackfillEvent } from '../lib/backfill/event.ts';
@@ -41,7 +42,7 @@ export async function handler(event: BackfillEvent | null, context?: Context): P
   // `sls invoke local` sets IS_LOCAL: there is no deployed function to invoke.
   const chain = request.chain ?? (context !== undefined && process.env.IS_LOCAL !== 'true');
   if (!summary.done && chain && context) {
-    lambda ??= new LambdaClient({});
+    lambda ??= createLambdaClient();
     await invokeNext(lambda, context.invokedFunctionArn, {
       bucket: request.bucket,
       continuation: summary.continuation,

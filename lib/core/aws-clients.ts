@@ -1,8 +1,10 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { DEFAULTS, loadRequestTimeoutMs, type Environment } from './config.ts';
 
 export interface AwsClients {
   s3: S3Client;
@@ -14,35 +16,59 @@ export interface ClientOptions {
   concurrency: number;
   /** Set when `AWS_ENDPOINT_URL` points at an emulator, which serves buckets path-style. */
   endpointUrl?: string;
+  /** Deadline of every call: for its answer to begin, and for any silence within it. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * The HTTP handler of every client. `requestTimeout` alone only logs a warning in this handler's
+ * version unless `throwOnRequestTimeout` is set; it covers the wait for the response headers, and
+ * `socketTimeout` covers a body that stops arriving (a stalled download: the reader resumes it).
+ */
+export function requestHandler(concurrency: number, requestTimeoutMs: number = DEFAULTS.requestTimeoutMs): NodeHttpHandler {
+  const agentOptions = { keepAlive: true, maxSockets: concurrency + 16 };
+  return new NodeHttpHandler({
+    httpAgent: new HttpAgent(agentOptions),
+    httpsAgent: new HttpsAgent(agentOptions),
+    connectionTimeout: Math.min(5_000, requestTimeoutMs),
+    requestTimeout: requestTimeoutMs,
+    throwOnRequestTimeout: true,
+    socketTimeout: requestTimeoutMs,
+  });
 }
 
 /**
  * Both clients read region and credentials the SDK's usual way. A custom endpoint is passed in
  * explicitly: S3 then uses path-style URLs, and SQS sends to it rather than to the host named in
  * the queue URL (which the SDK prefers when the endpoint only comes from the environment). SQS
- * retries are off in the SDK: the publisher retries requests and failed entries under one policy.
+ * retries are off in the SDK: the publisher retries requests, timed-out ones included, and failed
+ * entries under one policy.
  */
 export function createAwsClients(options: ClientOptions): AwsClients {
-  const requestHandler = (requestTimeout?: number) => {
-    const agentOptions = { keepAlive: true, maxSockets: options.concurrency + 16 };
-    return new NodeHttpHandler({
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
-      connectionTimeout: 5_000,
-      ...(requestTimeout && { requestTimeout }),
-    });
-  };
   const endpoint = options.endpointUrl ? { endpoint: options.endpointUrl } : {};
   return {
-    // No idle timeout on S3: a data file's stream is paused while the publisher is busy.
-    s3: new S3Client({ ...endpoint, requestHandler: requestHandler(), forcePathStyle: options.endpointUrl !== undefined }),
-    // A hung SendMessageBatch fails after 30 s and is retried like any transient error.
-    sqs: new SQSClient({ ...endpoint, requestHandler: requestHandler(30_000), maxAttempts: 1 }),
+    s3: new S3Client({
+      ...endpoint,
+      requestHandler: requestHandler(options.concurrency, options.requestTimeoutMs),
+      forcePathStyle: options.endpointUrl !== undefined,
+    }),
+    sqs: new SQSClient({ ...endpoint, requestHandler: requestHandler(options.concurrency, options.requestTimeoutMs), maxAttempts: 1 }),
   };
 }
 
+/** An SQS client for control calls (queue lookup, work queue) with the SDK's own retries. */
+export function createControlSqsClient(env: Environment = process.env, maxAttempts = 6): SQSClient {
+  const endpoint = env.AWS_ENDPOINT_URL?.trim();
+  return new SQSClient({ maxAttempts, requestHandler: requestHandler(4, loadRequestTimeoutMs(env)), ...(endpoint && { endpoint }) });
+}
+
+/** A Lambda client (the backfill invokes itself) with the same deadlines. */
+export function createLambdaClient(env: Environment = process.env): LambdaClient {
+  return new LambdaClient({ requestHandler: requestHandler(2, loadRequestTimeoutMs(env)) });
+}
+
 /** Clients for whatever endpoint `AWS_ENDPOINT_URL` names, if any (the functions and the CLI). */
-export function createAwsClientsFromEnvironment(concurrency: number, env: NodeJS.ProcessEnv = process.env): AwsClients {
+export function createAwsClientsFromEnvironment(concurrency: number, env: Environment = process.env): AwsClients {
   const endpointUrl = env.AWS_ENDPOINT_URL?.trim();
-  return createAwsClients({ concurrency, ...(endpointUrl && { endpointUrl }) });
+  return createAwsClients({ concurrency, requestTimeoutMs: loadRequestTimeoutMs(env), ...(endpointUrl && { endpointUrl }) });
 }

@@ -14,6 +14,8 @@ export interface PipelineConfig {
   maxAttempts: number;
   /** Custom endpoint from `AWS_ENDPOINT_URL` (an emulator): S3 then uses path-style URLs. */
   endpointUrl?: string;
+  /** Deadline of every AWS call, and the longest silence a download may have before it is resumed. */
+  requestTimeoutMs: number;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -22,6 +24,7 @@ export const DEFAULTS = {
   concurrency: 32,
   fifoMessageGroups: 1024,
   maxAttempts: 8,
+  requestTimeoutMs: 30_000,
 } as const;
 
 /** Reads and validates the pipeline settings; throws a ConfigError naming the variable. */
@@ -35,7 +38,13 @@ export function loadConfig(env: Environment): PipelineConfig {
     fifoMessageGroups: integer(env, 'FIFO_MESSAGE_GROUPS', DEFAULTS.fifoMessageGroups, 1, 1_000_000),
     maxAttempts: integer(env, 'PUBLISH_MAX_ATTEMPTS', DEFAULTS.maxAttempts, 1, 50),
     ...(endpointUrl && { endpointUrl }),
+    requestTimeoutMs: loadRequestTimeoutMs(env),
   };
+}
+
+/** `REQUEST_TIMEOUT_MS`: 100 ms to 15 minutes. */
+export function loadRequestTimeoutMs(env: Environment): number {
+  return integer(env, 'REQUEST_TIMEOUT_MS', DEFAULTS.requestTimeoutMs, 100, 900_000);
 }
 
 export function isFifoQueue(queueUrl: string): boolean {

@@ -1,4 +1,5 @@
-import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { createControlSqsClient } from './aws-clients.ts';
 import type { Environment } from './config.ts';
 import { ConfigError } from './errors.ts';
 
@@ -12,8 +13,7 @@ export async function queueUrlFromEnvironment(env: Environment, prefix: 'QUEUE' 
   if (url) return url;
   const queue = queueToLookUp(env, prefix);
   if (!queue) return undefined;
-  const endpoint = env.AWS_ENDPOINT_URL?.trim();
-  const sqs = new SQSClient(endpoint ? { endpoint } : {});
+  const sqs = createControlSqsClient(env);
   try {
     const { QueueUrl } = await sqs.send(
       new GetQueueUrlCommand({ QueueName: queue.name, ...(queue.owner && { QueueOwnerAWSAccountId: queue.owner }) }),

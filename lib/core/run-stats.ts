@@ -1,4 +1,5 @@
 import type { FailedKey } from './errors.ts';
+import { displayKey } from './key-display.ts';
 import { SKIP_REASONS, type ObjectRef, type SkipReason } from './types.ts';
 
 /** How many examples of failed or malformed keys a run keeps: enough to act on, bounded in memory. */
@@ -19,6 +20,8 @@ export class RunStats {
   failed = 0;
   /** Messages sent again after a throttled, failed or rejected attempt. */
   retries = 0;
+  /** Downloads of data files that broke off or stalled and were resumed where they stopped. */
+  downloadResumes = 0;
   readonly skipped: Record<SkipReason, number> = Object.fromEntries(
     SKIP_REASONS.map((reason) => [reason, 0]),
   ) as Record<SkipReason, number>;
@@ -31,6 +34,7 @@ export class RunStats {
     this.published += previous.published;
     this.failed += previous.failed;
     this.retries += previous.retries;
+    this.downloadResumes += previous.downloadResumes ?? 0;
     for (const reason of SKIP_REASONS) this.skipped[reason] += previous.skippedByReason[reason] ?? 0;
     this.failedKeys.push(...(previous.failedKeys ?? []).slice(0, SAMPLE_LIMIT - this.failedKeys.length));
     this.malformedKeys.push(...(previous.malformedKeys ?? []).slice(0, SAMPLE_LIMIT - this.malformedKeys.length));
@@ -42,12 +46,17 @@ export class RunStats {
 
   recordMalformedKey(rawKey: string): void {
     this.skip('malformedKey');
-    if (this.malformedKeys.length < SAMPLE_LIMIT) this.malformedKeys.push(rawKey);
+    if (this.malformedKeys.length < SAMPLE_LIMIT) this.malformedKeys.push(displayKey(rawKey));
   }
 
+  /** Keys are kept as shown, shortened: a summary never holds a key of a megabyte. */
   recordFailure(object: ObjectRef, reason: string): void {
     this.failed += 1;
-    if (this.failedKeys.length < SAMPLE_LIMIT) this.failedKeys.push({ ...object, reason });
+    if (this.failedKeys.length < SAMPLE_LIMIT) this.failedKeys.push({ bucket: object.bucket, key: displayKey(object.key), reason });
+  }
+
+  recordResume(): void {
+    this.downloadResumes += 1;
   }
 
   get skippedTotal(): number {
@@ -70,6 +79,7 @@ export class RunStats {
       failed: this.failed,
       retries: this.retries,
       durationMs: Date.now() - this.startedAt,
+      ...(this.downloadResumes > 0 && { downloadResumes: this.downloadResumes }),
       ...(this.failedKeys.length > 0 && { failedKeys: [...this.failedKeys] }),
       ...(this.malformedKeys.length > 0 && { malformedKeys: [...this.malformedKeys] }),
     };
@@ -84,6 +94,8 @@ export interface StatsSummary {
   failed: number;
   retries: number;
   durationMs: number;
+  /** Data file downloads resumed after they broke off or stalled (absent when none). */
+  downloadResumes?: number;
   /** The first failed keys, with the reason SQS gave. */
   failedKeys?: FailedKey[];
   /** The first keys whose URL-encoding could not be decoded, as they appear in the report. */

@@ -1,5 +1,5 @@
 import { fetchManifest, type InventoryManifest } from './manifest.ts';
-import { readInventoryFile } from './reader.ts';
+import { readInventoryFile, verifyDataFile } from './reader.ts';
 import { publishAll, requireAllPublished, type PipelineContext } from '../publish/pipeline.ts';
 import { RunStats, type StatsSummary } from '../core/run-stats.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
@@ -46,8 +46,11 @@ export async function publishInventoryReport(
   return requireAllPublished(`inventory report ${uri}`, summary, failure);
 }
 
+/** Each data file is verified (size, MD5) before any of its rows is published. */
 async function* keysOfReport(manifest: InventoryManifest, context: PipelineContext, stats: RunStats): AsyncGenerator<ObjectRef> {
   for (const file of manifest.files) {
-    yield* readInventoryFile(context.s3, { bucket: manifest.location.bucket, file, columns: manifest.columns }, stats);
+    const dataFile = { bucket: manifest.location.bucket, file, columns: manifest.columns };
+    const { etag } = await verifyDataFile(context.s3, dataFile, stats);
+    yield* readInventoryFile(context.s3, dataFile, stats, { ...(etag && { etag }) });
   }
 }

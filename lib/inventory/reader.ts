@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse';
-import { ChecksumMismatchError, DataFileError, PipelineError } from '../core/errors.ts';
+import { DataFileError } from '../core/errors.ts';
 import { decodeS3Key } from '../core/key-encoding.ts';
+import { asDataFileError, openDataFile } from './download.ts';
 import type { ColumnPositions, ManifestFile } from './manifest.ts';
 import type { RunStats } from '../core/run-stats.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
@@ -29,13 +29,16 @@ export interface ReadOptions {
   startRow?: number;
   /** Kept at the number of the last row read, skipped rows included. */
   position?: { row: number };
+  /** The ETag the verifying pass read: the rows come from the very bytes that were checked. */
+  etag?: string;
 }
 
 /**
- * Streams one data file of a report and yields the current objects it lists: GetObject → MD5 of
- * the compressed bytes → gunzip (every member) → CSV → key decoding → delete markers and older
- * versions skipped. Nothing is buffered beyond the streams' own high-water marks: while the
- * consumer awaits, the download pauses. The MD5 is checked when the file ends.
+ * Streams one data file of a report and yields the current objects it lists: GetObject (resumed
+ * where it broke off) → MD5 of the compressed bytes → gunzip (every member) → CSV → key decoding
+ * → delete markers and older versions skipped. Nothing is buffered beyond the streams' own
+ * high-water marks: while the consumer awaits, the download pauses. The MD5 is checked when the
+ * file ends; `verifyDataFile` checks it before any row is published.
  */
 export async function* readInventoryFile(
   s3: S3Client,
@@ -43,32 +46,14 @@ export async function* readInventoryFile(
   stats: RunStats,
   options: ReadOptions = {},
 ): AsyncGenerator<InventoryObject> {
-  const location = { bucket, key: file.key };
-  const uri = formatS3Uri(location);
+  const uri = formatS3Uri({ bucket, key: file.key });
   const startRow = options.startRow ?? 0;
   const position = options.position ?? { row: 0 };
-  let body: Readable;
-  try {
-    const response = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
-    if (response.ContentLength !== undefined && response.ContentLength !== file.size) {
-      throw new ChecksumMismatchError(`data file ${uri} is ${response.ContentLength} bytes; the manifest says ${file.size}`);
-    }
-    body = response.Body as Readable;
-  } catch (error) {
-    throw asDataFileError(error, uri);
-  }
+  const { chunks } = await openDataFile(s3, bucket, file, { stats, ...(options.etag && { ifMatch: options.etag }) });
 
-  const md5 = createHash('md5');
-  const hashing = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      md5.update(chunk);
-      stats.bytesRead += chunk.length;
-      done(null, chunk);
-    },
-  });
   // Inventory CSV has no header and quotes every field; reports may end with blank lines.
   const parser = parse({ skip_empty_lines: true, relax_column_count: true });
-  const streaming = pipeline(body, hashing, createGunzip(), parser);
+  const streaming = pipeline(Readable.from(chunks, { objectMode: false }), createGunzip(), parser);
   // Errors reach the loop below through the parser; this only keeps an early exit from leaving
   // an unhandled rejection behind.
   streaming.catch(() => {});
@@ -107,15 +92,43 @@ export async function* readInventoryFile(
   } finally {
     parser.destroy();
   }
-
-  const actual = md5.digest('hex');
-  if (actual !== file.md5) {
-    throw new ChecksumMismatchError(`data file ${uri} has MD5 ${actual}; the manifest says ${file.md5}`);
-  }
 }
 
-function asDataFileError(error: unknown, uri: string): PipelineError {
-  if (error instanceof PipelineError) return error;
-  const { name, message } = error as Error;
-  return new DataFileError(`data file ${uri} could not be read: ${name}: ${message}`, { cause: error });
+/** What the verifying pass learnt of a data file whose size and MD5 match the manifest. */
+export interface VerifiedFile {
+  /** Rows (non-blank lines) of the decompressed CSV. */
+  rows: number;
+  etag: string | undefined;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Reads a whole data file without parsing it: size and MD5 against the manifest, gunzip, rows
+ * counted. Rows of a data file are published only after this, so altered data never reaches the
+ * queue; inventory keys are URL-encoded, so a row never holds a raw newline.
+ */
+export async function verifyDataFile(s3: S3Client, { bucket, file }: Omit<DataFile, 'columns'>, stats?: RunStats): Promise<VerifiedFile> {
+  const uri = formatS3Uri({ bucket, key: file.key });
+  const { etag, chunks } = await openDataFile(s3, bucket, file, { ...(stats && { onResume: () => stats.recordResume() }) });
+  let rows = 0;
+  let lineHasContent = false;
+  const countRows = async (decompressed: AsyncIterable<Buffer>) => {
+    for await (const chunk of decompressed) {
+      let start = 0;
+      for (let newline = chunk.indexOf(NEWLINE); newline !== -1; newline = chunk.indexOf(NEWLINE, start)) {
+        if (lineHasContent || newline > start) rows += 1;
+        lineHasContent = false;
+        start = newline + 1;
+      }
+      if (start < chunk.length) lineHasContent = true;
+    }
+  };
+  try {
+    await pipeline(Readable.from(chunks, { objectMode: false }), createGunzip(), countRows);
+  } catch (error) {
+    throw asDataFileError(error, uri);
+  }
+  if (lineHasContent) rows += 1;
+  return { rows, etag };
 }

@@ -19,6 +19,10 @@ export interface ProxyFaults {
   failEntry?: (entry: BatchEntry) => { code: string; senderFault: boolean } | undefined;
   /** Other answers (such as an S3 GetObject) dropped after this many body bytes, mid-stream. */
   cutResponse?: (method: string, path: string) => number | undefined;
+  /** Other answers that go silent after this many body bytes: the connection stays open, idle. */
+  stallResponse?: (method: string, path: string) => number | undefined;
+  /** SendMessageBatch calls held without an answer (and never forwarded) until the client gives up. */
+  holdRequest?: () => boolean;
 }
 
 export interface ProxyCounts {
@@ -27,7 +31,9 @@ export interface ProxyCounts {
   entriesSent: number;
   entriesFailed: number;
   requestsFailed: number;
+  requestsHeld: number;
   responsesCut: number;
+  responsesStalled: number;
   /** Entries and body bytes of every SendMessageBatch call, in order. */
   batches: Array<{ entries: number; bodyBytes: number }>;
 }
@@ -40,8 +46,9 @@ export interface EmulatorProxy {
 
 /**
  * An HTTP proxy in front of the emulator that adds latency and injects faults: whole
- * SendMessageBatch calls answered with an error status, single entries reported in `Failed[]` of
- * a 200 answer, as SQS does, and downloads cut off mid-stream. Everything else passes through.
+ * SendMessageBatch calls answered with an error status or held without an answer, single entries
+ * reported in `Failed[]` of a 200 answer, as SQS does, and downloads cut off or stalled
+ * mid-stream. Everything else passes through.
  */
 export async function startEmulatorProxy(target: string, faults: ProxyFaults = {}): Promise<EmulatorProxy> {
   const targetUrl = new URL(target);
@@ -51,7 +58,9 @@ export async function startEmulatorProxy(target: string, faults: ProxyFaults = {
     entriesSent: 0,
     entriesFailed: 0,
     requestsFailed: 0,
+    requestsHeld: 0,
     responsesCut: 0,
+    responsesStalled: 0,
     batches: [],
   };
 
@@ -79,6 +88,11 @@ export async function startEmulatorProxy(target: string, faults: ProxyFaults = {
       entries: request.Entries.length,
       bodyBytes: request.Entries.reduce((total, entry) => total + Buffer.byteLength(String(entry.MessageBody)), 0),
     });
+    if (faults.holdRequest?.()) {
+      counts.requestsHeld += 1;
+      await new Promise((resolve) => outgoing.once('close', resolve));
+      return;
+    }
     const status = faults.failRequest?.();
     if (status !== undefined) {
       counts.requestsFailed += 1;
@@ -124,22 +138,35 @@ export async function startEmulatorProxy(target: string, faults: ProxyFaults = {
     const response = await upstream(incoming, body);
     outgoing.writeHead(response.statusCode ?? 502, response.headers);
     const cutAt = faults.cutResponse?.(incoming.method ?? '', incoming.url ?? '');
-    if (cutAt === undefined) {
+    const stallAt = cutAt === undefined ? faults.stallResponse?.(incoming.method ?? '', incoming.url ?? '') : undefined;
+    const limit = cutAt ?? stallAt;
+    if (limit === undefined) {
       await pipeline(response, outgoing);
       return;
     }
     let sent = 0;
-    const cut = new Transform({
+    const stop = new Transform({
       transform(chunk: Buffer, _encoding, done) {
-        const room = cutAt - sent;
+        const room = limit - sent;
         sent += chunk.length;
-        if (sent <= cutAt) return done(null, chunk);
+        if (sent <= limit) return done(null, chunk);
         this.push(chunk.subarray(0, Math.max(room, 0)));
-        done(new Error(`connection cut by the proxy after ${cutAt} bytes`));
+        if (cutAt !== undefined) return done(new Error(`connection cut by the proxy after ${cutAt} bytes`));
+        // Silent from here on: nothing more is sent, and the connection is left open.
+        response.unpipe(this);
+        response.destroy();
+        done();
       },
     });
-    counts.responsesCut += 1;
-    await pipeline(response, cut, outgoing);
+    if (cutAt !== undefined) counts.responsesCut += 1;
+    else counts.responsesStalled += 1;
+    if (stallAt !== undefined) {
+      outgoing.flushHeaders();
+      response.pipe(stop).pipe(outgoing, { end: false });
+      await new Promise((resolve) => outgoing.once('close', resolve));
+      return;
+    }
+    await pipeline(response, stop, outgoing);
   }
 
   async function forward(incoming: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {

@@ -2,6 +2,7 @@ import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSCli
 import PQueue from 'p-queue';
 import { isFifoQueue } from '../core/config.ts';
 import { PublishAbortedError } from '../core/errors.ts';
+import { displayKey } from '../core/key-display.ts';
 import { fifoFields, messageBody } from '../core/message.ts';
 import { DEFAULT_BACKOFF, isRetryableEntryFailure, isRetryableRequestError, waitBeforeRetry, type BackoffPolicy } from '../core/retry.ts';
 import type { RunStats } from '../core/run-stats.ts';
@@ -185,7 +186,7 @@ export class BatchPublisher {
       this.#stats.recordFailure(message.object, reason);
       this.#onSettled?.(message.object, false);
     }
-    this.#log.warn('messages not published', { count: messages.length, reason, firstKey: messages[0]?.object.key });
+    this.#log.warn('messages not published', { count: messages.length, reason, firstKey: displayKey(messages[0]?.object.key ?? '') });
   }
 }
 

@@ -1,7 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { RunFailedError } from '../core/errors.ts';
-import { readInventoryFile, type InventoryObject } from '../inventory/reader.ts';
+import { readInventoryFile, verifyDataFile, type InventoryObject } from '../inventory/reader.ts';
 import { parsePartTask, queueTasks, type PartTask } from './part-task.ts';
 import { publishAll, type PipelineContext } from '../publish/pipeline.ts';
 import { RowWatermark } from './row-watermark.ts';
@@ -102,7 +102,7 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
   let endOfFile = false;
 
   /** Saves the checkpoint if the lease is still ours; false when another worker took the part. */
-  const save = async (changes: Partial<PartCheckpoint> = {}): Promise<boolean> => {
+  const saveNow = async (changes: Partial<PartCheckpoint>): Promise<boolean> => {
     if (leaseLost) return false;
     const next: PartCheckpoint = {
       ...checkpoint,
@@ -121,17 +121,27 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
     etag = saved;
     return true;
   };
+  // One save at a time: each writes with If-Match on the ETag the one before it got.
   let saving: Promise<unknown> = Promise.resolve();
+  const save = (changes: Partial<PartCheckpoint> = {}): Promise<boolean> => {
+    const saved = saving.then(() => saveNow(changes));
+    saving = saved.catch(() => {});
+    return saved;
+  };
   const timer = setInterval(() => {
-    saving = saving.then(() => save()).catch((error: unknown) => log.warn('checkpoint not saved', { error: String(error) }));
+    save().catch((error: unknown) => log.warn('checkpoint not saved', { error: String(error) }));
   }, settings.checkpointIntervalMs);
 
-  // The budget is honoured once this invocation has read a row, so that every link of a chain
-  // makes progress whatever its budget.
-  const stopNow = () => leaseLost || (budget?.aborted === true && position.row > startRow);
+  // The budget is honoured once this invocation has sent a row, so that every link of a chain
+  // makes progress whatever its budget (the check of the file may have used it up).
+  let sentAny = false;
+  const stopNow = () => leaseLost || (budget?.aborted === true && sentAny);
   async function* objects(): AsyncGenerator<InventoryObject> {
     const file = { bucket: run.bucket, file: task.file, columns: task.columns };
-    for await (const object of readInventoryFile(s3, file, stats, { startRow, position })) {
+    // No row is published before the file's size and MD5 matched the manifest: once per part.
+    if (!checkpoint.verified && !(await save({ verified: await verifyDataFile(s3, file, stats) }))) return;
+    const { etag } = checkpoint.verified ?? {};
+    for await (const object of readInventoryFile(s3, file, stats, { startRow, position, ...(etag && { etag }) })) {
       if (stopNow()) {
         // This row is left for the continuation, which reads it again.
         watermark.consumedThrough(object.row - 1);
@@ -139,6 +149,7 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
         return;
       }
       watermark.sent(object.row);
+      sentAny = true;
       yield object;
     }
     watermark.consumedThrough(position.row);

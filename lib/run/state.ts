@@ -1,6 +1,7 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { listObjects } from '../core/listing.ts';
 import type { StatsSummary } from '../core/run-stats.ts';
+import type { VerifiedFile } from '../inventory/reader.ts';
 import type { S3Location } from '../core/types.ts';
 
 /**
@@ -61,6 +62,8 @@ export interface PartCheckpoint {
   startedAt: string;
   updatedAt: string;
   lastError?: string;
+  /** Set once the data file's size and MD5 were checked: its rows, and the ETag checked. */
+  verified?: VerifiedFile;
 }
 
 export interface PartResult {

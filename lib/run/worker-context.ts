@@ -1,4 +1,5 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createControlSqsClient } from '../core/aws-clients.ts';
 import { loadWorkerTuning, type Environment } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { WorkerContext } from './part-worker.ts';
@@ -10,8 +11,7 @@ import type { Log } from '../core/types.ts';
 export async function workQueueFromEnvironment(env: Environment): Promise<{ work: SQSClient; workQueueUrl: string }> {
   const workQueueUrl = await queueUrlFromEnvironment(env, 'WORK_QUEUE');
   if (!workQueueUrl) throw new ConfigError('WORK_QUEUE_URL (or WORK_QUEUE_NAME) is required: the queue of part tasks');
-  const endpoint = env.AWS_ENDPOINT_URL?.trim();
-  return { work: new SQSClient({ maxAttempts: 6, ...(endpoint && { endpoint }) }), workQueueUrl };
+  return { work: createControlSqsClient(env), workQueueUrl };
 }
 
 /** Everything a worker invocation needs, from the function's environment. */

@@ -120,6 +120,54 @@ describe('publishInventoryReport', () => {
     await expect(run.catch((error: RunFailedError) => error.cause)).resolves.toBeInstanceOf(ChecksumMismatchError);
   });
 
+  it('publishes no row of a data file whose MD5 does not match, not even the ones before the check', async () => {
+    const rows = hexKeys(2_000).map((key) => `"photos","${key}"`);
+    const manifest = await rawReport('Bucket, Key', `${rows.join('\n')}\n`, 'f'.repeat(32));
+    const queueUrl = await newQueue();
+    const run = publishInventoryReport(manifest, aws.context(queueUrl));
+    await expect(run).rejects.toThrow(/has MD5 [0-9a-f]{32}; the manifest says f{32}/);
+    await expect(run.catch((error: RunFailedError) => error.summary)).resolves.toMatchObject({ published: 0 });
+    expect(await aws.drain(queueUrl)).toEqual([]);
+  });
+
+  it('resumes a download that stalls mid-body, from the byte where it stopped, and checks the whole file', async () => {
+    const keys = hexKeys(3_000);
+    const manifest = await report(keys.map((key) => row(key)));
+    const queueUrl = await newQueue();
+    let stalls = 0;
+    proxy = await startEmulatorProxy(aws.emulator.endpoint, {
+      // The first two reads of the data file go silent after 5,000 bytes; the connection stays open.
+      stallResponse: (method, path) => (method === 'GET' && path.includes('.csv.gz') && (stalls += 1) <= 2 ? 5_000 : undefined),
+    });
+    const summary = await publishInventoryReport(manifest, aws.context(queueUrl, { requestTimeoutMs: 300 }, proxy.endpoint));
+    expect(proxy.counts.responsesStalled).toBe(2);
+    expect(summary).toMatchObject({ published: 3_000, failed: 0 });
+    expect(summary.downloadResumes ?? 0).toBeGreaterThanOrEqual(1);
+    expect(keysOf(await aws.drain(queueUrl))).toEqual([...keys].sort());
+  });
+
+  it('gives up on a download that never resumes, naming the file and the byte', async () => {
+    const manifest = await report(hexKeys(2_000).map((key) => row(key)));
+    proxy = await startEmulatorProxy(aws.emulator.endpoint, {
+      stallResponse: (method, path) => (method === 'GET' && path.includes('.csv.gz') ? 0 : undefined),
+    });
+    const run = publishInventoryReport(manifest, aws.context(await newQueue(), { requestTimeoutMs: 200 }, proxy.endpoint));
+    await expect(run).rejects.toThrow(/data file s3:\/\/.+\.csv\.gz stopped at byte 0 of \d+ after 5 resumes: TimeoutError/);
+  }, 30_000);
+
+  it('re-sends a SendMessageBatch that gets no answer within the request timeout', async () => {
+    const keys = hexKeys(200);
+    const manifest = await report(keys.map((key) => row(key)));
+    const queueUrl = await newQueue();
+    let calls = 0;
+    // The first three calls are held for ever (and never reach the queue), as a hung connection would be.
+    proxy = await startEmulatorProxy(aws.emulator.endpoint, { holdRequest: () => (calls += 1) <= 3 });
+    const summary = await publishInventoryReport(manifest, aws.context(queueUrl, { requestTimeoutMs: 300 }, proxy.endpoint));
+    expect(proxy.counts.requestsHeld).toBe(3);
+    expect(summary).toMatchObject({ published: 200, failed: 0, retries: 30 });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual([...keys].sort());
+  });
+
   it('fails with a clear error when the manifest does not exist', async () => {
     const run = publishInventoryReport({ bucket: INVENTORY, key: 'missing/manifest.json' }, aws.context(await newQueue()));
     await expect(run).rejects.toThrow(/manifest s3:\/\/inventory-reports\/missing\/manifest.json could not be read: NoSuchKey/);

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { ChecksumMismatchError, DataFileError, PipelineError } from '../core/errors.ts';
+import { DEFAULT_BACKOFF, waitBeforeRetry } from '../core/retry.ts';
+import type { RunStats } from '../core/run-stats.ts';
+import { formatS3Uri } from '../core/s3-location.ts';
+import type { ManifestFile } from './manifest.ts';
+
+/** Resumes in a row that bring no new byte before the download counts as failed. */
+export const MAX_RESUMES_WITHOUT_PROGRESS = 5;
+
+export interface DownloadOptions {
+  /** The ETag the object must still have (from an earlier read of it), else the read fails. */
+  ifMatch?: string;
+  /** Counts the bytes read (`bytesRead`, for progress) and the resumes. */
+  stats?: RunStats;
+  /** Counts the resumes only (a pass whose bytes are not progress). */
+  onResume?: () => void;
+}
+
+/** A data file's compressed bytes, in order, and the ETag of the object they come from. */
+export interface Download {
+  etag: string | undefined;
+  /** Ends after the last byte, once size and MD5 matched the manifest; throws otherwise. */
+  chunks: AsyncGenerator<Buffer>;
+}
+
+/**
+ * Opens a data file of a report for reading. Its size is checked at once. A body that breaks off
+ * (a cut connection, or a silence longer than the client's socket timeout, as when a download
+ * stalls) is resumed with a ranged GetObject from the first byte not yet delivered, pinned to the
+ * same object by `If-Match`; the MD5 covers every byte of the file across resumes.
+ */
+export async function openDataFile(s3: S3Client, bucket: string, file: ManifestFile, options: DownloadOptions = {}): Promise<Download> {
+  const uri = formatS3Uri({ bucket, key: file.key });
+  const get = async (range?: string, ifMatch = options.ifMatch): Promise<GetObjectCommandOutput> => {
+    try {
+      return await s3.send(new GetObjectCommand({ Bucket: bucket, Key: file.key, ...(range && { Range: range }), ...(ifMatch && { IfMatch: ifMatch }) }));
+    } catch (error) {
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) {
+        throw new DataFileError(`data file ${uri} changed while it was being read (its ETag is no longer ${ifMatch})`, { cause: error });
+      }
+      throw asDataFileError(error, uri);
+    }
+  };
+  const first = await get();
+  if (first.ContentLength !== undefined && first.ContentLength !== file.size) {
+    throw new ChecksumMismatchError(`data file ${uri} is ${first.ContentLength} bytes; the manifest says ${file.size}`);
+  }
+  const etag = first.ETag ?? options.ifMatch;
+
+  async function* chunks(): AsyncGenerator<Buffer> {
+    const md5 = createHash('md5');
+    let received = 0;
+    let body = first.Body as Readable;
+    let resumes = 0;
+    try {
+      for (;;) {
+        let broken: unknown;
+        try {
+          for await (const chunk of body as AsyncIterable<Buffer>) {
+            md5.update(chunk);
+            received += chunk.length;
+            resumes = 0;
+            if (options.stats) options.stats.bytesRead += chunk.length;
+            yield chunk;
+          }
+        } catch (error) {
+          broken = error;
+        }
+        if (received > file.size) throw new ChecksumMismatchError(`data file ${uri} has more than the ${file.size} bytes the manifest says`);
+        // All bytes are here, even if the connection broke right after the last one.
+        if (received === file.size) break;
+        resumes += 1;
+        if (resumes > MAX_RESUMES_WITHOUT_PROGRESS) {
+          const why = broken instanceof Error ? `${broken.name}: ${broken.message}` : 'the connection closed early';
+          throw new DataFileError(`data file ${uri} stopped at byte ${received} of ${file.size} after ${resumes - 1} resumes: ${why}`, {
+            cause: broken,
+          });
+        }
+        body.destroy();
+        await waitBeforeRetry(resumes, DEFAULT_BACKOFF);
+        options.stats?.recordResume();
+        options.onResume?.();
+        body = (await get(`bytes=${received}-`, etag)).Body as Readable;
+      }
+    } finally {
+      // Also when the reader stops early (its time budget): the connection is not left open.
+      body.destroy();
+    }
+    const actual = md5.digest('hex');
+    if (actual !== file.md5) throw new ChecksumMismatchError(`data file ${uri} has MD5 ${actual}; the manifest says ${file.md5}`);
+  }
+  return { etag, chunks: chunks() };
+}
+
+export function asDataFileError(error: unknown, uri: string): PipelineError {
+  if (error instanceof PipelineError) return error;
+  const { name, message } = error as Error;
+  return new DataFileError(`data file ${uri} could not be read: ${name}: ${message}`, { cause: error });
+}

@@ -1,11 +1,12 @@
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, type Environment } from '../lib/core/config.ts';
 import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
 import { wholeNumberOption } from '../lib/cli/options.ts';
 import { parseBackfillEvent } from '../lib/backfill/event.ts';
 import { backfillBucket } from '../lib/backfill/job.ts';
 import { InvalidArgumentError, PipelineError, RunFailedError } from '../lib/core/errors.ts';
-import { publishInventoryReport } from '../lib/inventory/job.ts';
+import { publishInventoryReport, type InventoryContinuation } from '../lib/inventory/job.ts';
+import { EXIT_INTERRUPTED, listenForInterrupts } from '../lib/cli/interrupt.ts';
 import { showProgress } from '../lib/cli/progress.ts';
 import { createPipelineContext, type PipelineContext } from '../lib/publish/pipeline.ts';
 import { runStatus } from '../lib/run/report.ts';
@@ -31,20 +32,28 @@ interface BackfillOptions {
 
 const EXIT_RUN_FAILED = 1;
 const EXIT_BAD_INPUT = 2;
+// A stack trace only on request: every expected failure has a message of its own.
+const VERBOSE = process.argv.includes('--verbose');
 
 const program = new Command('s3-to-sqs')
   .description('Publish one SQS message {"bucket","key"} per object of an S3 bucket.')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors throw instead of exiting with commander's code 1: they exit with 2 below.
+  .exitOverride();
 
 withPublishOptions(
   program
     .command('inventory')
     .description('publish every current object listed by an S3 Inventory report (CSV)')
     .argument('<manifest>', 'the report\'s manifest: s3://<bucket>/<prefix>/<source>/<config>/<time>/manifest.json')
-    .argument('<queue-url>', 'target SQS queue URL (FIFO when it ends in .fifo)'),
-).action((manifest: string, queueUrl: string, options: PublishOptions) =>
-  runPublish(queueUrl, options, (context, stats) => publishInventoryReport(parseS3Uri(manifest), context, stats)),
-);
+    .argument('<queue-url>', 'target SQS queue URL (FIFO when it ends in .fifo)')
+    .option('--continuation <json>', 'resume a stopped run: the "continuation" its summary printed'),
+).action((manifest: string, queueUrl: string, options: PublishOptions & { continuation?: string }) => {
+  const continuation = options.continuation === undefined ? undefined : (parseJsonOption('--continuation', options.continuation) as InventoryContinuation);
+  return runPublish(queueUrl, options, (context, stats, signal) =>
+    publishInventoryReport(parseS3Uri(manifest), context, stats, { signal, ...(continuation && { continuation }) }),
+  );
+});
 
 withPublishOptions(
   program
@@ -66,10 +75,10 @@ withPublishOptions(
     undefined,
   );
   // Ctrl-C stops like the time budget does: in-flight batches settle and a continuation is printed.
-  const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort());
-  const signal = request.timeBudgetMs === undefined ? stop.signal : AbortSignal.any([stop.signal, AbortSignal.timeout(request.timeBudgetMs)]);
-  return runPublish(queueUrl, options, (context, stats) => backfillBucket(request, context, stats, signal));
+  return runPublish(queueUrl, options, (context, stats, interrupt) => {
+    const signal = request.timeBudgetMs === undefined ? interrupt : AbortSignal.any([interrupt, AbortSignal.timeout(request.timeBudgetMs)]);
+    return backfillBucket(request, context, stats, signal);
+  });
 });
 
 program
@@ -77,6 +86,7 @@ program
   .description('how far the run of an inventory report has come (Lambda path: fan-out and workers)')
   .argument('<manifest>', 's3://<bucket>/…/manifest.json')
   .option('--json', 'print the status as one JSON line', false)
+  .option('--verbose', 'with an error, print its stack trace', false)
   .action(async (manifest: string, options: { json: boolean }) => {
     const { s3 } = createAwsClientsFromEnvironment(8);
     const status = await runStatus(s3, parseS3Uri(manifest));
@@ -130,11 +140,18 @@ function withPublishOptions(command: Command): Command {
     .addOption(new Option('--max-attempts <n>', 'attempts per message before it counts as failed').env('PUBLISH_MAX_ATTEMPTS'));
 }
 
-/** Runs one publishing job with a progress display; the exit code is 0 only if every key was published. */
-async function runPublish<Summary extends StatsSummary>(
+type JobSummary = StatsSummary & { done?: boolean };
+
+/**
+ * Runs one publishing job with a progress display. The exit code is 0 only if every key was
+ * published; 1 if the run failed; 130 if Ctrl-C stopped it first. The first Ctrl-C lets the
+ * batches in flight settle, so the summary's counts are what reached the queue; a second one
+ * prints at once what is known, with the messages whose fate is unknown as `inFlight`.
+ */
+async function runPublish<Summary extends JobSummary>(
   queueUrl: string,
   options: PublishOptions,
-  job: (context: PipelineContext, stats: RunStats) => Promise<Summary>,
+  job: (context: PipelineContext, stats: RunStats, interrupt: AbortSignal) => Promise<Summary>,
 ): Promise<void> {
   const overrides: Environment = {
     QUEUE_URL: queueUrl,
@@ -146,15 +163,27 @@ async function runPublish<Summary extends StatsSummary>(
   const config = loadConfig({ ...process.env, ...overrides });
   const context = createPipelineContext(config, stderrLog(options.verbose));
   const stats = new RunStats();
+  const interrupts = listenForInterrupts();
   const hideProgress = showProgress(stats);
+  const forced = Symbol('forced');
   try {
-    printSummary(await job(context, stats), options.json);
+    const outcome = await Promise.race([job(context, stats, interrupts.signal), interrupts.forced.then(() => forced)]);
+    hideProgress();
+    if (typeof outcome === 'symbol') {
+      const error = `stopped at once by a second Ctrl-C: ${stats.pending} messages were in flight, and may or may not have reached the queue`;
+      printSummary({ ...stats.toJSON(), done: false, inFlight: stats.pending, error }, options.json);
+      process.exit(EXIT_INTERRUPTED);
+    }
+    printSummary(outcome, options.json);
+    if (interrupts.interrupted && outcome.done === false) process.exitCode = EXIT_INTERRUPTED;
   } catch (error) {
     if (!(error instanceof RunFailedError)) throw error;
-    process.exitCode = EXIT_RUN_FAILED;
+    hideProgress();
+    process.exitCode = interrupts.interrupted ? EXIT_INTERRUPTED : EXIT_RUN_FAILED;
     printSummary({ ...(error.summary as Summary), error: error.message }, options.json);
   } finally {
     hideProgress();
+    interrupts.dispose();
   }
 }
 
@@ -166,7 +195,14 @@ function parseJsonOption(option: string, value: string): unknown {
   }
 }
 
-function printSummary(summary: StatsSummary & { error?: string; continuation?: unknown }, json: boolean): void {
+interface PrintedSummary extends JobSummary {
+  error?: string;
+  continuation?: unknown;
+  inFlight?: number;
+  files?: Array<{ file: number; key: string; rowsDone: number; done: boolean }>;
+}
+
+function printSummary(summary: PrintedSummary, json: boolean): void {
   if (json) {
     console.log(JSON.stringify(summary));
     return;
@@ -183,6 +219,11 @@ function printSummary(summary: StatsSummary & { error?: string; continuation?: u
     `Rows read ${summary.rowsRead}; skipped ${summary.skipped}${reasons.length ? ` (${reasons.join(', ')})` : ''}; ` +
       `failed ${summary.failed}; re-sent ${summary.retries}.`,
   );
+  if (summary.done === false) {
+    for (const file of summary.files ?? []) {
+      console.log(`Data file ${file.file} (${file.key}): ${file.done ? 'done' : `${file.rowsDone} rows done`}.`);
+    }
+  }
   if (summary.continuation) {
     console.log(`Not finished. To continue: --continuation '${JSON.stringify(summary.continuation)}'`);
   }
@@ -192,7 +233,17 @@ function printSummary(summary: StatsSummary & { error?: string; continuation?: u
 try {
   await program.parseAsync();
 } catch (error) {
-  if (!(error instanceof PipelineError)) throw error;
-  console.error(`error: ${error.message}`);
-  process.exitCode = EXIT_BAD_INPUT;
+  process.exitCode = exitCodeOf(error);
+}
+
+/** 2 for bad arguments or configuration, 1 for anything else; the message, never a bare stack. */
+function exitCodeOf(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander printed the message (or the help) already.
+    return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code) ? 0 : EXIT_BAD_INPUT;
+  }
+  const { name, message, stack } = error instanceof Error ? error : new Error(String(error));
+  console.error(error instanceof PipelineError ? `error: ${message}` : `error: ${name}: ${message}`);
+  if (VERBOSE && stack) console.error(stack);
+  return error instanceof PipelineError ? EXIT_BAD_INPUT : EXIT_RUN_FAILED;
 }

@@ -1,5 +1,7 @@
 import type { BackfillContinuation, BackfillRequest } from './job.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
+import { displayKey } from '../core/key-display.ts';
+import { compareUtf8 } from '../core/utf8-order.ts';
 import type { KeyRange } from './key-ranges.ts';
 
 /** What `sls invoke -f backfill --data '{…}'` may pass. */
@@ -66,7 +68,30 @@ function parseContinuation(value: unknown): BackfillContinuation {
   ) {
     throw invalid('"continuation" must be the continuation object returned by a previous run, unchanged');
   }
+  checkRanges(continuation as BackfillContinuation);
   return continuation as BackfillContinuation;
+}
+
+/**
+ * The ranges of a continuation must still cover distinct parts of the key space, in order, under
+ * its prefix: overlapping ranges would publish keys twice, an inverted one nothing.
+ */
+function checkRanges({ prefix, ranges }: BackfillContinuation): void {
+  if (ranges.length === 0) throw invalid('"continuation" has no ranges: a finished run returns none');
+  ranges.forEach((range, index) => {
+    const name = `"continuation" range ${index + 1} of ${ranges.length}`;
+    for (const bound of [range.startAfter, range.end]) {
+      if (bound !== undefined && !bound.startsWith(prefix)) throw invalid(`${name} bound "${displayKey(bound)}" is not under the prefix "${prefix}"`);
+    }
+    if (range.startAfter !== undefined && range.end !== undefined && compareUtf8(range.startAfter, range.end) >= 0) {
+      throw invalid(`${name} is empty or inverted: it starts after "${displayKey(range.startAfter)}" and ends at "${displayKey(range.end)}"`);
+    }
+    const next = ranges[index + 1];
+    if (!next) return;
+    if (range.end === undefined || next.startAfter === undefined || compareUtf8(range.end, next.startAfter) > 0) {
+      throw invalid(`${name} overlaps the next one, or they are out of order: ranges must be ordered and disjoint`);
+    }
+  });
 }
 
 function isKeyRange(value: unknown): value is KeyRange {

@@ -51,12 +51,13 @@ export function isFifoQueue(queueUrl: string): boolean {
   return queueUrl.endsWith('.fifo');
 }
 
+/** A queue URL never ends in "/"; one pasted with it would hide the `.fifo` that makes it FIFO. */
 function requiredQueueUrl(env: Environment): string {
-  const value = env.QUEUE_URL?.trim();
+  const value = env.QUEUE_URL?.trim().replace(/\/+$/, '');
   if (!value) {
     throw new ConfigError('QUEUE_URL is required: set it to the URL of the target SQS queue (in Lambda, QUEUE_ARN or QUEUE_NAME also name it)');
   }
-  const url = optionalUrl(env, 'QUEUE_URL');
+  const url = optionalUrl({ QUEUE_URL: value }, 'QUEUE_URL');
   if (!url || url.split('/').filter(Boolean).length < 4) {
     throw new ConfigError(
       `QUEUE_URL "${value}" is not a queue URL: expected https://sqs.<region>.amazonaws.com/<account>/<queue>`,

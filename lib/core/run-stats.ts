@@ -22,6 +22,8 @@ export class RunStats {
   retries = 0;
   /** Downloads of data files that broke off or stalled and were resumed where they stopped. */
   downloadResumes = 0;
+  /** Messages handed to the publisher whose fate is not known yet (in a batch, or in flight). */
+  pending = 0;
   readonly skipped: Record<SkipReason, number> = Object.fromEntries(
     SKIP_REASONS.map((reason) => [reason, 0]),
   ) as Record<SkipReason, number>;

@@ -1,31 +1,78 @@
+import { InvalidArgumentError } from '../core/errors.ts';
 import { fetchManifest, type InventoryManifest } from './manifest.ts';
-import { readInventoryFile, verifyDataFile } from './reader.ts';
+import { readInventoryFile, verifyDataFile, type InventoryObject } from './reader.ts';
 import { publishAll, requireAllPublished, type PipelineContext } from '../publish/pipeline.ts';
+import { RowWatermark } from '../core/row-watermark.ts';
 import { RunStats, type StatsSummary } from '../core/run-stats.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
-import type { ObjectRef, S3Location } from '../core/types.ts';
+import type { S3Location } from '../core/types.ts';
+
+/** Where a stopped run of a report resumes: data files before `file` are done, and its first `startRow` rows. */
+export interface InventoryContinuation {
+  manifest: string;
+  file: number;
+  startRow: number;
+}
+
+/** How far this run got in one data file. */
+export interface DataFileProgress {
+  file: number;
+  key: string;
+  /** Leading rows whose messages are all settled. */
+  rowsDone: number;
+  done: boolean;
+}
 
 export interface InventorySummary extends StatsSummary {
   manifest: string;
   sourceBucket?: string;
   dataFiles: number;
+  /** Every current object of the report has been published (false after an interrupt). */
+  done: boolean;
+  /** The data files this run read. */
+  files: DataFileProgress[];
+  /** Present when not done: pass it back to continue. */
+  continuation?: InventoryContinuation;
+}
+
+export interface InventoryJobOptions {
+  /** Aborting stops at a row boundary once the batches in flight have settled. */
+  signal?: AbortSignal;
+  continuation?: InventoryContinuation;
+}
+
+interface FileObject extends InventoryObject {
+  file: number;
+}
+
+/** The data files read so far, each with the rows whose messages settled; finished at the end. */
+interface ReportProgress {
+  files: Array<DataFileProgress & { watermark: RowWatermark }>;
+  finished: boolean;
 }
 
 /**
  * Publishes one message per current object of an inventory report: manifest → data files, one
- * after another → publisher. Data files are read in order, since parsing is an order of magnitude
- * faster than sending; the publisher's concurrency is what keeps SQS busy.
+ * after another, each verified (size, MD5) before any of its rows is published → publisher. Data
+ * files are read in order, since parsing is an order of magnitude faster than sending; the
+ * publisher's concurrency is what keeps SQS busy.
  */
 export async function publishInventoryReport(
   manifestLocation: S3Location,
   context: PipelineContext,
   stats = new RunStats(),
+  options: InventoryJobOptions = {},
 ): Promise<InventorySummary> {
   const uri = formatS3Uri(manifestLocation);
+  if (options.continuation && options.continuation.manifest !== uri) {
+    throw new InvalidArgumentError(`the continuation belongs to ${options.continuation.manifest}, not ${uri}`);
+  }
   let manifest: InventoryManifest | undefined;
+  const reading: ReportProgress = { files: [], finished: false };
   let failure: unknown;
   try {
     manifest = await fetchManifest(context.s3, manifestLocation);
+    checkContinuation(options.continuation, manifest);
     stats.bytesTotal = manifest.files.reduce((total, file) => total + file.size, 0);
     if (manifest.destinationBucket !== manifestLocation.bucket) {
       context.log.warn('manifest names another destination bucket; reading data files beside the manifest', {
@@ -33,24 +80,71 @@ export async function publishInventoryReport(
         destinationBucket: manifest.destinationBucket,
       });
     }
-    await publishAll(keysOfReport(manifest, context, stats), context, stats);
+    await publishAll(keysOfReport(manifest, context, stats, reading, options), context, stats, (object, done) => {
+      const { watermark } = reading.files.at(object.file - reading.files[0]!.file)!;
+      if (done) watermark.settled(object.row);
+      else watermark.failed(object.row);
+    });
   } catch (error) {
     failure = error;
   }
+  const progress = reading.files.map(({ watermark, ...file }) => ({ ...file, rowsDone: watermark.rowsDone }));
+  const last = progress.at(-1);
+  const done = failure === undefined && reading.finished;
   const summary: InventorySummary = {
     manifest: uri,
     ...(manifest && { sourceBucket: manifest.sourceBucket }),
     dataFiles: manifest?.files.length ?? 0,
+    done,
+    files: progress,
+    ...(!done && last && { continuation: { manifest: uri, file: last.file, startRow: last.rowsDone } }),
     ...stats.toJSON(),
   };
   return requireAllPublished(`inventory report ${uri}`, summary, failure);
 }
 
-/** Each data file is verified (size, MD5) before any of its rows is published. */
-async function* keysOfReport(manifest: InventoryManifest, context: PipelineContext, stats: RunStats): AsyncGenerator<ObjectRef> {
-  for (const file of manifest.files) {
-    const dataFile = { bucket: manifest.location.bucket, file, columns: manifest.columns };
-    const { etag } = await verifyDataFile(context.s3, dataFile, stats);
-    yield* readInventoryFile(context.s3, dataFile, stats, { ...(etag && { etag }) });
+function checkContinuation(continuation: InventoryContinuation | undefined, manifest: InventoryManifest): void {
+  if (!continuation) return;
+  const { file, startRow } = continuation;
+  if (!Number.isSafeInteger(file) || file < 0 || file >= manifest.files.length) {
+    throw new InvalidArgumentError(`the continuation's "file" ${file} is not a data file of the report (it has ${manifest.files.length})`);
   }
+  if (!Number.isSafeInteger(startRow) || startRow < 0) {
+    throw new InvalidArgumentError(`the continuation's "startRow" ${startRow} must be a whole number of at least 0`);
+  }
+}
+
+async function* keysOfReport(
+  manifest: InventoryManifest,
+  context: PipelineContext,
+  stats: RunStats,
+  reading: ReportProgress,
+  { signal, continuation }: InventoryJobOptions,
+): AsyncGenerator<FileObject> {
+  for (let index = continuation?.file ?? 0; index < manifest.files.length; index += 1) {
+    const file = manifest.files[index] as InventoryManifest['files'][number];
+    const dataFile = { bucket: manifest.location.bucket, file, columns: manifest.columns };
+    const startRow = index === continuation?.file ? continuation.startRow : 0;
+    const progress = { file: index, key: file.key, rowsDone: startRow, done: false, watermark: new RowWatermark(startRow) };
+    reading.files.push(progress);
+    if (signal?.aborted) return;
+    const { rows, etag } = await verifyDataFile(context.s3, dataFile, stats);
+    if (startRow > rows) {
+      throw new InvalidArgumentError(`the continuation's "startRow" ${startRow} is past the end of data file ${index}, which has ${rows} rows`);
+    }
+    const position = { row: startRow };
+    for await (const object of readInventoryFile(context.s3, dataFile, stats, { startRow, position, ...(etag && { etag }) })) {
+      if (signal?.aborted) {
+        // This row is left for the continuation, which reads it again.
+        progress.watermark.consumedThrough(object.row - 1);
+        stats.rowsRead -= 1;
+        return;
+      }
+      progress.watermark.sent(object.row);
+      yield { ...object, file: index };
+    }
+    progress.watermark.consumedThrough(position.row);
+    progress.done = true;
+  }
+  reading.finished = true;
 }

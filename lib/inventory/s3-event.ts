@@ -1,5 +1,6 @@
 import type { S3Event } from 'aws-lambda';
 import { InvalidArgumentError } from '../core/errors.ts';
+import { displayKey } from '../core/key-display.ts';
 import { decodeS3Key, encodeS3Key } from '../core/key-encoding.ts';
 import type { Log, S3Location } from '../core/types.ts';
 
@@ -20,7 +21,12 @@ export function manifestLocations(event: S3Event, log: Log): S3Location[] {
       log.warn('ignored an event record without a bucket and key', { eventName: record.eventName });
       return [];
     }
-    const key = decodeS3Key(rawKey);
+    let key: string;
+    try {
+      key = decodeS3Key(rawKey);
+    } catch {
+      throw new InvalidArgumentError(`S3 event record for bucket "${bucket}" has a key that is not URL-encoded as S3 encodes keys: "${displayKey(rawKey)}"`);
+    }
     if (!record.eventName?.startsWith('ObjectCreated:') || key.split('/').at(-1) !== MANIFEST_NAME) {
       log.info('ignored an event record that is not a new manifest.json', { eventName: record.eventName, bucket, key });
       return [];

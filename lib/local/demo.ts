@@ -153,7 +153,7 @@ async function createBuckets(s3: S3Client): Promise<void> {
   }
 }
 
-async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string> = {}): Promise<string> {
+export async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string> = {}): Promise<string> {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
   if (!QueueUrl) throw new Error(`CreateQueue ${name} returned no URL`);
   return QueueUrl;

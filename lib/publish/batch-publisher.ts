@@ -93,6 +93,7 @@ export class BatchPublisher {
     while (this.#batch.length > 0 && this.#batchBytes + bytes > this.#options.maxBatchBytes) await this.#dispatch();
     this.#batch.push({ id: String(this.#batch.length), object, body });
     this.#batchBytes += bytes;
+    this.#stats.pending += 1;
     if (this.#batch.length === MAX_BATCH_ENTRIES) await this.#dispatch();
   }
 
@@ -154,6 +155,7 @@ export class BatchPublisher {
           : [];
       });
       this.#stats.published += messages.length - failures.length;
+      this.#stats.pending -= messages.length - failures.length;
       if (this.#onSettled) {
         const failed = new Set(failures.map((failure) => failure.message));
         for (const message of messages) if (!failed.has(message)) this.#onSettled(message.object, true);
@@ -182,6 +184,7 @@ export class BatchPublisher {
 
   #recordFailures(messages: PendingMessage[], reason = 'unknown'): void {
     if (messages.length === 0) return;
+    this.#stats.pending -= messages.length;
     for (const message of messages) {
       this.#stats.recordFailure(message.object, reason);
       this.#onSettled?.(message.object, false);

@@ -1,10 +1,10 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { RunFailedError } from '../core/errors.ts';
+import { InvalidArgumentError, RunFailedError } from '../core/errors.ts';
 import { readInventoryFile, verifyDataFile, type InventoryObject } from '../inventory/reader.ts';
 import { parsePartTask, queueTasks, type PartTask } from './part-task.ts';
 import { publishAll, type PipelineContext } from '../publish/pipeline.ts';
-import { RowWatermark } from './row-watermark.ts';
+import { RowWatermark } from '../core/row-watermark.ts';
 import { completeRunIfFinished, type RunReport } from './report.ts';
 import {
   checkpointKey,
@@ -50,12 +50,17 @@ export type PartOutcome =
  * `budgetMs()`, and the ones that failed are returned for SQS to deliver again.
  */
 export async function runTaskBatch(event: SQSEvent, context: WorkerContext, budgetMs: () => number): Promise<SQSBatchResponse> {
+  if (!Array.isArray((event as Partial<SQSEvent> | null)?.Records)) {
+    throw new InvalidArgumentError('worker event has no "Records" array: expected an SQS event of the work queue');
+  }
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
     try {
       const budget = AbortSignal.timeout(budgetMs());
+      // The report, if this task completed the run, was logged once already: not again here.
       const outcome = await runPartTask(parsePartTask(record.body), record.messageId, context, budget);
-      context.log.info('part task ended', { ...outcome });
+      const { report, ...logged } = { report: undefined, ...outcome };
+      context.log.info('part task ended', { ...logged, ...(report && { runStatus: report.status }) });
     } catch (error) {
       context.log.error('part task failed', { messageId: record.messageId, error: error as Error });
       batchItemFailures.push({ itemIdentifier: record.messageId });

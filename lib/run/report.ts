@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { formatS3Uri } from '../core/s3-location.ts';
+import { fetchManifest } from '../inventory/manifest.ts';
 import {
   claimKey,
   countFinishedParts,
@@ -78,7 +79,9 @@ export async function completeRunIfFinished(
   if ((await putJson(s3, run.bucket, reportKey(run), report, { ifNoneMatch: '*' })) === undefined) {
     return (await getJson<RunReport>(s3, run.bucket, reportKey(run)))?.value ?? report;
   }
-  const { partResults: _, ...logged } = report;
+  // Bounded whatever the number of parts: the details stay in report.json.
+  const { partResults: _, failedParts: failed, ...rest } = report;
+  const logged = { ...rest, failedParts: failed.length, ...(failed.length > 0 && { firstFailedParts: failed.slice(0, 10) }) };
   if (report.status === 'complete') log.info('inventory run finished', logged);
   else log.error('inventory run finished with failed parts', logged);
   return report;
@@ -100,6 +103,8 @@ export interface RunStatus {
 export async function runStatus(s3: S3Client, manifest: S3Location): Promise<RunStatus> {
   const run = runFolder(manifest);
   const uri = formatS3Uri(manifest);
+  // A report that does not exist (a typo, a missing bucket) is an error that says so, not "not started".
+  await fetchManifest(s3, manifest);
   const claim = (await getJson<RunClaim>(s3, run.bucket, claimKey(run)))?.value;
   if (!claim) return { manifest: uri, state: 'not started' };
   const report = (await getJson<RunReport>(s3, run.bucket, reportKey(run)))?.value;

@@ -3,8 +3,12 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { startEmulatorProxy } from '../../lib/local/proxy.ts';
+import { writeInventoryReport } from '../../lib/local/report-writer.ts';
+import { seedBucket } from '../../lib/local/sample-objects.ts';
 import { keysOf, putObject, useEmulator } from '../support/emulator.ts';
-import { runCli } from '../support/run-cli.ts';
+import { runCli, startCli } from '../support/run-cli.ts';
 
 const aws = useEmulator();
 const FIXTURE = fileURLToPath(new URL('../fixtures/versioned-report/', import.meta.url));
@@ -64,6 +68,106 @@ describe('cli inventory', () => {
     expect(badConcurrency.code).toBe(2);
     expect(badConcurrency.stderr).toContain('CONCURRENCY "lots" must be a whole number');
   });
+});
+
+describe('cli exit codes and errors', () => {
+  it('exits 2 on a usage error: a missing argument, an unknown option or command', async () => {
+    for (const args of [['inventory'], ['inventory', MANIFEST, 'https://sqs.us-east-1.amazonaws.com/1/q', '--bogus'], ['publish-everything']]) {
+      const result = await runCli(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toMatch(/^error: /m);
+    }
+    expect((await runCli(['--help'])).code).toBe(0);
+  });
+
+  it('status: a missing manifest or bucket, or an unreachable endpoint, exits 2 with the reason and no stack trace', async () => {
+    const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
+      [['status', 's3://fixture-inventory/inventory/typo/manifest.json'], process.env, /could not be read: NoSuchKey/],
+      [['status', 's3://no-such-bucket/x/manifest.json'], process.env, /could not be read: NoSuchBucket/],
+      [['status', MANIFEST], { ...process.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:1' }, /could not be read: .*ECONNREFUSED/],
+    ];
+    for (const [args, env, reason] of cases) {
+      const result = await runCli(args, env);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(reason);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+    }
+    const verbose = await runCli(['status', 's3://no-such-bucket/x/manifest.json', '--verbose']);
+    expect(verbose.stderr).toMatch(/^\s+at /m);
+  });
+});
+
+describe('cli interrupted with Ctrl-C', () => {
+  const depth = async (queueUrl: string) =>
+    Number(
+      (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes
+        ?.ApproximateNumberOfMessages,
+    );
+  const until = async (condition: () => boolean | Promise<boolean>) => {
+    while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
+  };
+  /** Waits until the run has published something, then interrupts it; again once it said it is stopping. */
+  const interruptOnceStarted = async (run: ReturnType<typeof startCli>, queueUrl: string, times = 1) => {
+    await until(async () => (await depth(queueUrl)) > 0);
+    run.child.kill('SIGINT');
+    if (times === 1) return;
+    await until(() => run.stderr().includes('Stopping'));
+    run.child.kill('SIGINT');
+  };
+
+  it('inventory: lets the batches settle, prints exact counts and a continuation, exits 130; the continuation finishes it', async () => {
+    const keys = Array.from({ length: 12_000 }, (_, index) => `${String(index).padStart(6, '0')}.jpg`);
+    const { manifest } = await writeInventoryReport(aws.s3, {
+      sourceBucket: 'interrupted-photos',
+      destinationBucket: 'fixture-inventory',
+      prefix: 'interrupt',
+      configId: 'daily',
+      rows: keys.map((key) => ({ key, size: 1, lastModified: new Date(), etag: 'e' })),
+      rowsPerFile: 4_000,
+    });
+    const uri = `s3://${manifest.bucket}/${manifest.key}`;
+    const queueUrl = await aws.createQueue('cli-interrupted');
+    const proxy = await startEmulatorProxy(aws.emulator.endpoint, { latencyMs: 3 });
+    const env = { ...process.env, AWS_ENDPOINT_URL: proxy.endpoint, CONCURRENCY: '2' };
+    try {
+      const first = startCli(['inventory', uri, queueUrl, '--json'], env);
+      await interruptOnceStarted(first, queueUrl);
+      const stopped = await first.result;
+      expect(stopped.code).toBe(130);
+      const summary = stopped.json<{ published: number; done: boolean; continuation: { file: number; startRow: number }; files: unknown[] }>();
+      expect(summary.done).toBe(false);
+      expect(summary.published).toBeLessThan(keys.length);
+      expect(await depth(queueUrl)).toBe(summary.published);
+      expect(summary.continuation).toMatchObject({ manifest: uri });
+
+      const rest = await runCli(['inventory', uri, queueUrl, '--json', '--continuation', JSON.stringify(summary.continuation)], env);
+      expect(rest.code).toBe(0);
+      expect(rest.json<{ published: number; done: boolean }>()).toMatchObject({ done: true, published: keys.length - summary.published });
+      expect(keysOf(await aws.drain(queueUrl))).toEqual(keys);
+    } finally {
+      await proxy.stop();
+    }
+  }, 60_000);
+
+  it('backfill: a second Ctrl-C prints at once what is known, with the messages in flight, and exits 130', async () => {
+    await aws.createBucket('interrupted-bucket');
+    await seedBucket(aws.s3, 'interrupted-bucket', { count: 3_000 });
+    const queueUrl = await aws.createQueue('cli-forced');
+    // Calls slow enough that the batches in flight are still out when the second Ctrl-C comes.
+    const proxy = await startEmulatorProxy(aws.emulator.endpoint, { latencyMs: 200 });
+    try {
+      const run = startCli(['backfill', 'interrupted-bucket', queueUrl, '--json'], { ...process.env, AWS_ENDPOINT_URL: proxy.endpoint, CONCURRENCY: '4' });
+      await interruptOnceStarted(run, queueUrl, 2);
+      const result = await run.result;
+      expect(result.code).toBe(130);
+      const summary = result.json<{ published: number; inFlight: number; done: boolean; error: string }>();
+      expect(summary).toMatchObject({ done: false, error: expect.stringContaining('stopped at once by a second Ctrl-C') });
+      expect(summary.published).toBeGreaterThan(0);
+      expect(summary.inFlight).toBeGreaterThan(0);
+    } finally {
+      await proxy.stop();
+    }
+  }, 60_000);
 });
 
 describe('cli seed', () => {

@@ -17,8 +17,9 @@ describe('loadConfig', () => {
       FIFO_MESSAGE_GROUPS: '1',
       PUBLISH_MAX_ATTEMPTS: '3',
       AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
+      REQUEST_TIMEOUT_MS: '5000',
     });
-    expect(config).toMatchObject({ concurrency: 64, fifoMessageGroups: 1, maxAttempts: 3, endpointUrl: 'http://127.0.0.1:4566' });
+    expect(config).toMatchObject({ concurrency: 64, fifoMessageGroups: 1, maxAttempts: 3, endpointUrl: 'http://127.0.0.1:4566', requestTimeoutMs: 5_000 });
     expect(config.keyPattern?.test(`${'a'.repeat(64)}.jpg`)).toBe(true);
     expect(config.keyPattern?.test(`${'a'.repeat(64)}.png`)).toBe(false);
   });
@@ -33,9 +34,16 @@ describe('loadConfig', () => {
     [{ QUEUE_URL, PUBLISH_MAX_ATTEMPTS: '0' }, /PUBLISH_MAX_ATTEMPTS "0"/],
     [{ QUEUE_URL, KEY_PATTERN: '([a-f' }, /KEY_PATTERN "\(\[a-f" is not a valid regular expression/],
     [{ QUEUE_URL, AWS_ENDPOINT_URL: 'ftp://host' }, /AWS_ENDPOINT_URL "ftp:\/\/host" must be an http/],
+    [{ QUEUE_URL, REQUEST_TIMEOUT_MS: '50' }, /REQUEST_TIMEOUT_MS "50" must be a whole number from 100 to 900000/],
   ])('rejects %j with a clear error', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('drops a trailing "/" from the queue URL, so that a FIFO queue is still seen as FIFO', () => {
+    const { queueUrl } = loadConfig({ QUEUE_URL: `${QUEUE_URL}//` });
+    expect(queueUrl).toBe(QUEUE_URL);
+    expect(isFifoQueue(queueUrl)).toBe(true);
   });
 
   it('tells FIFO queues by their suffix', () => {

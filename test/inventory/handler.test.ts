@@ -73,4 +73,11 @@ describe('inventory handler (fan-out)', () => {
   it('rejects an event that is not an S3 notification', async () => {
     await expect(handler({} as S3Event)).rejects.toThrow(InvalidArgumentError);
   });
+
+  it('names the key of a record that is not URL-encoded as S3 encodes keys', async () => {
+    const event = objectCreatedEvent({ bucket: 'handler-inventory', key: 'x' }, 1);
+    (event.Records[0] as S3Event['Records'][number]).s3.object.key = 'bad%zz/manifest.json';
+    await expect(handler(event)).rejects.toThrow(InvalidArgumentError);
+    await expect(handler(event)).rejects.toThrow('has a key that is not URL-encoded as S3 encodes keys: "bad%zz/manifest.json"');
+  });
 });

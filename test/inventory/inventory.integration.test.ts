@@ -266,6 +266,19 @@ describe('BatchPublisher', () => {
     expect(keysOf(await aws.drain(queueUrl))).toEqual(keys);
   });
 
+  it('refuses a key over the message limit with an error that shows only its beginning', async () => {
+    const huge = `${'h'.repeat(1_100_000)}.jpg`;
+    const manifest = await rawReport('Bucket, Key', `"photos","small.jpg"\n"photos","${huge}"\n`);
+    const queueUrl = await newQueue();
+    const run = publishInventoryReport(manifest, aws.context(queueUrl));
+    const error = (await run.catch((failure: unknown) => failure)) as RunFailedError<{ failedKeys: Array<{ key: string }>; published: number }>;
+    expect(error).toBeInstanceOf(RunFailedError);
+    expect(error.message).toMatch(/1 keys were not published: "h{200}… \(1099804 more characters\)" \(message is \d+ bytes, over the 1048576-byte limit\)/);
+    expect(error.message.length).toBeLessThan(1_000);
+    expect(error.summary.published).toBe(1);
+    expect(JSON.stringify(error.summary).length).toBeLessThan(2_000);
+  });
+
   it('fills batches of 10 when messages are small', async () => {
     const queueUrl = await newQueue();
     proxy = await startEmulatorProxy(aws.emulator.endpoint);

@@ -2,12 +2,13 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProxy, type EmulatorProxy } from '../../lib/local/proxy.ts';
 import { writeInventoryReport } from '../../lib/local/report-writer.ts';
 import { runStatus } from '../../lib/run/report.ts';
 import { parsePartTask } from '../../lib/run/part-task.ts';
-import { runPartTask } from '../../lib/run/part-worker.ts';
+import { runPartTask, runTaskBatch } from '../../lib/run/part-worker.ts';
 import { startInventoryRun } from '../../lib/run/fan-out.ts';
 import { checkpointKey, claimKey, getJson, putJson, runFolder, type PartCheckpoint } from '../../lib/run/state.ts';
 import type { S3Location } from '../../lib/core/types.ts';
@@ -46,6 +47,32 @@ async function report(keys: string[], files: number): Promise<S3Location> {
 }
 
 describe('an inventory run spread over workers', () => {
+  it('logs lines that do not grow with the number of parts, and the report once, by the last worker', async () => {
+    const manifest = await report(hexKeys(400, 'logs'), 40);
+    const lines: Array<{ message: string; size: number; extra: string }> = [];
+    const capture = (message: string, ...extra: Record<string, unknown>[]) => {
+      const text = JSON.stringify(extra);
+      lines.push({ message, size: message.length + text.length, extra: text });
+    };
+    const log = { debug: capture, info: capture, warn: capture, error: capture };
+    const { report: result } = await runReport(aws, queues, manifest, await aws.createQueue('run-logs'), { workers: 4, budgetMs: 60_000, log });
+    expect(result.partResults).toHaveLength(40);
+    expect(lines.filter((line) => line.message === 'inventory run finished')).toHaveLength(1);
+    for (const line of lines) {
+      expect(line.extra, line.message).not.toContain('partResults');
+      expect(line.size, line.message).toBeLessThan(2_000);
+    }
+  });
+
+  it('rejects a worker event that is not an SQS event, saying what it expected', async () => {
+    const context = workerContext(aws, queues, await aws.createQueue('run-bad-event'), {});
+    for (const event of [null, {}]) {
+      await expect(runTaskBatch(event as unknown as SQSEvent, context, () => 1_000)).rejects.toThrow(
+        'worker event has no "Records" array: expected an SQS event of the work queue',
+      );
+    }
+  });
+
   it('publishes every key exactly once with 8 parts, 4 workers and continuations', async () => {
     const keys = hexKeys(8_000, 'spread');
     const manifest = await report(keys, 8);
@@ -97,7 +124,7 @@ describe('an inventory run spread over workers', () => {
     const { Messages: [task] = [] } = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: killQueues.workQueueUrl, VisibilityTimeout: 300 }));
     // A slow worker in its own process, killed once it has checkpointed a thousand rows.
     proxy = await startEmulatorProxy(aws.emulator.endpoint, { latencyMs: 3 });
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../support/part-worker-process.ts', import.meta.url)), task?.Body ?? '', task?.MessageId ?? ''], {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../../lib/local/worker-process.ts', import.meta.url)), task?.Body ?? '', task?.MessageId ?? ''], {
       env: { ...process.env, AWS_ENDPOINT_URL: proxy.endpoint, QUEUE_URL: target, WORK_QUEUE_URL: killQueues.workQueueUrl, CONCURRENCY: '2', CHECKPOINT_INTERVAL_MS: '20' },
       stdio: 'inherit',
     });

@@ -6,7 +6,7 @@ import { recordDeadLetters } from '../../lib/run/part-failure.ts';
 import { runTaskBatch, type WorkerContext } from '../../lib/run/part-worker.ts';
 import type { PipelineConfig } from '../../lib/core/config.ts';
 import type { RunReport } from '../../lib/run/report.ts';
-import type { S3Location } from '../../lib/core/types.ts';
+import type { Log, S3Location } from '../../lib/core/types.ts';
 import { silentLog, type TestEmulator } from './emulator.ts';
 
 export interface WorkQueues {
@@ -28,11 +28,14 @@ export interface RunOptions {
   endpoint?: string;
   checkpointIntervalMs?: number;
   config?: Partial<PipelineConfig>;
+  /** The workers' log (silent by default). */
+  log?: Log;
 }
 
 export function workerContext(aws: TestEmulator, queues: WorkQueues, targetQueueUrl: string, options: Omit<RunOptions, 'workers' | 'budgetMs'>): WorkerContext {
   return {
     ...aws.context(targetQueueUrl, options.config, options.endpoint),
+    ...(options.log && { log: options.log }),
     work: queues.work,
     settings: { workQueueUrl: queues.workQueueUrl, checkpointIntervalMs: options.checkpointIntervalMs ?? 20, leaseMs: 2_000 },
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RowWatermark } from '../../lib/run/row-watermark.ts';
+import { RowWatermark } from '../../lib/core/row-watermark.ts';
 
 describe('RowWatermark', () => {
   it('counts only the rows before the first unsettled message as done', () => {

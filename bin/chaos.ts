@@ -1,0 +1,42 @@
+// `npm run chaos`: the distributed run on the local emulator under injected faults and killed
+// workers; prints whether every object still reached the queue. Exit 1 if any was lost.
+import { parseArgs } from 'node:util';
+import { wholeNumberOption } from '../lib/cli/options.ts';
+import { stderrLog } from '../lib/cli/stderr-log.ts';
+import { runChaos } from '../lib/local/chaos.ts';
+
+const { values } = parseArgs({
+  options: {
+    objects: { type: 'string', default: '50000' },
+    files: { type: 'string', default: '8' },
+    workers: { type: 'string', default: '4' },
+    kills: { type: 'string', default: '20' },
+    'time-budget-ms': { type: 'string', default: '3000' },
+    seed: { type: 'string', default: '1' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+const result = await runChaos({
+  objects: wholeNumberOption('objects', values.objects, 1),
+  files: wholeNumberOption('files', values.files, 1),
+  workers: wholeNumberOption('workers', values.workers, 1),
+  kills: wholeNumberOption('kills', values.kills, 0),
+  timeBudgetMs: wholeNumberOption('time-budget-ms', values['time-budget-ms'], 1),
+  seed: wholeNumberOption('seed', values.seed, 0),
+  log: stderrLog(false),
+});
+if (values.json) {
+  console.log(JSON.stringify(result));
+} else {
+  const { faults } = result;
+  console.log(
+    `${result.objects} objects, ${result.kills} workers killed, faults: ${faults.entriesFailed} entries failed, ${faults.requestsFailed} calls failed, ` +
+      `${faults.requestsHeld} calls held, ${faults.responsesCut} downloads cut, ${faults.responsesStalled} stalled.`,
+  );
+  console.log(
+    `The queue holds ${result.queueDepth} messages for ${result.distinctKeys} distinct keys; lost ${result.lost}; ` +
+      `${result.invocations} invocations, ${result.continuations} continuations, ${(result.durationMs / 1000).toFixed(1)} s.`,
+  );
+}
+process.exitCode = result.lost === 0 && result.distinctKeys === result.objects ? 0 : 1;

@@ -1,0 +1,187 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createAwsClients } from '../core/aws-clients.ts';
+import type { Log } from '../core/types.ts';
+import { startInventoryRun } from '../run/fan-out.ts';
+import { recordDeadLetters } from '../run/part-failure.ts';
+import type { RunTotals } from '../run/report.ts';
+import { createQueue, createWorkQueue, DEMO, queueDepth } from './demo.ts';
+import { emulatorEnvironment, startEmulator } from './emulator.ts';
+import { runWorkersUntilReport } from './event-source.ts';
+import { startEmulatorProxy, type ProxyCounts } from './proxy.ts';
+import { writeInventoryReport } from './report-writer.ts';
+import { sampleInventoryRows } from './sample-objects.ts';
+
+export interface ChaosOptions {
+  objects: number;
+  files: number;
+  workers: number;
+  /** Worker processes killed (SIGKILL) at a random moment, at most once per task. */
+  kills: number;
+  /** Each worker invocation publishes for this long, then queues the rest: more links, more kills. */
+  timeBudgetMs: number;
+  /** Seed of the faults and kills, to replay a run. */
+  seed: number;
+  log: Log;
+}
+
+export interface ChaosResult {
+  objects: number;
+  /** Messages the run's report counts as published (re-sends after a kill included). */
+  published: number;
+  /** Messages in the target queue at the end: every key, and the re-sends a kill caused. */
+  queueDepth: number;
+  distinctKeys: number;
+  /** Objects of the report with no message in the queue. */
+  lost: number;
+  kills: number;
+  invocations: number;
+  status: string;
+  continuations: number;
+  faults: Pick<ProxyCounts, 'entriesFailed' | 'requestsFailed' | 'requestsHeld' | 'responsesCut' | 'responsesStalled'>;
+  durationMs: number;
+  totals: RunTotals;
+}
+
+const WORKER_PROCESS = fileURLToPath(new URL('./worker-process.ts', import.meta.url));
+
+/** A small seeded generator (mulberry32): the same seed replays the same faults and kills. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * The whole distributed run under faults, on the local emulator: a fault proxy in front of it
+ * fails SQS entries and calls, holds calls, cuts and stalls downloads; every worker invocation is
+ * a process of its own, and `kills` of them are killed with SIGKILL at a random moment, their
+ * task delivered again as SQS would after the visibility timeout. At the end every message of the
+ * target queue is read: each object of the report must be there at least once.
+ */
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const chance = random(options.seed);
+  const emulator = await startEmulator();
+  const proxy = await startEmulatorProxy(emulator.endpoint, {
+    failEntry: () => (chance() < 0.01 ? { code: 'InternalError', senderFault: false } : undefined),
+    failRequest: () => {
+      const roll = chance();
+      return roll < 0.01 ? 500 : roll < 0.02 ? 400 : undefined;
+    },
+    holdRequest: () => chance() < 0.005,
+    cutResponse: (method, path) => (method === 'GET' && path.includes('.csv.gz') && chance() < 0.15 ? Math.floor(chance() * 200_000) : undefined),
+    stallResponse: (method, path) => (method === 'GET' && path.includes('.csv.gz') && chance() < 0.1 ? Math.floor(chance() * 200_000) : undefined),
+  });
+  try {
+    Object.assign(process.env, emulatorEnvironment(emulator.endpoint));
+    const { s3, sqs } = createAwsClients({ concurrency: 16, endpointUrl: emulator.endpoint });
+    await s3.send(new CreateBucketCommand({ Bucket: DEMO.inventoryBucket }));
+    // A standard queue: the messages a kill makes the workers send again stay visible as such.
+    const queueUrl = await createQueue(sqs, 'chaos-objects');
+    const { workQueueUrl, deadLetterQueueUrl } = await createWorkQueue(sqs, DEMO.workQueueName, DEMO.maxReceiveCount);
+    const { manifest } = await writeInventoryReport(s3, {
+      sourceBucket: DEMO.sourceBucket,
+      destinationBucket: DEMO.inventoryBucket,
+      prefix: DEMO.inventoryPrefix,
+      configId: DEMO.configId,
+      rows: sampleInventoryRows(options.objects),
+      rowsPerFile: Math.max(1, Math.ceil(options.objects / options.files)),
+    });
+
+    const started = performance.now();
+    await startInventoryRun(manifest, { s3, work: sqs, workQueueUrl, log: options.log, deadline: Date.now() + 60_000 });
+    // Workers talk to AWS through the proxy, with short deadlines so that held calls and stalled
+    // downloads are given up on in a second.
+    const workerEnvironment = {
+      ...process.env,
+      AWS_ENDPOINT_URL: proxy.endpoint,
+      QUEUE_URL: queueUrl,
+      WORK_QUEUE_URL: workQueueUrl,
+      REQUEST_TIMEOUT_MS: '1000',
+      CHECKPOINT_INTERVAL_MS: '100',
+      TIME_BUDGET_MS: String(options.timeBudgetMs),
+      CONCURRENCY: '8',
+    };
+    let kills = 0;
+    let invocations = 0;
+    const killed = new Set<string>();
+    const worker = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+      const record = event.Records[0];
+      if (!record) return { batchItemFailures: [] };
+      invocations += 1;
+      const child = spawn(process.execPath, [WORKER_PROCESS, record.body, record.messageId], { env: workerEnvironment, stdio: 'ignore' });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      let timer: NodeJS.Timeout | undefined;
+      // Until the kills are done, every task's first invocation is killed at a random moment of
+      // its life (start-up, the check of the file, publishing), unless it ends first.
+      if (kills < options.kills && !killed.has(record.messageId)) {
+        timer = setTimeout(() => {
+          if (child.exitCode !== null || kills >= options.kills) return;
+          kills += 1;
+          killed.add(record.messageId);
+          child.kill('SIGKILL');
+        }, 200 + chance() * (options.timeBudgetMs + 1_000));
+      }
+      const code = await exited;
+      clearTimeout(timer);
+      return { batchItemFailures: code === 0 ? [] : [{ itemIdentifier: record.messageId }] };
+    };
+    const report = await runWorkersUntilReport({
+      s3,
+      sqs,
+      manifest,
+      workQueueUrl,
+      deadLetterQueueUrl,
+      workers: options.workers,
+      worker,
+      deadLetter: (event) => recordDeadLetters(event, s3, options.log),
+      retryDelaySeconds: 0,
+      log: options.log,
+    });
+    const durationMs = Math.round(performance.now() - started);
+    const depth = await queueDepth(sqs, queueUrl);
+    const distinctKeys = await countDistinctKeys(sqs, queueUrl);
+    const { entriesFailed, requestsFailed, requestsHeld, responsesCut, responsesStalled } = proxy.counts;
+    return {
+      objects: options.objects,
+      published: report.totals.published,
+      queueDepth: depth,
+      distinctKeys,
+      lost: options.objects - distinctKeys,
+      kills,
+      invocations,
+      status: report.status,
+      continuations: report.totals.continuations,
+      faults: { entriesFailed, requestsFailed, requestsHeld, responsesCut, responsesStalled },
+      durationMs,
+      totals: report.totals,
+    };
+  } finally {
+    await proxy.stop();
+    await emulator.stop();
+  }
+}
+
+/** Reads the whole queue, deleting as it goes; memory grows with the keys, as a check must. */
+async function countDistinctKeys(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const keys = new Set<string>();
+  for (;;) {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    if (Messages.length === 0) return keys.size;
+    for (const message of Messages) keys.add((JSON.parse(message.Body ?? '{}') as { key: string }).key);
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+      }),
+    );
+  }
+}

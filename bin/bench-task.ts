@@ -1,8 +1,6 @@
 // One measurement of `npm run bench`, in a process of its own so that its CPU time and peak
 // memory are its alone. Usage: bench-task.ts <task> <json options>; prints one JSON line.
-import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import PQueue from 'p-queue';
 import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
@@ -11,7 +9,7 @@ import { listObjects } from '../lib/core/listing.ts';
 import { listKeyRange } from '../lib/backfill/range-listing.ts';
 import { DEFAULTS, loadConfig } from '../lib/core/config.ts';
 import { publishInventoryReport } from '../lib/inventory/job.ts';
-import { readInventoryFile } from '../lib/inventory/reader.ts';
+import { readInventoryFile, verifyDataFile } from '../lib/inventory/reader.ts';
 import { splitKeySpace } from '../lib/backfill/key-ranges.ts';
 import { fetchManifest } from '../lib/inventory/manifest.ts';
 import { mergeAsync } from '../lib/core/merge-async.ts';
@@ -52,17 +50,12 @@ const tasks: Record<string, () => Promise<number>> = {
     }
     return count;
   },
-  /** GetObject and gunzip only, counting lines: the floor under the reader. */
-  async gunzip() {
+  /** The integrity pass before publishing: GetObject, MD5, gunzip, rows counted (the floor under the reader). */
+  async verify() {
     const manifest = await fetchManifest(clients.s3, parseS3Uri(need(options.manifest, 'manifest')));
-    let lines = 0;
-    for (const file of manifest.files) {
-      const { Body } = await clients.s3.send(new GetObjectCommand({ Bucket: manifest.location.bucket, Key: file.key }));
-      for await (const chunk of (Body as Readable).pipe(createGunzip()) as AsyncIterable<Buffer>) {
-        for (let index = chunk.indexOf(10); index !== -1; index = chunk.indexOf(10, index + 1)) lines += 1;
-      }
-    }
-    return lines;
+    let rows = 0;
+    for (const file of manifest.files) rows += (await verifyDataFile(clients.s3, { bucket: manifest.location.bucket, file })).rows;
+    return rows;
   },
   /** Bare SendMessageBatch calls of prebuilt bodies at the pipeline's concurrency. */
   async send() {

@@ -8,12 +8,10 @@ import type { Log } from '../core/types.ts';
 import { startInventoryRun } from '../run/fan-out.ts';
 import { recordDeadLetters } from '../run/part-failure.ts';
 import type { RunTotals } from '../run/report.ts';
-import { createQueue, createWorkQueue, DEMO, queueDepth } from './demo.ts';
+import { createQueue, createWorkQueue, DEMO, queueDepth, writeDemoReport } from './demo.ts';
 import { emulatorEnvironment, startEmulator } from './emulator.ts';
 import { runWorkersUntilReport } from './event-source.ts';
 import { startEmulatorProxy, type ProxyCounts } from './proxy.ts';
-import { writeInventoryReport } from './report-writer.ts';
-import { sampleInventoryRows } from './sample-objects.ts';
 
 export interface ChaosOptions {
   objects: number;
@@ -87,14 +85,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // A standard queue: the messages a kill makes the workers send again stay visible as such.
     const queueUrl = await createQueue(sqs, 'chaos-objects');
     const { workQueueUrl, deadLetterQueueUrl } = await createWorkQueue(sqs, DEMO.workQueueName, DEMO.maxReceiveCount);
-    const { manifest } = await writeInventoryReport(s3, {
-      sourceBucket: DEMO.sourceBucket,
-      destinationBucket: DEMO.inventoryBucket,
-      prefix: DEMO.inventoryPrefix,
-      configId: DEMO.configId,
-      rows: sampleInventoryRows(options.objects),
-      rowsPerFile: Math.max(1, Math.ceil(options.objects / options.files)),
-    });
+    const { manifest } = await writeDemoReport(s3, options.objects, options.files);
 
     const started = performance.now();
     await startInventoryRun(manifest, { s3, work: sqs, workQueueUrl, log: options.log, deadline: Date.now() + 60_000 });

@@ -6,7 +6,7 @@ import type { BackfillEvent } from '../backfill/event.ts';
 import type { BackfillSummary } from '../backfill/job.ts';
 import { emulatorEnvironment, startEmulator } from './emulator.ts';
 import type { FanOutSummary } from '../run/fan-out.ts';
-import { writeInventoryReport } from './report-writer.ts';
+import { writeInventoryReport, type WrittenReport } from './report-writer.ts';
 import { runWorkersUntilReport } from './event-source.ts';
 import type { RunReport } from '../run/report.ts';
 import { objectCreatedEvent } from '../inventory/s3-event.ts';
@@ -121,14 +121,7 @@ async function runInventory(s3: S3Client, sqs: SQSClient, options: LocalDemoOpti
   if (options.timeBudgetMs !== undefined) process.env.TIME_BUDGET_MS = String(options.timeBudgetMs);
 
   step(`writing the inventory report (${options.files} data files)`);
-  const report = await writeInventoryReport(s3, {
-    sourceBucket: DEMO.sourceBucket,
-    destinationBucket: DEMO.inventoryBucket,
-    prefix: DEMO.inventoryPrefix,
-    configId: DEMO.configId,
-    rows: sampleInventoryRows(options.objects),
-    rowsPerFile: Math.max(1, Math.ceil(options.objects / options.files)),
-  });
+  const report = await writeDemoReport(s3, options.objects, options.files);
 
   step(`delivering the S3 event for s3://${report.manifest.bucket}/${report.manifest.key}; ${options.workers} workers`);
   return measure(async () => {
@@ -144,6 +137,18 @@ async function runInventory(s3: S3Client, sqs: SQSClient, options: LocalDemoOpti
       deadLetter: options.handlers.deadLetter,
       log: options.log,
     });
+  });
+}
+
+/** The inventory report of the demo bucket's sample objects, in S3's layout and format. */
+export function writeDemoReport(s3: S3Client, objects: number, files: number): Promise<WrittenReport> {
+  return writeInventoryReport(s3, {
+    sourceBucket: DEMO.sourceBucket,
+    destinationBucket: DEMO.inventoryBucket,
+    prefix: DEMO.inventoryPrefix,
+    configId: DEMO.configId,
+    rows: sampleInventoryRows(objects),
+    rowsPerFile: Math.max(1, Math.ceil(objects / files)),
   });
 }
 

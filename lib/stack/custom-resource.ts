@@ -1,6 +1,10 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { DEFAULT_BACKOFF, waitBeforeRetry } from '../core/retry.ts';
 
 export type CustomResourceStatus = 'SUCCESS' | 'FAILED';
+
+const RESPONSE_TIMEOUT_MS = 10_000;
+const RESPONSE_ATTEMPTS = 3;
 
 /**
  * Tells CloudFormation how a custom resource operation ended, by a PUT of the response document
@@ -20,7 +24,21 @@ export async function sendCustomResourceResponse(
     RequestId: event.RequestId,
     LogicalResourceId: event.LogicalResourceId,
   });
-  // The pre-signed URL is signed for an empty content type.
-  const response = await fetch(event.ResponseURL, { method: 'PUT', body, headers: { 'content-type': '' } });
-  if (!response.ok) throw new Error(`CloudFormation response was refused: HTTP ${response.status}`);
+  // A few tries, each with a deadline: an unanswered PUT would leave the stack waiting an hour.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      // The pre-signed URL is signed for an empty content type.
+      const response = await fetch(event.ResponseURL, {
+        method: 'PUT',
+        body,
+        headers: { 'content-type': '' },
+        signal: AbortSignal.timeout(RESPONSE_TIMEOUT_MS),
+      });
+      if (response.ok) return;
+      throw new Error(`CloudFormation response was refused: HTTP ${response.status}`);
+    } catch (error) {
+      if (attempt >= RESPONSE_ATTEMPTS) throw error;
+      await waitBeforeRetry(attempt, DEFAULT_BACKOFF);
+    }
+  }
 }

@@ -1,7 +1,14 @@
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Console } from 'node:console';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { wholeNumberOption } from '../lib/cli/options.ts';
-import { runLocalDemo, type DemoMode } from '../lib/local/demo.ts';
 import { stderrLog } from '../lib/cli/stderr-log.ts';
+import { runLocalDemo, type DemoMode } from '../lib/local/demo.ts';
+import { sumEmfMetrics } from '../lib/local/emf.ts';
 
 const { values } = parseArgs({
   options: {
@@ -11,14 +18,28 @@ const { values } = parseArgs({
     'time-budget-ms': { type: 'string' },
     mode: { type: 'string', default: 'inventory' },
     json: { type: 'boolean', default: false },
+    metrics: { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false },
+    log: { type: 'string', default: join(tmpdir(), `s3-to-sqs-local-${process.pid}.log`) },
   },
 });
 if (values.mode !== 'inventory' && values.mode !== 'backfill') throw new Error(`--mode "${values.mode}" must be inventory or backfill`);
 const budget = values['time-budget-ms'];
+const { json, verbose } = values;
+const say = (line: string) => {
+  if (!json) process.stdout.write(`${line}\n`);
+};
 
-const json = values.json;
-// With --json, stdout carries only the summary line: the handlers then log warnings and errors only.
-if (json) process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+// The handlers' JSON logs and metric lines go to a file (and to stderr with --verbose), not among
+// the lines that tell the story: in dev mode Powertools writes through the global console.
+process.env.POWERTOOLS_DEV = 'true';
+process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+const logFile = createWriteStream(values.log);
+const handlerOutput = new PassThrough();
+handlerOutput.pipe(logFile);
+if (verbose) handlerOutput.pipe(process.stderr);
+globalThis.console = new Console({ stdout: handlerOutput, stderr: handlerOutput });
+
 const [inventory, worker, deadLetter, backfill] = await Promise.all([
   import('../handlers/inventory.ts'),
   import('../handlers/worker.ts'),
@@ -26,6 +47,7 @@ const [inventory, worker, deadLetter, backfill] = await Promise.all([
   import('../handlers/backfill.ts'),
 ]);
 
+const progress = process.stdout.isTTY && !json;
 const result = await runLocalDemo({
   objects: wholeNumberOption('objects', values.objects, 0),
   files: wholeNumberOption('files', values.files, 1),
@@ -40,14 +62,22 @@ const result = await runLocalDemo({
   },
   log: stderrLog(false),
   onStep: (line) => {
-    if (!json) console.log(line);
+    if (progress) process.stdout.write('\r\x1b[K');
+    say(line);
   },
+  ...(progress && { onProgress: (line: string) => process.stdout.write(`\r\x1b[K${line}`) }),
 });
+if (progress) process.stdout.write('\r\x1b[K');
+await new Promise((resolve) => logFile.end(resolve));
+const metrics = values.metrics ? sumEmfMetrics(await readFile(values.log, 'utf8')) : undefined;
+
 if (json) {
-  console.log(JSON.stringify(result));
+  process.stdout.write(`${JSON.stringify({ ...result, ...(metrics && { metrics }) })}\n`);
 } else {
+  if (metrics) say(`Metrics the run emitted (s3-to-sqs): ${Object.entries(metrics).map(([name, value]) => `${name} ${Math.round(value * 100) / 100}`).join(', ')}.`);
+  say(`The handlers' JSON logs and metrics are in ${values.log}${verbose ? '' : ' (--verbose shows them)'}.`);
   const parts = result.parts === undefined ? '' : ` by ${result.parts} parts with ${result.continuations} continuations`;
-  console.log(
+  say(
     `${result.published} messages were published in total${parts} in ${(result.durationMs / 1000).toFixed(2)} s ` +
       `(${result.messagesPerSecond} messages/s); the queue holds ${result.queueDepth}.`,
   );

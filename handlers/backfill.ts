@@ -8,11 +8,14 @@ import { backfillBucket, type BackfillSummary } from '../lib/backfill/job.ts';
 import { RunFailedError } from '../lib/core/errors.ts';
 import { publishingBudget } from '../lib/core/time-budget.ts';
 import { lazy } from '../lib/core/lazy.ts';
+import { createMetrics, InvocationMetrics } from '../lib/core/metrics.ts';
+import { RunStats } from '../lib/core/run-stats.ts';
 import { pipelineFromEnvironment } from '../lib/publish/pipeline.ts';
 
 const logger = new Logger({ serviceName: 's3-to-sqs' });
 // Built on the first invocation and reused while the container lives (clients keep their sockets).
 const pipeline = lazy(() => pipelineFromEnvironment(process.env, logger));
+const metrics = createMetrics();
 let lambda: LambdaClient | undefined;
 
 /**
@@ -28,12 +31,17 @@ export async function handler(event: BackfillEvent | null, context?: Context): P
   const signal = budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs);
 
   let summary: BackfillSummary;
+  const stats = new RunStats();
+  const invocation = new InvocationMetrics(metrics, stats, logger);
   try {
-    summary = await backfillBucket(request, await pipeline(), undefined, signal);
+    summary = await backfillBucket(request, await pipeline(), stats, signal);
   } catch (error) {
     logger.error('backfill failed', { error: error as Error, invocation: request.invocation, summary: (error as RunFailedError).summary });
     throw error;
+  } finally {
+    invocation.end();
   }
+  if (!summary.done) invocation.record({ continuations: 1 });
   logger.info(summary.done ? 'backfill finished' : 'backfill stopped before the time limit', {
     invocation: request.invocation,
     ...summary,

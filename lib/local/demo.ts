@@ -35,6 +35,8 @@ export interface LocalDemoOptions {
   handlers: DemoHandlers;
   log: Log;
   onStep?: (step: string) => void;
+  /** A live line while the workers publish (the queue's depth), for a terminal. */
+  onProgress?: (line: string) => void;
 }
 
 export interface LocalDemoResult {
@@ -84,13 +86,13 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     const queueUrl = await createFifoQueue(sqs, DEMO.queueName);
     process.env.QUEUE_URL = queueUrl;
 
-    step(`writing ${options.objects} sample objects to s3://${DEMO.sourceBucket}`);
     await seedBucket(s3, DEMO.sourceBucket, { count: options.objects });
+    step(`The emulator runs on ${emulator.endpoint}; s3://${DEMO.sourceBucket} holds ${options.objects} objects named <sha256>.<ext>.`);
 
     const measured =
       options.mode === 'backfill'
         ? await measure(() => {
-            step(`invoking the backfill of s3://${DEMO.sourceBucket}`);
+            step(`Invoking the backfill function on s3://${DEMO.sourceBucket}: 17 key ranges listed at once.`);
             return options.handlers.backfill({ bucket: DEMO.sourceBucket });
           })
         : await runInventory(s3, sqs, options);
@@ -120,13 +122,15 @@ async function runInventory(s3: S3Client, sqs: SQSClient, options: LocalDemoOpti
   process.env.WORK_QUEUE_URL = workQueueUrl;
   if (options.timeBudgetMs !== undefined) process.env.TIME_BUDGET_MS = String(options.timeBudgetMs);
 
-  step(`writing the inventory report (${options.files} data files)`);
   const report = await writeDemoReport(s3, options.objects, options.files);
+  step(`S3 Inventory's report of it is written: ${options.files} gzipped CSV data files and s3://${report.manifest.bucket}/${report.manifest.key}.`);
 
-  step(`delivering the S3 event for s3://${report.manifest.bucket}/${report.manifest.key}; ${options.workers} workers`);
   return measure(async () => {
-    await options.handlers.inventory(objectCreatedEvent(report.manifest, 0));
-    return runWorkersUntilReport({
+    const { runs } = await options.handlers.inventory(objectCreatedEvent(report.manifest, 0));
+    step(`The S3 event reached the inventory function: it claimed the report and queued ${runs[0]?.parts ?? 0} part tasks.`);
+    step(`${options.workers} worker invocations at a time publish the parts${options.timeBudgetMs ? `, each stopping after ${options.timeBudgetMs} ms` : ''}.`);
+    const ticker = options.onProgress && setInterval(async () => options.onProgress?.(`  ${await queueDepth(sqs, process.env.QUEUE_URL ?? '')} messages in the queue…`), 250);
+    const done = await runWorkersUntilReport({
       s3,
       sqs,
       manifest: report.manifest,
@@ -136,7 +140,10 @@ async function runInventory(s3: S3Client, sqs: SQSClient, options: LocalDemoOpti
       worker: options.handlers.worker,
       deadLetter: options.handlers.deadLetter,
       log: options.log,
-    });
+    }).finally(() => clearInterval(ticker));
+    const { totals } = done;
+    step(`The run's report.json: ${done.status}, ${totals.published} published, ${totals.failed} failed, ${totals.continuations} continuations.`);
+    return done;
   });
 }
 

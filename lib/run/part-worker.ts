@@ -1,3 +1,4 @@
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { InvalidArgumentError, RunFailedError } from '../core/errors.ts';
@@ -16,6 +17,7 @@ import {
   type PartResult,
   type RunFolder,
 } from './state.ts';
+import { InvocationMetrics, type InvocationOutcome } from '../core/metrics.ts';
 import { RunStats } from '../core/run-stats.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
 
@@ -31,6 +33,8 @@ export interface WorkerContext extends PipelineContext {
   /** Client for the work queue, with the SDK's own retries. */
   work: SQSClient;
   settings: WorkerSettings;
+  /** Where each invocation's counters go as CloudWatch metrics, if anywhere. */
+  metrics?: Metrics;
 }
 
 export type PartOutcome =
@@ -101,6 +105,7 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
   // Keys that failed before are at or after the checkpoint, so they are sent again now.
   stats.restore({ ...checkpoint.counters, failed: 0, failedKeys: [] });
   const publishedBefore = stats.published;
+  const metrics = context.metrics && new InvocationMetrics(context.metrics, stats, log);
   const watermark = new RowWatermark(startRow);
   const position = { row: startRow };
   let leaseLost = false;
@@ -168,6 +173,7 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
     failure = error;
   } finally {
     clearInterval(timer);
+    metrics?.end();
     await saving;
   }
   const publishedNow = stats.published - publishedBefore;
@@ -197,7 +203,11 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
     await save();
     await putJson(s3, run.bucket, finishedKey(run, task.part), result);
     log.info('part done', { part: task.part, rowsDone: result.rowsDone, published: result.counters.published, continuations: result.continuations });
-    const report = await completeRunIfFinished(s3, task, log);
+    const outcome: InvocationOutcome = { partsFinished: 1 };
+    const report = await completeRunIfFinished(s3, task, log, (written) => {
+      outcome.runDurationSeconds = (Date.parse(written.endedAt) - Date.parse(written.startedAt)) / 1000;
+    });
+    metrics?.record(outcome);
     return { status: 'done', part: task.part, sequence: task.sequence, rowsDone: result.rowsDone, published: publishedNow, ...(report && { report }) };
   }
 
@@ -207,6 +217,7 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
   await queueTasks(context.work, settings.workQueueUrl, [{ ...task, startRow: rowsDone, sequence: task.sequence + 1 }]);
   await save({ handedOver: true, continuations: checkpoint.continuations + 1 });
   log.info('part continues in a new task', { part: task.part, sequence: task.sequence + 1, rowsDone });
+  metrics?.record({ continuations: 1 });
   return { status: 'continued', part: task.part, sequence: task.sequence, rowsDone, published: publishedNow };
 }
 

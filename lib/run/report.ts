@@ -55,6 +55,8 @@ export async function completeRunIfFinished(
   s3: S3Client,
   { manifest, sourceBucket, parts }: { manifest: S3Location; sourceBucket: string; parts: number },
   log: Log,
+  /** Hears of the report when this call is the one that wrote it. */
+  onWritten?: (report: RunReport) => void,
 ): Promise<RunReport | undefined> {
   const run = runFolder(manifest);
   if ((await countFinishedParts(s3, run)) < parts) return undefined;
@@ -84,6 +86,7 @@ export async function completeRunIfFinished(
   const logged = { ...rest, failedParts: failed.length, ...(failed.length > 0 && { firstFailedParts: failed.slice(0, 10) }) };
   if (report.status === 'complete') log.info('inventory run finished', logged);
   else log.error('inventory run finished with failed parts', logged);
+  onWritten?.(report);
   return report;
 }
 

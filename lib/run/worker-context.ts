@@ -1,5 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createControlSqsClient } from '../core/aws-clients.ts';
+import { createMetrics } from '../core/metrics.ts';
 import { loadWorkerTuning, type Environment } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { WorkerContext } from './part-worker.ts';
@@ -20,6 +21,7 @@ export async function workerContextFromEnvironment(env: Environment, log: Log): 
   const [pipeline, { work, workQueueUrl }] = await Promise.all([pipelineFromEnvironment(env, log), workQueueFromEnvironment(env)]);
   return {
     ...pipeline,
+    metrics: createMetrics(env),
     work,
     settings: { workQueueUrl, checkpointIntervalMs: tuning.checkpointIntervalMs, leaseMs: tuning.leaseMs },
     ...(tuning.timeBudgetMs !== undefined && { timeBudgetMs: tuning.timeBudgetMs }),

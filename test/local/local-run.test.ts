@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +16,23 @@ describe('npm start', () => {
     expect(summary).toMatchObject({ mode: 'inventory', objects: 3000, published: 3000, queueDepth: 3000, parts: 8 });
     expect(summary.continuations).toBeGreaterThan(0);
     expect(summary.summary).toMatchObject({ status: 'complete', parts: 8, totals: { rowsRead: 3000, published: 3000, failed: 0 } });
+  });
+
+  it('tells the story in a few lines when not on a terminal, the summary last, the JSON logs in a file', async () => {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [LOCAL_RUN]);
+    const lines = `${stdout}${stderr}`.trim().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(15);
+    expect(lines.at(-1)).toMatch(/^500 messages were published in total by 4 parts .* the queue holds 500\.$/);
+    const logPath = /JSON logs and metrics are in (\S+) /.exec(stdout)?.[1] ?? '';
+    expect(await readFile(logPath, 'utf8')).toContain('"message": "part task ended"');
+  });
+
+  it('reads the metrics the run emitted back from their EMF lines with --metrics', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, '--objects', '800', '--time-budget-ms', '50', '--metrics', '--json']);
+    const summary = JSON.parse(stdout.trim());
+    expect(summary.metrics).toMatchObject({ Published: summary.published, PartsFinished: 4, Failed: 0, RowsRead: 800 });
+    expect(summary.metrics.Continuations).toBe(summary.continuations);
+    expect(summary.metrics.RunDurationSeconds).toBeGreaterThan(0);
   });
 
   it('runs the backfill on the demo bucket with --mode backfill', async () => {

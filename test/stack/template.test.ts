@@ -301,6 +301,42 @@ describe('the packaged stack, standard queue on request', () => {
   });
 });
 
+describe('what operators see', () => {
+  it('has a dashboard of publishing, failures, workers, queues and run duration, and its URL as an output', () => {
+    const body = (byDefault.Resources.Dashboard?.Properties.DashboardBody as { 'Fn::Sub': [string, Json] })['Fn::Sub'][0];
+    // The body is JSON once CloudFormation has put the names in.
+    const widgets = (JSON.parse(body.replace(/\$\{[^}]+\}/g, 'x')) as { widgets: Array<{ properties: { metrics: Json[][] } }> }).widgets;
+    const metricNames = widgets.flatMap((widget) => widget.properties.metrics.map((metric) => `${metric[0]} ${metric[1]}`));
+    expect(metricNames).toEqual(
+      expect.arrayContaining([
+        's3-to-sqs Published',
+        's3-to-sqs Failed',
+        's3-to-sqs Retried',
+        'AWS/Lambda Invocations',
+        'AWS/Lambda ConcurrentExecutions',
+        'AWS/SQS ApproximateNumberOfMessagesVisible',
+        'AWS/SQS ApproximateAgeOfOldestMessage',
+        's3-to-sqs RunDurationSeconds',
+      ]),
+    );
+    expect(body).toContain('"service", "s3-to-sqs", "stage", "test"');
+    expect(JSON.stringify(byDefault.Outputs.DashboardUrl)).toContain('#dashboards:name=${Dashboard}');
+  });
+
+  it('alarms on the same topic when a run reports failed keys', () => {
+    expect(props(byDefault, 'FailedKeysAlarm')).toMatchObject({
+      Namespace: 's3-to-sqs',
+      MetricName: 'Failed',
+      Dimensions: [{ Name: 'service', Value: 's3-to-sqs' }, { Name: 'stage', Value: 'test' }],
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+    expect((props(byDefault, 'WorkerLambdaFunction').Environment as { Variables: Record<string, Json> }).Variables.STAGE).toBe('test');
+  });
+});
+
 /** What AWS refuses or silently breaks on deploy, checked on every documented variant. */
 describe('rules of real AWS, on every variant', () => {
   const each = () => Object.entries(packaged).map(([name, template]) => [name, deployed(template)] as const);

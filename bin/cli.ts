@@ -9,6 +9,7 @@ import { publishInventoryReport, type InventoryContinuation } from '../lib/inven
 import { EXIT_INTERRUPTED, listenForInterrupts } from '../lib/cli/interrupt.ts';
 import { showProgress } from '../lib/cli/progress.ts';
 import { createPipelineContext, type PipelineContext } from '../lib/publish/pipeline.ts';
+import { findBaseline } from '../lib/run/baseline.ts';
 import { runStatus } from '../lib/run/report.ts';
 import { RunStats, type StatsSummary } from '../lib/core/run-stats.ts';
 import { seedBucket } from '../lib/local/sample-objects.ts';
@@ -22,10 +23,13 @@ interface PublishOptions {
   keyPattern?: string;
   fifoMessageGroups?: string;
   maxAttempts?: string;
+  messageFields?: string;
+  mode?: string;
 }
 
 interface BackfillOptions {
   prefix?: string;
+  modifiedSince?: string;
   continuation?: string;
   timeBudgetMs?: string;
 }
@@ -50,9 +54,14 @@ withPublishOptions(
     .option('--continuation <json>', 'resume a stopped run: the "continuation" its summary printed'),
 ).action((manifest: string, queueUrl: string, options: PublishOptions & { continuation?: string }) => {
   const continuation = options.continuation === undefined ? undefined : (parseJsonOption('--continuation', options.continuation) as InventoryContinuation);
-  return runPublish(queueUrl, options, (context, stats, signal) =>
-    publishInventoryReport(parseS3Uri(manifest), context, stats, { signal, ...(continuation && { continuation }) }),
-  );
+  return runPublish(queueUrl, options, async (context, stats, signal) => {
+    const location = parseS3Uri(manifest);
+    // `changed`: the difference from the last complete run of the same inventory configuration.
+    const baseline = context.config.publishMode === 'changed' ? await findBaseline(context.s3, location, context.config.changedMarginHours) : undefined;
+    const changedSince = baseline && new Date(baseline.changedSince);
+    const summary = await publishInventoryReport(location, context, stats, { signal, ...(continuation && { continuation }), ...(changedSince && { changedSince }) });
+    return context.config.publishMode === 'changed' ? { ...summary, baseline: baseline ?? 'none' } : summary;
+  });
 });
 
 withPublishOptions(
@@ -63,7 +72,8 @@ withPublishOptions(
     .argument('<queue-url>', 'target SQS queue URL (FIFO when it ends in .fifo)')
     .option('--prefix <prefix>', 'only keys under this prefix')
     .option('--continuation <json>', 'resume a stopped run: the "continuation" its summary printed')
-    .option('--time-budget-ms <ms>', 'stop cleanly after this long and print a continuation'),
+    .option('--time-budget-ms <ms>', 'stop cleanly after this long and print a continuation')
+    .option('--modified-since <time>', 'only objects modified at or after this ISO 8601 time'),
 ).action((bucket: string, queueUrl: string, options: PublishOptions & BackfillOptions) => {
   const request = parseBackfillEvent(
     {
@@ -71,6 +81,7 @@ withPublishOptions(
       ...(options.prefix !== undefined && { prefix: options.prefix }),
       ...(options.continuation !== undefined && { continuation: parseJsonOption('--continuation', options.continuation) }),
       ...(options.timeBudgetMs !== undefined && { timeBudgetMs: Number(options.timeBudgetMs) }),
+      ...(options.modifiedSince !== undefined && { modifiedSince: options.modifiedSince }),
     },
     undefined,
   );
@@ -137,7 +148,9 @@ function withPublishOptions(command: Command): Command {
     .addOption(new Option('--concurrency <n>', 'SendMessageBatch calls in flight').env('CONCURRENCY'))
     .addOption(new Option('--key-pattern <regex>', 'publish only keys that match').env('KEY_PATTERN'))
     .addOption(new Option('--fifo-message-groups <n>', 'FIFO: message groups to spread keys over').env('FIFO_MESSAGE_GROUPS'))
-    .addOption(new Option('--max-attempts <n>', 'attempts per message before it counts as failed').env('PUBLISH_MAX_ATTEMPTS'));
+    .addOption(new Option('--max-attempts <n>', 'attempts per message before it counts as failed').env('PUBLISH_MAX_ATTEMPTS'))
+    .addOption(new Option('--message-fields <list>', 'optional fields of each message: size,etag,lastModified,versionId,storageClass').env('MESSAGE_FIELDS'))
+    .addOption(new Option('--mode <mode>', 'inventory: all, or changed (modified since the last complete run)').env('PUBLISH_MODE'));
 }
 
 type JobSummary = StatsSummary & { done?: boolean };
@@ -159,6 +172,8 @@ async function runPublish<Summary extends JobSummary>(
     KEY_PATTERN: options.keyPattern,
     FIFO_MESSAGE_GROUPS: options.fifoMessageGroups,
     PUBLISH_MAX_ATTEMPTS: options.maxAttempts,
+    MESSAGE_FIELDS: options.messageFields,
+    PUBLISH_MODE: options.mode,
   };
   const config = loadConfig({ ...process.env, ...overrides });
   const context = createPipelineContext(config, stderrLog(options.verbose));

@@ -23,7 +23,7 @@ const { values } = parseArgs({
     log: { type: 'string', default: join(tmpdir(), `s3-to-sqs-local-${process.pid}.log`) },
   },
 });
-if (values.mode !== 'inventory' && values.mode !== 'backfill') throw new Error(`--mode "${values.mode}" must be inventory or backfill`);
+if (!['inventory', 'backfill', 'changed'].includes(values.mode)) throw new Error(`--mode "${values.mode}" must be inventory, backfill or changed`);
 const budget = values['time-budget-ms'];
 const { json, verbose } = values;
 const say = (line: string) => {
@@ -76,6 +76,10 @@ if (json) {
 } else {
   if (metrics) say(`Metrics the run emitted (s3-to-sqs): ${Object.entries(metrics).map(([name, value]) => `${name} ${Math.round(value * 100) / 100}`).join(', ')}.`);
   say(`The handlers' JSON logs and metrics are in ${values.log}${verbose ? '' : ' (--verbose shows them)'}.`);
+  if (result.days) {
+    // Rewritten keys published again within five minutes are dropped by the FIFO queue's deduplication.
+    say(`Day 1 published ${result.days[0]?.published}, day 2 published ${result.days[1]?.published} (only what changed); the queue holds ${result.queueDepth}.`);
+  }
   const parts = result.parts === undefined ? '' : ` by ${result.parts} parts with ${result.continuations} continuations`;
   say(
     `${result.published} messages were published in total${parts} in ${(result.durationMs / 1000).toFixed(2)} s ` +

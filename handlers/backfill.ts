@@ -55,6 +55,7 @@ export async function handler(event: BackfillEvent | null, context?: Context): P
       bucket: request.bucket,
       continuation: summary.continuation,
       ...(request.timeBudgetMs !== undefined && { timeBudgetMs: request.timeBudgetMs }),
+      ...(request.modifiedSince && { modifiedSince: request.modifiedSince.toISOString() }),
       chain: true,
       invocation: request.invocation + 1,
     });

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, S3Event } from 'aws-lambda';
 import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
 import { startInventoryRun, type FanOutSummary } from '../lib/run/fan-out.ts';
+import { loadSelection } from '../lib/core/config.ts';
 import { lazy } from '../lib/core/lazy.ts';
 import { manifestLocations } from '../lib/inventory/s3-event.ts';
 import { workQueueFromEnvironment } from '../lib/run/worker-context.ts';
@@ -11,6 +12,7 @@ const logger = new Logger({ serviceName: 's3-to-sqs' });
 const clients = lazy(async () => ({
   s3: createAwsClientsFromEnvironment(16).s3,
   ...(await workQueueFromEnvironment(process.env)),
+  selection: loadSelection(process.env),
 }));
 
 /**

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
+import { loadSelection } from '../lib/core/config.ts';
 import { assertBucketInRegion } from '../lib/stack/bucket-region.ts';
 import { sendCustomResourceResponse } from '../lib/stack/custom-resource.ts';
 import { emptyBucket } from '../lib/stack/empty-bucket.ts';
@@ -29,6 +30,7 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
           destinationBucketArn: required(properties, 'DestinationBucketArn'),
           destinationPrefix: required(properties, 'DestinationPrefix'),
           destinationAccountId: required(properties, 'DestinationAccountId'),
+          selection: loadSelection({ MESSAGE_FIELDS: properties.MessageFields, PUBLISH_MODE: properties.PublishMode }),
         };
         // A new physical id on update makes CloudFormation delete the old configuration.
         physicalId = `${settings.sourceBucket}/${settings.configurationId}`;

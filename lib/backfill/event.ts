@@ -17,6 +17,8 @@ export interface BackfillEvent {
   chain?: boolean;
   /** Position in a chain of invocations, for the logs. */
   invocation?: number;
+  /** ISO 8601: only objects modified at or after this time are published. */
+  modifiedSince?: string;
 }
 
 export interface ParsedBackfillEvent extends BackfillRequest {
@@ -46,12 +48,15 @@ export function parseBackfillEvent(event: unknown, defaultBucket: string | undef
   const timeBudgetMs = optionalInteger(input, 'timeBudgetMs', 1);
   const invocation = optionalInteger(input, 'invocation', 1) ?? 1;
   if (input.chain !== undefined && typeof input.chain !== 'boolean') throw invalid('"chain" must be true or false');
+  const since = optionalString(input, 'modifiedSince');
+  if (since !== undefined && Number.isNaN(Date.parse(since))) throw invalid(`"modifiedSince" "${since}" is not an ISO 8601 time`);
   return {
     bucket,
     ...(prefix !== undefined && { prefix }),
     ...(continuation && { continuation }),
     ...(timeBudgetMs !== undefined && { timeBudgetMs }),
     ...(input.chain !== undefined && { chain: input.chain as boolean }),
+    ...(since !== undefined && { modifiedSince: new Date(since) }),
     invocation,
   };
 }

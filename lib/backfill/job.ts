@@ -3,7 +3,9 @@ import { splitKeySpace, type KeyRange } from './key-ranges.ts';
 import { mergeAsync } from '../core/merge-async.ts';
 import { publishAll, requireAllPublished, type PipelineContext } from '../publish/pipeline.ts';
 import { RunStats, type StatsSummary } from '../core/run-stats.ts';
-import type { ObjectRef } from '../core/types.ts';
+import type { _Object } from '@aws-sdk/client-s3';
+import { ConfigError } from '../core/errors.ts';
+import type { MessageField, ObjectDetails, ObjectRef } from '../core/types.ts';
 
 /** Where a stopped backfill resumes: the ranges not finished, each from its last published key. */
 export interface BackfillContinuation {
@@ -18,6 +20,8 @@ export interface BackfillRequest {
   prefix?: string;
   /** Resume a stopped run; its bucket and prefix apply. */
   continuation?: BackfillContinuation;
+  /** Only objects modified at or after this time; the others are skipped as `unchanged`. */
+  modifiedSince?: Date;
 }
 
 export interface BackfillSummary extends StatsSummary {
@@ -57,7 +61,13 @@ export async function backfillBucket(
     done: false,
   }));
 
-  async function* rangePages(entry: RangeProgress): AsyncGenerator<string[]> {
+  const fields = context.config.messageFields;
+  if (fields.includes('versionId')) {
+    throw new ConfigError('MESSAGE_FIELDS versionId: a bucket listing (ListObjectsV2) has no version ids; publish from an inventory report of all versions instead');
+  }
+  const since = request.modifiedSince?.getTime();
+
+  async function* rangePages(entry: RangeProgress): AsyncGenerator<_Object[]> {
     yield* listKeyRange(context.s3, bucket, prefix, entry.range);
     entry.done = true;
   }
@@ -71,20 +81,26 @@ export async function backfillBucket(
   signal?.addEventListener('abort', stopIfDue, { once: true });
   // Ranges are merged page by page; keys are handed over one by one, so a stop falls between two.
   async function* objects(): AsyncGenerator<ObjectRef> {
-    for await (const [index, keys] of mergeAsync(progress.map(rangePages), stop.signal)) {
+    for await (const [index, objects] of mergeAsync(progress.map(rangePages), stop.signal)) {
       const entry = progress[index] as RangeProgress;
-      for (const key of keys) {
+      for (const object of objects) {
         if (stop.signal.aborted) {
           // The rest of this page is listed again by the continuation.
           entry.done = false;
           return;
         }
+        const key = object.Key ?? '';
         // Recorded before the key is handed over: publishAll publishes every key it receives.
         entry.lastKey = key;
         stats.rowsRead += 1;
         listed += 1;
-        yield { bucket, key };
+        // This key is handed over or skipped either way; the next one waits for the continuation.
         stopIfDue();
+        if (since !== undefined && (object.LastModified?.getTime() ?? 0) < since) {
+          stats.skip('unchanged');
+          continue;
+        }
+        yield fields.length === 0 ? { bucket, key } : { bucket, key, details: listedDetails(object, fields) };
       }
     }
   }
@@ -107,4 +123,14 @@ export async function backfillBucket(
     ...stats.toJSON(),
   };
   return requireAllPublished(`backfill of s3://${bucket}/${prefix}`, summary, failure);
+}
+
+/** The optional fields a listing knows of an object, typed as messages carry them. */
+function listedDetails(object: _Object, fields: readonly MessageField[]): ObjectDetails {
+  const details: ObjectDetails = {};
+  if (fields.includes('size') && object.Size !== undefined) details.size = object.Size;
+  if (fields.includes('etag') && object.ETag !== undefined) details.etag = object.ETag.replaceAll('"', '');
+  if (fields.includes('lastModified') && object.LastModified !== undefined) details.lastModified = object.LastModified.toISOString();
+  if (fields.includes('storageClass')) details.storageClass = object.StorageClass ?? 'STANDARD';
+  return details;
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.ts';
+import { MESSAGE_FIELDS, type MessageField } from './types.ts';
 
 /** Settings shared by every key source; read once at start and validated. */
 export interface PipelineConfig {
@@ -16,7 +17,15 @@ export interface PipelineConfig {
   endpointUrl?: string;
   /** Deadline of every AWS call, and the longest silence a download may have before it is resumed. */
   requestTimeoutMs: number;
+  /** Optional fields of every message, after `bucket` and `key`. */
+  messageFields: MessageField[];
+  /** `all`: every current object; `changed`: those modified since the last complete run. */
+  publishMode: PublishMode;
+  /** `changed` mode: how far before the last complete run's scan to look, for inventory's lag. */
+  changedMarginHours: number;
 }
+
+export type PublishMode = 'all' | 'changed';
 
 export type Environment = Record<string, string | undefined>;
 
@@ -25,6 +34,7 @@ export const DEFAULTS = {
   fifoMessageGroups: 1024,
   maxAttempts: 8,
   requestTimeoutMs: 30_000,
+  changedMarginHours: 24,
 } as const;
 
 /** Reads and validates the pipeline settings; throws a ConfigError naming the variable. */
@@ -39,7 +49,36 @@ export function loadConfig(env: Environment): PipelineConfig {
     maxAttempts: integer(env, 'PUBLISH_MAX_ATTEMPTS', DEFAULTS.maxAttempts, 1, 50),
     ...(endpointUrl && { endpointUrl }),
     requestTimeoutMs: loadRequestTimeoutMs(env),
+    ...loadSelection(env),
   };
+}
+
+/** What is published and what a message holds: also read by the fan-out, which has no queue. */
+export type Selection = Pick<PipelineConfig, 'messageFields' | 'publishMode' | 'changedMarginHours'>;
+
+export function loadSelection(env: Environment): Selection {
+  return {
+    messageFields: messageFields(env),
+    publishMode: publishMode(env),
+    changedMarginHours: integer(env, 'CHANGED_MARGIN_HOURS', DEFAULTS.changedMarginHours, 0, 24 * 30),
+  };
+}
+
+function messageFields(env: Environment): MessageField[] {
+  const names = (env.MESSAGE_FIELDS ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  for (const name of names) {
+    if (!MESSAGE_FIELDS.includes(name as MessageField)) {
+      throw new ConfigError(`MESSAGE_FIELDS "${env.MESSAGE_FIELDS}": "${name}" is not one of ${MESSAGE_FIELDS.join(', ')}`);
+    }
+  }
+  if (new Set(names).size !== names.length) throw new ConfigError(`MESSAGE_FIELDS "${env.MESSAGE_FIELDS}" names a field twice`);
+  return names as MessageField[];
+}
+
+function publishMode(env: Environment): PublishMode {
+  const value = env.PUBLISH_MODE?.trim() || 'all';
+  if (value !== 'all' && value !== 'changed') throw new ConfigError(`PUBLISH_MODE "${value}" must be all or changed`);
+  return value;
 }
 
 /** `REQUEST_TIMEOUT_MS`: 100 ms to 15 minutes. */

@@ -2,7 +2,25 @@
 export interface ObjectRef {
   bucket: string;
   key: string;
+  /** What the key source knows of the object, for `MESSAGE_FIELDS`. */
+  details?: ObjectDetails;
 }
+
+/** Optional fields of a message, as consumers see them. */
+export interface ObjectDetails {
+  /** Bytes. */
+  size?: number;
+  /** Without quotes. */
+  etag?: string;
+  /** ISO 8601, UTC. */
+  lastModified?: string;
+  /** "null" for an object written while versioning was off. */
+  versionId?: string;
+  storageClass?: string;
+}
+
+export type MessageField = keyof ObjectDetails;
+export const MESSAGE_FIELDS: readonly MessageField[] = ['size', 'etag', 'lastModified', 'versionId', 'storageClass'];
 
 /** Where an object lives, as parsed from `s3://bucket/key` or an S3 event. */
 export interface S3Location {
@@ -11,9 +29,9 @@ export interface S3Location {
 }
 
 /** Why a row or listed key was not published. */
-export type SkipReason = 'deleteMarker' | 'notLatest' | 'patternMismatch' | 'malformedKey';
+export type SkipReason = 'deleteMarker' | 'notLatest' | 'patternMismatch' | 'malformedKey' | 'unchanged';
 
-export const SKIP_REASONS: readonly SkipReason[] = ['deleteMarker', 'notLatest', 'patternMismatch', 'malformedKey'];
+export const SKIP_REASONS: readonly SkipReason[] = ['deleteMarker', 'notLatest', 'patternMismatch', 'malformedKey', 'unchanged'];
 
 /**
  * The logging surface `lib/` needs. Powertools' Logger satisfies it in Lambda; the CLI passes a

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../core/errors.ts';
-import { fetchManifest, type InventoryManifest } from './manifest.ts';
+import { fetchManifest, requireColumns, type InventoryManifest } from './manifest.ts';
 import { readInventoryFile, verifyDataFile, type InventoryObject } from './reader.ts';
 import { publishAll, requireAllPublished, type PipelineContext } from '../publish/pipeline.ts';
 import { RowWatermark } from '../core/row-watermark.ts';
@@ -33,12 +33,16 @@ export interface InventorySummary extends StatsSummary {
   files: DataFileProgress[];
   /** Present when not done: pass it back to continue. */
   continuation?: InventoryContinuation;
+  /** `changed` mode: objects modified before this were skipped as `unchanged`. */
+  changedSince?: string;
 }
 
 export interface InventoryJobOptions {
   /** Aborting stops at a row boundary once the batches in flight have settled. */
   signal?: AbortSignal;
   continuation?: InventoryContinuation;
+  /** `changed` mode with a baseline: only objects modified at or after this are published. */
+  changedSince?: Date;
 }
 
 interface FileObject extends InventoryObject {
@@ -72,6 +76,7 @@ export async function publishInventoryReport(
   let failure: unknown;
   try {
     manifest = await fetchManifest(context.s3, manifestLocation);
+    requireColumns(manifest, context.config.messageFields, context.config.publishMode === 'changed');
     checkContinuation(options.continuation, manifest);
     stats.bytesTotal = manifest.files.reduce((total, file) => total + file.size, 0);
     if (manifest.destinationBucket !== manifestLocation.bucket) {
@@ -97,6 +102,7 @@ export async function publishInventoryReport(
     dataFiles: manifest?.files.length ?? 0,
     done,
     files: progress,
+    ...(options.changedSince && { changedSince: options.changedSince.toISOString() }),
     ...(!done && last && { continuation: { manifest: uri, file: last.file, startRow: last.rowsDone } }),
     ...stats.toJSON(),
   };
@@ -119,7 +125,7 @@ async function* keysOfReport(
   context: PipelineContext,
   stats: RunStats,
   reading: ReportProgress,
-  { signal, continuation }: InventoryJobOptions,
+  { signal, continuation, changedSince }: InventoryJobOptions,
 ): AsyncGenerator<FileObject> {
   for (let index = continuation?.file ?? 0; index < manifest.files.length; index += 1) {
     const file = manifest.files[index] as InventoryManifest['files'][number];
@@ -133,7 +139,8 @@ async function* keysOfReport(
       throw new InvalidArgumentError(`the continuation's "startRow" ${startRow} is past the end of data file ${index}, which has ${rows} rows`);
     }
     const position = { row: startRow };
-    for await (const object of readInventoryFile(context.s3, dataFile, stats, { startRow, position, ...(etag && { etag }) })) {
+    const selection = { fields: context.config.messageFields, ...(changedSince && { changedSince }) };
+    for await (const object of readInventoryFile(context.s3, dataFile, stats, { startRow, position, ...selection, ...(etag && { etag }) })) {
       if (signal?.aborted) {
         // This row is left for the continuation, which reads it again.
         progress.watermark.consumedThrough(object.row - 1);

@@ -1,7 +1,7 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ManifestError, UnsupportedFormatError } from '../core/errors.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
-import type { S3Location } from '../core/types.ts';
+import type { MessageField, S3Location } from '../core/types.ts';
 
 /** One gzipped CSV data file of a report. */
 export interface ManifestFile {
@@ -18,9 +18,20 @@ export interface ColumnPositions {
   key: number;
   isLatest?: number;
   isDeleteMarker?: number;
+  /** Optional fields of the report that messages may carry, by message field. */
+  details: Partial<Record<MessageField, number>>;
   /** Number of columns of every row. */
   count: number;
 }
+
+/** The report column of each optional message field. */
+export const DETAIL_COLUMNS: Record<MessageField, string> = {
+  size: 'Size',
+  etag: 'ETag',
+  lastModified: 'LastModifiedDate',
+  versionId: 'VersionId',
+  storageClass: 'StorageClass',
+};
 
 export interface InventoryManifest {
   /** Where manifest.json was read; data files are read from the same bucket. */
@@ -106,13 +117,36 @@ function columnPositions(fileSchema: string, fail: (problem: string) => never): 
   }
   const isLatest = position('IsLatest');
   const isDeleteMarker = position('IsDeleteMarker');
+  const details = Object.fromEntries(
+    Object.entries(DETAIL_COLUMNS).flatMap(([field, column]) => (position(column) === undefined ? [] : [[field, position(column)]])),
+  );
   return {
     bucket,
     key,
     ...(isLatest !== undefined && { isLatest }),
     ...(isDeleteMarker !== undefined && { isDeleteMarker }),
+    details,
     count: names.length,
   };
+}
+
+/**
+ * Refuses at start a report that lacks a column the run needs: a message field, or
+ * LastModifiedDate to publish only what changed. Names the column and the inventory configuration
+ * that should include it.
+ */
+export function requireColumns(manifest: InventoryManifest, fields: readonly MessageField[], changedOnly: boolean): void {
+  const needed = new Set<MessageField>(fields);
+  if (changedOnly) needed.add('lastModified');
+  const missing = [...needed].filter((field) => manifest.columns.details[field] === undefined);
+  if (missing.length === 0) return;
+  const configuration = manifest.location.key.split('/').at(-3) ?? '?';
+  const why = (field: MessageField) => (field === 'lastModified' && changedOnly && !fields.includes(field) ? 'PUBLISH_MODE=changed' : `MESSAGE_FIELDS ${field}`);
+  throw new ManifestError(
+    `manifest ${formatS3Uri(manifest.location)} has no ${missing.map((field) => `${DETAIL_COLUMNS[field]} column (for ${why(field)})`).join(', ')}: ` +
+      `add it to the optional fields of inventory configuration "${configuration}" of bucket ${manifest.sourceBucket}` +
+      (missing.includes('versionId') ? ', and include all object versions' : ''),
+  );
 }
 
 function manifestFiles(value: unknown, fail: (problem: string) => never): ManifestFile[] {

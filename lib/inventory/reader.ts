@@ -9,7 +9,7 @@ import { asDataFileError, openDataFile } from './download.ts';
 import type { ColumnPositions, ManifestFile } from './manifest.ts';
 import type { RunStats } from '../core/run-stats.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
-import type { ObjectRef } from '../core/types.ts';
+import type { MessageField, ObjectDetails, ObjectRef } from '../core/types.ts';
 
 /** One data file to read: where it is, what the manifest says of it, and its columns. */
 export interface DataFile {
@@ -31,6 +31,10 @@ export interface ReadOptions {
   position?: { row: number };
   /** The ETag the verifying pass read: the rows come from the very bytes that were checked. */
   etag?: string;
+  /** Optional fields to read into each object's details (the columns were checked at start). */
+  fields?: readonly MessageField[];
+  /** Only objects modified at or after this time; the others are skipped as `unchanged`. */
+  changedSince?: Date;
 }
 
 /**
@@ -49,6 +53,8 @@ export async function* readInventoryFile(
   const uri = formatS3Uri({ bucket, key: file.key });
   const startRow = options.startRow ?? 0;
   const position = options.position ?? { row: 0 };
+  const fields = options.fields ?? [];
+  const changedSince = options.changedSince?.getTime();
   const { chunks } = await openDataFile(s3, bucket, file, { stats, ...(options.etag && { ifMatch: options.etag }) });
 
   // Inventory CSV has no header and quotes every field; reports may end with blank lines.
@@ -76,6 +82,10 @@ export async function* readInventoryFile(
         stats.skip('deleteMarker');
         continue;
       }
+      if (changedSince !== undefined && Date.parse(record[columns.details.lastModified ?? -1] ?? '') < changedSince) {
+        stats.skip('unchanged');
+        continue;
+      }
       const rawKey = record[columns.key] as string;
       let key: string;
       try {
@@ -84,7 +94,8 @@ export async function* readInventoryFile(
         stats.recordMalformedKey(rawKey);
         continue;
       }
-      yield { bucket: record[columns.bucket] as string, key, row };
+      const bucket = record[columns.bucket] as string;
+      yield fields.length === 0 ? { bucket, key, row } : { bucket, key, row, details: detailsOf(record, columns, fields) };
     }
     await streaming;
   } catch (error) {
@@ -92,6 +103,19 @@ export async function* readInventoryFile(
   } finally {
     parser.destroy();
   }
+}
+
+/** The optional fields of one row, typed as messages carry them. */
+function detailsOf(record: string[], columns: ColumnPositions, fields: readonly MessageField[]): ObjectDetails {
+  const details: ObjectDetails = {};
+  for (const field of fields) {
+    const value = record[columns.details[field] ?? -1] ?? '';
+    if (field === 'size') details.size = Number(value);
+    else if (field === 'versionId') details.versionId = value === '' ? 'null' : value;
+    else if (field === 'etag') details.etag = value.replaceAll('"', '');
+    else details[field] = value;
+  }
+  return details;
 }
 
 /** What the verifying pass learnt of a data file whose size and MD5 match the manifest. */

@@ -12,6 +12,7 @@ import { createQueue, createWorkQueue, DEMO, queueDepth, writeDemoReport } from 
 import { emulatorEnvironment, startEmulator } from './emulator.ts';
 import { runWorkersUntilReport } from './event-source.ts';
 import { startEmulatorProxy, type ProxyCounts } from './proxy.ts';
+import { sampleInventoryRows } from './sample-objects.ts';
 
 export interface ChaosOptions {
   objects: number;
@@ -85,7 +86,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // A standard queue: the messages a kill makes the workers send again stay visible as such.
     const queueUrl = await createQueue(sqs, 'chaos-objects');
     const { workQueueUrl, deadLetterQueueUrl } = await createWorkQueue(sqs, DEMO.workQueueName, DEMO.maxReceiveCount);
-    const { manifest } = await writeDemoReport(s3, options.objects, options.files);
+    const { manifest } = await writeDemoReport(s3, sampleInventoryRows(options.objects), options.objects, options.files);
 
     const started = performance.now();
     await startInventoryRun(manifest, { s3, work: sqs, workQueueUrl, log: options.log, deadline: Date.now() + 60_000 });
@@ -119,7 +120,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           kills += 1;
           killed.add(record.messageId);
           child.kill('SIGKILL');
-        }, 200 + chance() * (options.timeBudgetMs + 1_000));
+        }, 200 + chance() * (options.timeBudgetMs + 500));
       }
       const code = await exited;
       clearTimeout(timer);

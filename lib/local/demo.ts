@@ -6,14 +6,14 @@ import type { BackfillEvent } from '../backfill/event.ts';
 import type { BackfillSummary } from '../backfill/job.ts';
 import { emulatorEnvironment, startEmulator } from './emulator.ts';
 import type { FanOutSummary } from '../run/fan-out.ts';
-import { writeInventoryReport, type WrittenReport } from './report-writer.ts';
+import { writeInventoryReport, type InventoryRow, type WrittenReport } from './report-writer.ts';
 import { runWorkersUntilReport } from './event-source.ts';
 import type { RunReport } from '../run/report.ts';
 import { objectCreatedEvent } from '../inventory/s3-event.ts';
 import { sampleInventoryRows, seedBucket } from './sample-objects.ts';
 import type { Log } from '../core/types.ts';
 
-export type DemoMode = 'inventory' | 'backfill';
+export type DemoMode = 'inventory' | 'backfill' | 'changed';
 
 /** The Lambda handlers, called in this process as Lambda would call them. */
 export interface DemoHandlers {
@@ -56,7 +56,20 @@ export interface LocalDemoResult {
   continuations?: number;
   /** What the run produced: the inventory run's report, or the backfill's summary. */
   summary: RunReport | BackfillSummary;
+  /** `changed` mode: each day's run, the second publishing only what changed. */
+  days?: DayResult[];
 }
+
+export interface DayResult {
+  published: number;
+  skipped: number;
+  baseline: RunReport['baseline'];
+}
+
+/** `changed` mode's second day: objects added and objects overwritten since the first report. */
+const NEW_OBJECTS = 40;
+const OVERWRITTEN = 10;
+const HOUR = 3_600_000;
 
 export const DEMO = {
   sourceBucket: 'demo-source',
@@ -89,13 +102,16 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     await seedBucket(s3, DEMO.sourceBucket, { count: options.objects });
     step(`The emulator runs on ${emulator.endpoint}; s3://${DEMO.sourceBucket} holds ${options.objects} objects named <sha256>.<ext>.`);
 
+    let days: DayResult[] | undefined;
     const measured =
       options.mode === 'backfill'
         ? await measure(() => {
             step(`Invoking the backfill function on s3://${DEMO.sourceBucket}: 17 key ranges listed at once.`);
             return options.handlers.backfill({ bucket: DEMO.sourceBucket });
           })
-        : await runInventory(s3, sqs, options);
+        : options.mode === 'changed'
+          ? await runTwoDays(s3, sqs, options).then((run) => ((days = run.days), run.measured))
+          : await runInventory(s3, sqs, options, await writeDemoReport(s3, sampleInventoryRows(options.objects), options.objects, options.files));
     const { value: summary, durationMs, heapPeakBytes } = measured;
     const published = 'totals' in summary ? summary.totals.published : summary.published;
     return {
@@ -109,20 +125,45 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
       pipelineHeapPeakMb: Math.round(heapPeakBytes / 2 ** 20),
       ...('totals' in summary && { parts: summary.parts, continuations: summary.totals.continuations }),
       summary,
+      ...(days && { days }),
     };
   } finally {
     await emulator.stop();
   }
 }
 
-/** Writes the report, delivers its event, and runs the workers until the run's report exists. */
-async function runInventory(s3: S3Client, sqs: SQSClient, options: LocalDemoOptions): Promise<Measured<RunReport>> {
+/**
+ * Two daily reports of the demo bucket in `changed` mode: the first, scanned two days ago, of
+ * objects written four days ago (no earlier complete run: everything is published); the second,
+ * scanned now, after 40 objects were added and 10 overwritten: only those 50 are published.
+ */
+async function runTwoDays(s3: S3Client, sqs: SQSClient, options: LocalDemoOptions): Promise<{ measured: Measured<RunReport>; days: DayResult[] }> {
   const step = options.onStep ?? (() => {});
-  const { workQueueUrl, deadLetterQueueUrl } = await createWorkQueue(sqs, DEMO.workQueueName, DEMO.maxReceiveCount);
-  process.env.WORK_QUEUE_URL = workQueueUrl;
-  if (options.timeBudgetMs !== undefined) process.env.TIME_BUDGET_MS = String(options.timeBudgetMs);
+  process.env.PUBLISH_MODE = 'changed';
+  const now = Date.now();
+  const written = new Date(now - 96 * HOUR);
+  const firstScan = new Date(now - 48 * HOUR);
+  step(`Day 1: a report scanned ${firstScan.toISOString()} of objects written ${written.toISOString()}.`);
+  const first = await runInventory(s3, sqs, options, await writeDemoReport(s3, sampleInventoryRows(options.objects, written), options.objects, options.files, firstScan));
+  step(`Day 2: ${NEW_OBJECTS} objects added and ${OVERWRITTEN} overwritten since.`);
+  // The day-1 objects, the first ten rewritten now, then the new ones (samples past `objects`).
+  const dayTwo = function* () {
+    let index = 0;
+    for (const row of sampleInventoryRows(options.objects, written)) yield index++ < OVERWRITTEN ? { ...row, lastModified: new Date(now) } : row;
+    for (const row of sampleInventoryRows(options.objects + NEW_OBJECTS, new Date(now), options.objects)) yield row;
+  };
+  const second = await runInventory(s3, sqs, options, await writeDemoReport(s3, dayTwo(), options.objects + NEW_OBJECTS, options.files, new Date(now)));
+  const day = ({ value }: Measured<RunReport>): DayResult => ({ published: value.totals.published, skipped: value.totals.skipped, baseline: value.baseline });
+  return { measured: second, days: [day(first), day(second)] };
+}
 
-  const report = await writeDemoReport(s3, options.objects, options.files);
+/** Delivers the event of a written report and runs the workers until the run's report exists. */
+async function runInventory(s3: S3Client, sqs: SQSClient, options: LocalDemoOptions, report: WrittenReport): Promise<Measured<RunReport>> {
+  const step = options.onStep ?? (() => {});
+  process.env.WORK_QUEUE_URL ??= (await createWorkQueue(sqs, DEMO.workQueueName, DEMO.maxReceiveCount)).workQueueUrl;
+  const workQueueUrl = process.env.WORK_QUEUE_URL;
+  const deadLetterQueueUrl = `${workQueueUrl}-dead-letter`;
+  if (options.timeBudgetMs !== undefined) process.env.TIME_BUDGET_MS = String(options.timeBudgetMs);
   step(`S3 Inventory's report of it is written: ${options.files} gzipped CSV data files and s3://${report.manifest.bucket}/${report.manifest.key}.`);
 
   return measure(async () => {
@@ -142,20 +183,22 @@ async function runInventory(s3: S3Client, sqs: SQSClient, options: LocalDemoOpti
       log: options.log,
     }).finally(() => clearInterval(ticker));
     const { totals } = done;
-    step(`The run's report.json: ${done.status}, ${totals.published} published, ${totals.failed} failed, ${totals.continuations} continuations.`);
+    const baseline = done.baseline === undefined ? '' : `, baseline ${done.baseline === 'none' ? 'none (everything published)' : done.baseline.manifest}`;
+    step(`The run's report.json: ${done.status}, ${totals.published} published, ${totals.skipped} skipped, ${totals.failed} failed, ${totals.continuations} continuations${baseline}.`);
     return done;
   });
 }
 
-/** The inventory report of the demo bucket's sample objects, in S3's layout and format. */
-export function writeDemoReport(s3: S3Client, objects: number, files: number): Promise<WrittenReport> {
+/** An inventory report of the demo bucket, in S3's layout and format, scanned at `createdAt`. */
+export function writeDemoReport(s3: S3Client, rows: Iterable<InventoryRow>, count: number, files: number, createdAt = new Date()): Promise<WrittenReport> {
   return writeInventoryReport(s3, {
     sourceBucket: DEMO.sourceBucket,
     destinationBucket: DEMO.inventoryBucket,
     prefix: DEMO.inventoryPrefix,
     configId: DEMO.configId,
-    rows: sampleInventoryRows(objects),
-    rowsPerFile: Math.max(1, Math.ceil(objects / files)),
+    rows,
+    rowsPerFile: Math.max(1, Math.ceil(count / files)),
+    createdAt,
   });
 }
 

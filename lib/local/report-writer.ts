@@ -17,7 +17,11 @@ export interface InventoryRow {
   versionId?: string;
   isLatest?: boolean;
   isDeleteMarker?: boolean;
+  storageClass?: string;
 }
+
+/** The columns a report can have, as `fileSchema` names them. */
+export type ReportColumn = 'Bucket' | 'Key' | 'VersionId' | 'IsLatest' | 'IsDeleteMarker' | 'Size' | 'LastModifiedDate' | 'ETag' | 'StorageClass';
 
 export interface InventoryReportOptions {
   sourceBucket: string;
@@ -30,6 +34,8 @@ export interface InventoryReportOptions {
   rowsPerFile: number;
   /** Adds VersionId, IsLatest and IsDeleteMarker, as `IncludedObjectVersions: All` does. */
   includeVersions?: boolean;
+  /** The columns, in order, instead of those `includeVersions` implies. */
+  columns?: ReportColumn[];
   /** When the scan began; names the manifest's folder. */
   createdAt?: Date;
 }
@@ -40,8 +46,8 @@ export interface WrittenReport {
   rows: number;
 }
 
-const CURRENT_SCHEMA = ['Bucket', 'Key', 'Size', 'LastModifiedDate', 'ETag'];
-const VERSIONED_SCHEMA = ['Bucket', 'Key', 'VersionId', 'IsLatest', 'IsDeleteMarker', 'Size', 'LastModifiedDate', 'ETag'];
+const CURRENT_SCHEMA: ReportColumn[] = ['Bucket', 'Key', 'Size', 'LastModifiedDate', 'ETag'];
+const VERSIONED_SCHEMA: ReportColumn[] = ['Bucket', 'Key', 'VersionId', 'IsLatest', 'IsDeleteMarker', 'Size', 'LastModifiedDate', 'ETag'];
 // Each chunk of CSV becomes its own gzip member, as in real reports, which may hold several.
 const GZIP_MEMBER_BYTES = 1 << 20;
 
@@ -55,13 +61,13 @@ export async function writeInventoryReport(s3: S3Client, options: InventoryRepor
   if (options.prefix.endsWith('/')) throw new Error(`inventory prefix "${options.prefix}" must not end with "/"`);
   const createdAt = options.createdAt ?? new Date();
   const base = `${options.prefix}/${options.sourceBucket}/${options.configId}`;
-  const schema = options.includeVersions ? VERSIONED_SCHEMA : CURRENT_SCHEMA;
+  const schema = options.columns ?? (options.includeVersions ? VERSIONED_SCHEMA : CURRENT_SCHEMA);
   const files: ManifestFile[] = [];
   let file: DataFileUpload | undefined;
   let rows = 0;
   for await (const row of options.rows) {
     file ??= new DataFileUpload(s3, options.destinationBucket, `${base}/data/${randomUUID()}.csv.gz`);
-    await file.write(csvLine(options.sourceBucket, row, options.includeVersions ?? false));
+    await file.write(csvLine(options.sourceBucket, row, schema));
     rows += 1;
     if (rows % options.rowsPerFile === 0) {
       files.push(await file.close());
@@ -91,13 +97,19 @@ export async function writeInventoryReport(s3: S3Client, options: InventoryRepor
   return { manifest: { bucket: options.destinationBucket, key: `${folder}/manifest.json` }, files, rows };
 }
 
-function csvLine(bucket: string, row: InventoryRow, includeVersions: boolean): string {
-  const common = [bucket, encodeS3Key(row.key)];
-  const versions = includeVersions
-    ? [row.versionId ?? '', String(row.isLatest ?? true), String(row.isDeleteMarker ?? false)]
-    : [];
-  const rest = [String(row.size), row.lastModified.toISOString(), row.etag.replaceAll('"', '')];
-  return `${[...common, ...versions, ...rest].map((field) => `"${field.replaceAll('"', '""')}"`).join(',')}\n`;
+function csvLine(bucket: string, row: InventoryRow, columns: ReportColumn[]): string {
+  const value: Record<ReportColumn, () => string> = {
+    Bucket: () => bucket,
+    Key: () => encodeS3Key(row.key),
+    VersionId: () => row.versionId ?? '',
+    IsLatest: () => String(row.isLatest ?? true),
+    IsDeleteMarker: () => String(row.isDeleteMarker ?? false),
+    Size: () => String(row.size),
+    LastModifiedDate: () => row.lastModified.toISOString(),
+    ETag: () => row.etag.replaceAll('"', ''),
+    StorageClass: () => row.storageClass ?? 'STANDARD',
+  };
+  return `${columns.map((column) => `"${value[column]().replaceAll('"', '""')}"`).join(',')}\n`;
 }
 
 /** One data file being uploaded: CSV text → gzip members → MD5 → multipart upload. */

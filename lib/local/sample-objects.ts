@@ -13,11 +13,11 @@ export function sampleObject(index: number): { key: string; body: string } {
 }
 
 /**
- * The inventory rows S3 would list for a bucket seeded with samples 0 … count-1. Derived rather
- * than listed: listing a large bucket on the emulator costs more than the whole pipeline.
+ * The inventory rows S3 would list for a bucket seeded with samples `first` … count-1. Derived
+ * rather than listed: listing a large bucket on the emulator costs more than the whole pipeline.
  */
-export function* sampleInventoryRows(count: number, lastModified = new Date()): Generator<InventoryRow> {
-  for (let index = 0; index < count; index += 1) {
+export function* sampleInventoryRows(count: number, lastModified = new Date(), first = 0): Generator<InventoryRow> {
+  for (let index = first; index < count; index += 1) {
     const { key, body } = sampleObject(index);
     const etag = createHash('md5').update(body).digest('hex');
     yield { key, size: Buffer.byteLength(body), lastModified, etag };

@@ -6,7 +6,7 @@ import { displayKey } from '../core/key-display.ts';
 import { fifoFields, messageBody } from '../core/message.ts';
 import { DEFAULT_BACKOFF, isRetryableEntryFailure, isRetryableRequestError, waitBeforeRetry, type BackoffPolicy } from '../core/retry.ts';
 import type { RunStats } from '../core/run-stats.ts';
-import type { Log, ObjectRef } from '../core/types.ts';
+import type { Log, MessageField, ObjectRef } from '../core/types.ts';
 
 /** SendMessageBatch limits: entries per call, and bytes per message and per call. */
 export const MAX_BATCH_ENTRIES = 10;
@@ -20,6 +20,8 @@ export interface BatchPublisherOptions {
   maxAttempts: number;
   /** FIFO queues only: how many message groups keys are spread over. */
   fifoMessageGroups: number;
+  /** Optional fields of every message, after `bucket` and `key`. */
+  messageFields?: readonly MessageField[];
   backoff?: BackoffPolicy;
   /** Payload limit of one call; lower only to test batching. */
   maxBatchBytes?: number;
@@ -69,6 +71,7 @@ export class BatchPublisher {
       concurrency: options.concurrency,
       maxAttempts: options.maxAttempts,
       fifoMessageGroups: options.fifoMessageGroups,
+      messageFields: options.messageFields ?? [],
       ...(options.backoff && { backoff: options.backoff }),
       ...(options.maxBatchBytes && { maxBatchBytes: options.maxBatchBytes }),
     };
@@ -82,7 +85,7 @@ export class BatchPublisher {
   /** Adds one object to the current batch; waits while every in-flight slot is taken. */
   async publish(object: ObjectRef): Promise<void> {
     if (this.#aborted) throw this.#aborted;
-    const body = messageBody(object);
+    const body = messageBody(object, this.#options.messageFields);
     const bytes = Buffer.byteLength(body);
     if (bytes > this.#options.maxBatchBytes) {
       this.#stats.recordFailure(object, `message is ${bytes} bytes, over the ${this.#options.maxBatchBytes}-byte limit`);
@@ -178,7 +181,7 @@ export class BatchPublisher {
     return {
       Id: message.id,
       MessageBody: message.body,
-      ...(this.#fifo && fifoFields(message.object, this.#options.fifoMessageGroups)),
+      ...(this.#fifo && fifoFields(message.object, this.#options.fifoMessageGroups, this.#options.messageFields.includes('versionId'))),
     };
   }
 

@@ -34,6 +34,7 @@ export async function publishAll<T extends ObjectRef>(
     concurrency: config.concurrency,
     maxAttempts: config.maxAttempts,
     fifoMessageGroups: config.fifoMessageGroups,
+    messageFields: config.messageFields,
     ...(onSettled && { onSettled: onSettled as (object: ObjectRef, published: boolean) => void }),
     stats,
     log: context.log,

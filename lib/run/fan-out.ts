@@ -1,6 +1,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { fetchManifest } from '../inventory/manifest.ts';
+import type { Selection } from '../core/config.ts';
+import { fetchManifest, requireColumns } from '../inventory/manifest.ts';
+import { findBaseline } from './baseline.ts';
 import { queueTasks, type PartTask } from './part-task.ts';
 import { completeRunIfFinished } from './report.ts';
 import { claimKey, getJson, putJson, runFolder, type RunClaim } from './state.ts';
@@ -14,6 +16,8 @@ export interface FanOutContext {
   log: Log;
   /** When this invocation will have ended at the latest (epoch ms): its claim expires then. */
   deadline: number;
+  /** What to publish; everything, with bucket and key only, when absent. */
+  selection?: Selection;
 }
 
 export interface FanOutSummary {
@@ -32,6 +36,10 @@ export interface FanOutSummary {
 export async function startInventoryRun(location: S3Location, context: FanOutContext): Promise<FanOutSummary> {
   const { s3, log } = context;
   const manifest = await fetchManifest(s3, location);
+  const changedOnly = context.selection?.publishMode === 'changed';
+  // A report without the columns the run needs is refused before anything is queued.
+  requireColumns(manifest, context.selection?.messageFields ?? [], changedOnly);
+  const baseline = changedOnly ? await findBaseline(s3, location, context.selection?.changedMarginHours ?? 0) : undefined;
   const run = runFolder(location);
   const uri = formatS3Uri(location);
   const summary = { manifest: uri, sourceBucket: manifest.sourceBucket, parts: manifest.files.length };
@@ -40,6 +48,7 @@ export async function startInventoryRun(location: S3Location, context: FanOutCon
     claimedAt: new Date().toISOString(),
     expiresAt: new Date(context.deadline).toISOString(),
     status: 'claimed',
+    ...(changedOnly && { baseline: baseline ?? 'none' }),
   };
 
   let status: FanOutSummary['status'] = 'started';
@@ -69,6 +78,7 @@ export async function startInventoryRun(location: S3Location, context: FanOutCon
     columns: manifest.columns,
     startRow: 0,
     sequence: 0,
+    ...(baseline && { changedSince: baseline.changedSince }),
   }));
   try {
     await queueTasks(context.work, context.workQueueUrl, tasks);
@@ -78,7 +88,7 @@ export async function startInventoryRun(location: S3Location, context: FanOutCon
     throw error;
   }
   await putJson(s3, run.bucket, claimKey(run), { ...claim, status: 'queued' }, { ifMatch: etag });
-  log.info('inventory run started', { ...summary, status });
+  log.info('inventory run started', { ...summary, status, ...(claim.baseline && { baseline: claim.baseline }) });
   // A report of an empty bucket has no data file: the run is complete at once.
   if (tasks.length === 0) await completeRunIfFinished(s3, { manifest: location, sourceBucket: manifest.sourceBucket, parts: 0 }, log);
   return { ...summary, status };

@@ -16,6 +16,8 @@ export interface PartTask {
   startRow: number;
   /** 0 for the task of the fan-out, then one more for each continuation. */
   sequence: number;
+  /** `changed` mode: only objects modified at or after this time (ISO 8601) are published. */
+  changedSince?: string;
 }
 
 /** Validates a work-queue message body; a malformed one is a bug or a stray message. */
@@ -40,7 +42,8 @@ export function parsePartTask(body: string): PartTask {
     !integer(task.columns.bucket) ||
     !integer(task.columns.count) ||
     !integer(task.startRow) ||
-    !integer(task.sequence)
+    !integer(task.sequence) ||
+    (task.changedSince !== undefined && Number.isNaN(Date.parse(task.changedSince)))
   ) {
     throw new InvalidArgumentError(`work task is not a part task: ${body.slice(0, 500)}`);
   }

@@ -151,7 +151,11 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
     // No row is published before the file's size and MD5 matched the manifest: once per part.
     if (!checkpoint.verified && !(await save({ verified: await verifyDataFile(s3, file, stats) }))) return;
     const { etag } = checkpoint.verified ?? {};
-    for await (const object of readInventoryFile(s3, file, stats, { startRow, position, ...(etag && { etag }) })) {
+    const selection = {
+      fields: context.config.messageFields,
+      ...(task.changedSince !== undefined && { changedSince: new Date(task.changedSince) }),
+    };
+    for await (const object of readInventoryFile(s3, file, stats, { startRow, position, ...selection, ...(etag && { etag }) })) {
       if (stopNow()) {
         // This row is left for the continuation, which reads it again.
         watermark.consumedThrough(object.row - 1);

@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { formatS3Uri } from '../core/s3-location.ts';
 import { fetchManifest } from '../inventory/manifest.ts';
+import type { Baseline } from './baseline.ts';
 import {
   claimKey,
   countFinishedParts,
@@ -33,6 +34,8 @@ export interface RunReport {
   startedAt: string;
   endedAt: string;
   totals: RunTotals;
+  /** `changed` mode: the run it published the difference from, or `none` (everything). */
+  baseline?: Baseline | 'none';
   partResults: PartResult[];
 }
 
@@ -76,6 +79,7 @@ export async function completeRunIfFinished(
     startedAt: claim?.claimedAt ?? partResults[0]?.startedAt ?? new Date().toISOString(),
     endedAt: new Date().toISOString(),
     totals: sumCounters(partResults),
+    ...(claim?.baseline && { baseline: claim.baseline }),
     partResults,
   };
   if ((await putJson(s3, run.bucket, reportKey(run), report, { ifNoneMatch: '*' })) === undefined) {

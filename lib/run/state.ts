@@ -2,6 +2,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { listObjects } from '../core/listing.ts';
 import type { StatsSummary } from '../core/run-stats.ts';
 import type { VerifiedFile } from '../inventory/reader.ts';
+import type { Baseline } from './baseline.ts';
 import type { S3Location } from '../core/types.ts';
 
 /**
@@ -44,6 +45,8 @@ export interface RunClaim {
   expiresAt: string;
   /** `claimed` while the tasks are being queued, `queued` once they all are, `released` after a failure. */
   status: 'claimed' | 'queued' | 'released';
+  /** `changed` mode: the run published the difference from this one, or everything (`none`). */
+  baseline?: Baseline | 'none';
 }
 
 export interface PartCheckpoint {
@@ -101,12 +104,13 @@ export type WriteCondition = { ifNoneMatch: '*' } | { ifMatch: string } | Record
  * condition does not hold (another writer was first), else the new ETag.
  */
 export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown, condition: WriteCondition = {}): Promise<string | undefined> {
+  const body = JSON.stringify(value);
   try {
     const { ETag } = await s3.send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: key,
-        Body: JSON.stringify(value),
+        Body: body,
         ContentType: 'application/json',
         ...('ifNoneMatch' in condition && { IfNoneMatch: condition.ifNoneMatch }),
         ...('ifMatch' in condition && { IfMatch: condition.ifMatch }),
@@ -116,7 +120,22 @@ export async function putJson(s3: S3Client, bucket: string, key: string, value: 
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     // 412: the condition failed; 409: a concurrent conditional write won; 404: If-Match on nothing.
-    if (Object.keys(condition).length > 0 && (status === 412 || status === 409 || status === 404)) return undefined;
+    if (Object.keys(condition).length > 0 && (status === 412 || status === 409 || status === 404)) return ownWrite(s3, bucket, key, body);
+    throw error;
+  }
+}
+
+/**
+ * The ETag of the object if it holds exactly `body`: a write whose answer was lost (a timeout) is
+ * retried by the SDK, and the retry's condition then fails against the first attempt's own
+ * success. Every state object carries its writer and a time, so equal bytes mean our write.
+ */
+async function ownWrite(s3: S3Client, bucket: string, key: string, body: string): Promise<string | undefined> {
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return (await response.Body?.transformToString('utf8')) === body ? (response.ETag ?? '') : undefined;
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchKey') return undefined;
     throw error;
   }
 }

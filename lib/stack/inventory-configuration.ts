@@ -1,8 +1,12 @@
 import {
   DeleteBucketInventoryConfigurationCommand,
   PutBucketInventoryConfigurationCommand,
+  type InventoryOptionalField,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { Selection } from '../core/config.ts';
+import type { MessageField } from '../core/types.ts';
+import { DETAIL_COLUMNS } from '../inventory/manifest.ts';
 
 /** The daily inventory the pipeline reads: CSV, current versions, Bucket and Key only. */
 export interface InventorySettings {
@@ -12,17 +16,37 @@ export interface InventorySettings {
   /** Without a trailing slash: S3 would collapse the `//` it produces. */
   destinationPrefix: string;
   destinationAccountId: string;
+  /** The report's columns beyond Bucket and Key, from what the functions publish. */
+  selection?: Pick<Selection, 'messageFields' | 'publishMode'>;
 }
 
 /**
- * Turns the inventory on for a bucket the stack does not own (CloudFormation cannot change it).
- * No optional fields: the pipeline reads only Bucket and Key, and a smaller report is faster to
- * read. Replaces a configuration of the same id.
+ * What the report must hold for a selection: the optional fields the messages carry, and
+ * LastModifiedDate for `changed` mode; all versions when messages carry the version id.
+ */
+export function reportContents({ messageFields, publishMode }: Pick<Selection, 'messageFields' | 'publishMode'>): {
+  optionalFields: string[];
+  includedObjectVersions: 'All' | 'Current';
+} {
+  const fields = new Set<MessageField>(messageFields.filter((field) => field !== 'versionId'));
+  if (publishMode === 'changed') fields.add('lastModified');
+  return {
+    optionalFields: [...fields].map((field) => DETAIL_COLUMNS[field]),
+    includedObjectVersions: messageFields.includes('versionId') ? 'All' : 'Current',
+  };
+}
+
+/**
+ * Turns the daily inventory on for the source bucket (CloudFormation cannot change a bucket it
+ * does not own). Only the optional fields the run needs: by default none, since the pipeline
+ * reads only Bucket and Key and a smaller report is faster to read. Replaces a configuration of
+ * the same id.
  */
 export async function putInventoryConfiguration(s3: S3Client, settings: InventorySettings): Promise<void> {
   if (settings.destinationPrefix.endsWith('/')) {
     throw new Error(`inventory prefix "${settings.destinationPrefix}" must not end with "/"`);
   }
+  const { optionalFields, includedObjectVersions } = reportContents(settings.selection ?? { messageFields: [], publishMode: 'all' });
   await s3.send(
     new PutBucketInventoryConfigurationCommand({
       Bucket: settings.sourceBucket,
@@ -30,7 +54,8 @@ export async function putInventoryConfiguration(s3: S3Client, settings: Inventor
       InventoryConfiguration: {
         Id: settings.configurationId,
         IsEnabled: true,
-        IncludedObjectVersions: 'Current',
+        IncludedObjectVersions: includedObjectVersions,
+        ...(optionalFields.length > 0 && { OptionalFields: optionalFields as InventoryOptionalField[] }),
         Schedule: { Frequency: 'Daily' },
         Destination: {
           S3BucketDestination: {

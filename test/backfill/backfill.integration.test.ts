@@ -1,3 +1,4 @@
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfillBucket, type BackfillContinuation, type BackfillSummary } from '../../lib/backfill/job.ts';
 import { startEmulatorProxy, type EmulatorProxy } from '../../lib/local/proxy.ts';
@@ -118,5 +119,37 @@ describe('cli backfill', () => {
     const second = await runCli(['backfill', BUCKET, queueUrl, '--json', '--continuation', JSON.stringify(stopped.continuation)]);
     expect(second.json()).toMatchObject({ done: true, published: allKeys.length - stopped.published });
     expect(keysOf(await aws.drain(queueUrl))).toEqual(allKeys);
+  });
+});
+
+describe('backfill: fields and changes from the listing', () => {
+  it('adds size, etag, lastModified and storageClass to each message, and refuses versionId at start', async () => {
+    await aws.createBucket('fields-source');
+    await putObject(aws.s3, 'fields-source', 'a.jpg', 'hello');
+    const queueUrl = await newQueue();
+    const fields = ['size', 'etag', 'lastModified', 'storageClass'] as const;
+    await backfillBucket({ bucket: 'fields-source' }, aws.context(queueUrl, { messageFields: [...fields] }));
+    const [body] = await aws.drain(queueUrl);
+    const message = JSON.parse(body ?? '{}');
+    expect(Object.keys(message)).toEqual(['bucket', 'key', 'size', 'etag', 'lastModified', 'storageClass']);
+    expect(message).toMatchObject({ bucket: 'fields-source', key: 'a.jpg', size: 5, etag: '5d41402abc4b2a76b9719d911017c592', storageClass: 'STANDARD' });
+    expect(Number.isNaN(Date.parse(message.lastModified))).toBe(false);
+    await expect(backfillBucket({ bucket: 'fields-source' }, aws.context(queueUrl, { messageFields: ['versionId'] }))).rejects.toThrow(
+      'MESSAGE_FIELDS versionId: a bucket listing (ListObjectsV2) has no version ids',
+    );
+  });
+
+  it('publishes only objects modified since a time, counting the rest as unchanged', async () => {
+    await aws.createBucket('since-source');
+    await putObject(aws.s3, 'since-source', 'before.jpg', 'x');
+    const { Contents = [] } = await aws.s3.send(new ListObjectsV2Command({ Bucket: 'since-source' }));
+    const since = new Date((Contents[0]?.LastModified?.getTime() ?? 0) + 1_000);
+    // S3 times have a one-second resolution: wait past it so the second object is newer.
+    while (Date.now() < since.getTime() + 1_000) await new Promise((resolve) => setTimeout(resolve, 100));
+    await putObject(aws.s3, 'since-source', 'after.jpg', 'y');
+    const queueUrl = await newQueue();
+    const summary = await backfillBucket({ bucket: 'since-source', modifiedSince: since }, aws.context(queueUrl));
+    expect(summary).toMatchObject({ published: 1, skippedByReason: { unchanged: 1 } });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual(['after.jpg']);
   });
 });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BatchPublisher } from '../../lib/publish/batch-publisher.ts';
+import { fifoFields } from '../../lib/core/message.ts';
 import { startEmulatorProxy, type EmulatorProxy } from '../../lib/local/proxy.ts';
 import { ChecksumMismatchError, RunFailedError } from '../../lib/core/errors.ts';
 import { publishInventoryReport } from '../../lib/inventory/job.ts';
@@ -166,6 +167,52 @@ describe('publishInventoryReport', () => {
     expect(proxy.counts.requestsHeld).toBe(3);
     expect(summary).toMatchObject({ published: 200, failed: 0, retries: 30 });
     expect(keysOf(await aws.drain(queueUrl))).toEqual([...keys].sort());
+  });
+
+  it('adds MESSAGE_FIELDS after bucket and key, typed, from the report\'s columns', async () => {
+    const written = await writeInventoryReport(aws.s3, {
+      sourceBucket: SOURCE,
+      destinationBucket: INVENTORY,
+      prefix: 'fields',
+      configId: 'all-fields',
+      rows: [
+        row('a.jpg', { versionId: 'v2', size: 42, storageClass: 'GLACIER', etag: '"abc"' }),
+        row('a.jpg', { versionId: 'v1', isLatest: false }),
+        row('plain.txt', { versionId: '', size: 0 }),
+      ],
+      rowsPerFile: 10,
+      columns: ['Bucket', 'Key', 'VersionId', 'IsLatest', 'IsDeleteMarker', 'Size', 'LastModifiedDate', 'ETag', 'StorageClass'],
+    });
+    const queueUrl = await newQueue();
+    const fields = ['size', 'etag', 'lastModified', 'versionId', 'storageClass'] as const;
+    await publishInventoryReport(written.manifest, aws.context(queueUrl, { messageFields: [...fields] }));
+    const bodies = (await aws.drain(queueUrl)).sort();
+    expect(bodies).toEqual([
+      '{"bucket":"photos","key":"a.jpg","size":42,"etag":"abc","lastModified":"2026-11-27T10:00:00.000Z","versionId":"v2","storageClass":"GLACIER"}',
+      '{"bucket":"photos","key":"plain.txt","size":0,"etag":"d41d8cd98f00b204e9800998ecf8427e","lastModified":"2026-11-27T10:00:00.000Z","versionId":"null","storageClass":"STANDARD"}',
+    ]);
+  });
+
+  it('refuses at start a report without a column MESSAGE_FIELDS needs, naming it and the configuration', async () => {
+    const manifest = await report([row('a.jpg')]);
+    const queueUrl = await newQueue();
+    const run = publishInventoryReport(manifest, aws.context(queueUrl, { messageFields: ['storageClass', 'versionId'] }));
+    await expect(run).rejects.toThrow(
+      /has no StorageClass column \(for MESSAGE_FIELDS storageClass\), VersionId column \(for MESSAGE_FIELDS versionId\): add it to the optional fields of inventory configuration "config-\d+" of bucket photos, and include all object versions/,
+    );
+    expect(await aws.drain(queueUrl)).toEqual([]);
+  });
+
+  it('keeps one FIFO deduplication id per key, or per version when the version id is in the body', async () => {
+    const keys = [
+      { bucket: 'b', key: 'k', details: { versionId: 'v1' } },
+      { bucket: 'b', key: 'k', details: { versionId: 'v2' } },
+    ];
+    const [first, second] = keys.map((object) => fifoFields(object, 1024));
+    expect(first?.MessageDeduplicationId).toBe(second?.MessageDeduplicationId);
+    const [v1, v2] = keys.map((object) => fifoFields(object, 1024, true));
+    expect(v1?.MessageDeduplicationId).not.toBe(v2?.MessageDeduplicationId);
+    expect(v1?.MessageGroupId).toBe(first?.MessageGroupId);
   });
 
   it('fails with a clear error when the manifest does not exist', async () => {

@@ -36,7 +36,7 @@ describe('parseManifest', () => {
 
   it('follows the column order of fileSchema, without version columns for current-only reports', () => {
     const manifest = parse({ ...valid, fileSchema: 'Size, Key, Bucket' });
-    expect(manifest.columns).toEqual({ bucket: 2, key: 1, count: 3 });
+    expect(manifest.columns).toEqual({ bucket: 2, key: 1, details: { size: 0 }, count: 3 });
   });
 
   it.each(['ORC', 'Parquet'])('rejects %s reports as not supported', (fileFormat) => {

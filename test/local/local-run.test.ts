@@ -35,6 +35,15 @@ describe('npm start', () => {
     expect(summary.metrics.RunDurationSeconds).toBeGreaterThan(0);
   });
 
+  it('publishes only what changed on the second day with --mode changed', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, '--mode', 'changed', '--json']);
+    const summary = JSON.parse(stdout.trim());
+    expect(summary.days).toEqual([
+      { published: 500, skipped: 0, baseline: 'none' },
+      { published: 50, skipped: 490, baseline: expect.objectContaining({ manifest: expect.stringMatching(/manifest\.json$/) }) },
+    ]);
+  });
+
   it('runs the backfill on the demo bucket with --mode backfill', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, '--mode', 'backfill', '--objects', '300', '--json']);
     const summary = JSON.parse(stdout.trim());

@@ -64,6 +64,18 @@ describe('an inventory run spread over workers', () => {
     }
   });
 
+  it('knows its own conditional write when the answer was lost and the retry finds the condition failed', async () => {
+    const key = 'inventory/x/s3-to-sqs/parts/own-write.json';
+    const created = await putJson(aws.s3, INVENTORY, key, { owner: 'a', updatedAt: '1' }, { ifNoneMatch: '*' });
+    const saved = await putJson(aws.s3, INVENTORY, key, { owner: 'a', updatedAt: '2' }, { ifMatch: created ?? '' });
+    expect(saved).toBeDefined();
+    // The SDK's retry of that same write, against the ETag it had before: the object is ours.
+    expect(await putJson(aws.s3, INVENTORY, key, { owner: 'a', updatedAt: '2' }, { ifMatch: created ?? '' })).toBe(saved);
+    // Another writer's content under a stale ETag is a lost lease, as before.
+    expect(await putJson(aws.s3, INVENTORY, key, { owner: 'b', updatedAt: '3' }, { ifMatch: created ?? '' })).toBeUndefined();
+    expect(await putJson(aws.s3, INVENTORY, key, { owner: 'a', updatedAt: '2' }, { ifNoneMatch: '*' })).toBe(saved);
+  });
+
   it('rejects a worker event that is not an SQS event, saying what it expected', async () => {
     const context = workerContext(aws, queues, await aws.createQueue('run-bad-event'), {});
     for (const event of [null, {}]) {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedBucket } from '../../lib/local/sample-objects.ts';
 import { sls } from '../../lib/local/stack-package.ts';
 import { assertBucketInRegion } from '../../lib/stack/bucket-region.ts';
-import { deleteInventoryConfiguration, putInventoryConfiguration } from '../../lib/stack/inventory-configuration.ts';
+import { deleteInventoryConfiguration, putInventoryConfiguration, reportContents } from '../../lib/stack/inventory-configuration.ts';
 import { putObject, useEmulator } from '../support/emulator.ts';
 
 const aws = useEmulator();
@@ -123,6 +123,25 @@ describe('inventory configuration of an existing bucket', () => {
       expect(xml).toContain(element);
     }
     expect(xml).not.toContain('<OptionalFields>');
+  });
+
+  it('adds the optional fields and versions that the messages and the publish mode need', async () => {
+    expect(reportContents({ messageFields: [], publishMode: 'all' })).toEqual({ optionalFields: [], includedObjectVersions: 'Current' });
+    expect(reportContents({ messageFields: ['size', 'versionId', 'storageClass'], publishMode: 'changed' })).toEqual({
+      optionalFields: ['Size', 'StorageClass', 'LastModifiedDate'],
+      includedObjectVersions: 'All',
+    });
+    await putInventoryConfiguration(client, {
+      sourceBucket: 'acme-photos',
+      configurationId: 's3-to-sqs-prod',
+      destinationBucketArn: 'arn:aws:s3:::acme-inventory',
+      destinationPrefix: 'inventory',
+      destinationAccountId: '111122223333',
+      selection: { messageFields: ['etag'], publishMode: 'changed' },
+    });
+    const xml = s3.requests.at(-1)?.body ?? '';
+    expect(xml).toContain('<OptionalFields><Field>ETag</Field><Field>LastModifiedDate</Field></OptionalFields>');
+    expect(xml).toContain('<IncludedObjectVersions>Current</IncludedObjectVersions>');
   });
 
   it('refuses a prefix ending in a slash', async () => {

@@ -301,6 +301,19 @@ describe('the packaged stack, standard queue on request', () => {
   });
 });
 
+describe('the packaged stack, changed mode with message fields', () => {
+  it('passes what to publish to the functions and to the inventory configuration', () => {
+    const stack = deployed(packaged.changedWithFields);
+    expect((props(stack, 'WorkerLambdaFunction').Environment as { Variables: object }).Variables).toMatchObject({
+      PUBLISH_MODE: 'changed',
+      MESSAGE_FIELDS: 'size,etag,versionId',
+      CHANGED_MARGIN_HOURS: '24',
+    });
+    expect(props(stack, 'SourceBucketInventory')).toMatchObject({ MessageFields: 'size,etag,versionId', PublishMode: 'changed' });
+    expect((props(byDefault, 'WorkerLambdaFunction').Environment as { Variables: object }).Variables).toMatchObject({ PUBLISH_MODE: 'all', MESSAGE_FIELDS: '' });
+  });
+});
+
 describe('what operators see', () => {
   it('has a dashboard of publishing, failures, workers, queues and run duration, and its URL as an output', () => {
     const body = (byDefault.Resources.Dashboard?.Properties.DashboardBody as { 'Fn::Sub': [string, Json] })['Fn::Sub'][0];

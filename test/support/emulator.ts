@@ -2,7 +2,7 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll } from 'vitest';
 import { createAwsClients, type AwsClients } from '../../lib/core/aws-clients.ts';
-import { DEFAULTS, type PipelineConfig } from '../../lib/core/config.ts';
+import { loadConfig, type PipelineConfig } from '../../lib/core/config.ts';
 import { emulatorEnvironment, startEmulator, type Emulator } from '../../lib/local/emulator.ts';
 import { createFifoQueue } from '../../lib/local/demo.ts';
 import type { PipelineContext } from '../../lib/publish/pipeline.ts';
@@ -35,7 +35,7 @@ export function useEmulator(): TestEmulator {
     Object.assign(harness, clients, {
       emulator,
       context: (queueUrl: string, overrides: Partial<PipelineConfig> = {}, endpoint = emulator.endpoint) => {
-        const config: PipelineConfig = { queueUrl, ...DEFAULTS, concurrency: 8, endpointUrl: endpoint, ...overrides };
+        const config: PipelineConfig = { ...loadConfig({ QUEUE_URL: queueUrl }), concurrency: 8, endpointUrl: endpoint, ...overrides };
         return { ...createAwsClients(config), config, log: silentLog };
       },
       createBucket: async (name: string) => {

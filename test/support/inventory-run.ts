@@ -4,7 +4,7 @@ import { createWorkQueue } from '../../lib/local/demo.ts';
 import { runWorkersUntilReport } from '../../lib/local/event-source.ts';
 import { recordDeadLetters } from '../../lib/run/part-failure.ts';
 import { runTaskBatch, type WorkerContext } from '../../lib/run/part-worker.ts';
-import type { PipelineConfig } from '../../lib/core/config.ts';
+import type { PipelineConfig, Selection } from '../../lib/core/config.ts';
 import type { RunReport } from '../../lib/run/report.ts';
 import type { Log, S3Location } from '../../lib/core/types.ts';
 import { silentLog, type TestEmulator } from './emulator.ts';
@@ -30,6 +30,8 @@ export interface RunOptions {
   config?: Partial<PipelineConfig>;
   /** The workers' log (silent by default). */
   log?: Log;
+  /** What the fan-out publishes (everything by default). */
+  selection?: Selection;
 }
 
 export function workerContext(aws: TestEmulator, queues: WorkQueues, targetQueueUrl: string, options: Omit<RunOptions, 'workers' | 'budgetMs'>): WorkerContext {
@@ -50,7 +52,13 @@ export async function runReport(
   options: RunOptions,
 ): Promise<{ fanOut: FanOutSummary; report: RunReport }> {
   const context = workerContext(aws, queues, targetQueueUrl, options);
-  const fanOut = await startInventoryRun(manifest, { s3: aws.s3, ...queues, log: silentLog, deadline: Date.now() + 60_000 });
+  const fanOut = await startInventoryRun(manifest, {
+    s3: aws.s3,
+    ...queues,
+    log: silentLog,
+    deadline: Date.now() + 60_000,
+    ...(options.selection && { selection: options.selection }),
+  });
   const report = await runWorkersUntilReport({
     s3: aws.s3,
     sqs: aws.sqs,

@@ -1,0 +1,94 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeInventoryReport, type InventoryRow } from '../../lib/local/report-writer.ts';
+import type { Selection } from '../../lib/core/config.ts';
+import type { S3Location } from '../../lib/core/types.ts';
+import { keysOf, useEmulator } from '../support/emulator.ts';
+import { createWorkQueues, runReport, type WorkQueues } from '../support/inventory-run.ts';
+
+const aws = useEmulator();
+const INVENTORY = 'changed-inventory';
+const HOUR = 3_600_000;
+const changed: Selection = { publishMode: 'changed', changedMarginHours: 24, messageFields: [] };
+let queues: WorkQueues;
+let configs = 0;
+
+beforeAll(async () => {
+  await aws.createBucket(INVENTORY);
+  queues = await createWorkQueues(aws, 'changed-work');
+});
+
+const row = (key: string, lastModified: Date): InventoryRow => ({ key, size: 1, lastModified, etag: 'e' });
+const report = async (configId: string, rows: InventoryRow[], createdAt: Date): Promise<S3Location> =>
+  (
+    await writeInventoryReport(aws.s3, {
+      sourceBucket: 'changed-source',
+      destinationBucket: INVENTORY,
+      prefix: 'inventory',
+      configId,
+      rows,
+      rowsPerFile: 100,
+      createdAt,
+    })
+  ).manifest;
+const run = async (manifest: S3Location, selection = changed) => {
+  const target = await aws.createQueue(`changed-target-${(configs += 1)}`);
+  const { report: result } = await runReport(aws, queues, manifest, target, { workers: 2, budgetMs: 60_000, selection });
+  return { result, keys: keysOf(await aws.drain(target)) };
+};
+
+describe('changed mode: only what changed since the last complete run', () => {
+  it('publishes everything without a baseline, then each change at least once and nothing older than the margin', async () => {
+    const config = `daily-${(configs += 1)}`;
+    const firstScan = new Date(Date.UTC(2026, 10, 20, 0, 0));
+    const secondScan = new Date(firstScan.getTime() + 24 * HOUR);
+    const at = (offsetMs: number) => new Date(firstScan.getTime() + offsetMs);
+    const day1 = [row('old.jpg', at(-72 * HOUR)), row('just-outside.jpg', at(-24 * HOUR - 1_000)), row('edge.jpg', at(-24 * HOUR)), row('second-before.jpg', at(-1_000))];
+    const first = await run(await report(config, day1, firstScan));
+    expect(first.result).toMatchObject({ status: 'complete', baseline: 'none', totals: { published: 4 } });
+
+    const day2 = [
+      ...day1,
+      // Written while the first scan ran: maybe missing from the first report.
+      row('during-scan.jpg', at(10 * 60_000)),
+      row('new.jpg', at(20 * HOUR)),
+    ];
+    const second = await run(await report(config, day2, secondScan));
+    expect(second.result).toMatchObject({
+      status: 'complete',
+      baseline: { scanStart: firstScan.toISOString(), changedSince: new Date(firstScan.getTime() - 24 * HOUR).toISOString() },
+      totals: { published: 4, skipped: 2, skippedByReason: { unchanged: 2 } },
+    });
+    // At or after the scan start less the margin: published again (twice, never zero times).
+    expect(second.keys).toEqual(['during-scan.jpg', 'edge.jpg', 'new.jpg', 'second-before.jpg']);
+  });
+
+  it('falls back past a failed run to the last complete one, and names the baseline', async () => {
+    const config = `daily-${(configs += 1)}`;
+    const day = (n: number) => new Date(Date.UTC(2026, 10, 10 + n, 0, 0));
+    const old = row('a.jpg', new Date(day(0).getTime() - 72 * HOUR));
+    const complete = await report(config, [old], day(1));
+    await run(complete);
+    // A later report whose run never completed: no report.json, so not a baseline.
+    await report(config, [old, row('b.jpg', day(1))], day(2));
+    const latest = await run(await report(config, [old, row('b.jpg', day(1)), row('c.jpg', day(2))], day(3)));
+    expect(latest.result.baseline).toMatchObject({ manifest: `s3://${complete.bucket}/${complete.key}` });
+    expect(latest.keys).toEqual(['b.jpg', 'c.jpg']);
+  });
+
+  it('refuses a report without LastModifiedDate, naming the column and the inventory configuration', async () => {
+    const manifest = (
+      await writeInventoryReport(aws.s3, {
+        sourceBucket: 'changed-source',
+        destinationBucket: INVENTORY,
+        prefix: 'inventory',
+        configId: 'no-dates',
+        rows: [row('x.jpg', new Date())],
+        rowsPerFile: 10,
+        columns: ['Bucket', 'Key'],
+      })
+    ).manifest;
+    await expect(run(manifest)).rejects.toThrow(
+      /has no LastModifiedDate column \(for PUBLISH_MODE=changed\): add it to the optional fields of inventory configuration "no-dates" of bucket changed-source/,
+    );
+  });
+});

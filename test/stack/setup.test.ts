@@ -88,6 +88,14 @@ describe('stack setup custom resources', () => {
   });
 });
 
+const PROD = {
+  sourceBucket: 'acme-photos',
+  configurationId: 's3-to-sqs-prod',
+  destinationBucketArn: 'arn:aws:s3:::acme-inventory',
+  destinationPrefix: 'inventory',
+  destinationAccountId: '111122223333',
+};
+
 describe('inventory configuration of an existing bucket', () => {
   // The emulator has no bucket-configuration APIs: an HTTP server stands in for S3 here.
   let s3: Recorder;
@@ -99,13 +107,7 @@ describe('inventory configuration of an existing bucket', () => {
   afterAll(() => s3.server.close());
 
   it('puts a daily CSV inventory of current versions into the inventory bucket under the prefix', async () => {
-    await putInventoryConfiguration(client, {
-      sourceBucket: 'acme-photos',
-      configurationId: 's3-to-sqs-prod',
-      destinationBucketArn: 'arn:aws:s3:::acme-inventory',
-      destinationPrefix: 'inventory',
-      destinationAccountId: '111122223333',
-    });
+    await putInventoryConfiguration(client, PROD);
     const request = s3.requests.at(-1);
     expect(request?.method).toBe('PUT');
     expect(inventoryCall(request?.path)).toEqual({ bucket: 'acme-photos', id: 's3-to-sqs-prod' });
@@ -131,14 +133,7 @@ describe('inventory configuration of an existing bucket', () => {
       optionalFields: ['Size', 'StorageClass', 'LastModifiedDate'],
       includedObjectVersions: 'All',
     });
-    await putInventoryConfiguration(client, {
-      sourceBucket: 'acme-photos',
-      configurationId: 's3-to-sqs-prod',
-      destinationBucketArn: 'arn:aws:s3:::acme-inventory',
-      destinationPrefix: 'inventory',
-      destinationAccountId: '111122223333',
-      selection: { messageFields: ['etag'], publishMode: 'changed' },
-    });
+    await putInventoryConfiguration(client, { ...PROD, selection: { messageFields: ['etag'], publishMode: 'changed' } });
     const xml = s3.requests.at(-1)?.body ?? '';
     expect(xml).toContain('<OptionalFields><Field>ETag</Field><Field>LastModifiedDate</Field></OptionalFields>');
     expect(xml).toContain('<IncludedObjectVersions>Current</IncludedObjectVersions>');

@@ -112,6 +112,7 @@ try {
   progress('Ceilings and end to end (emulator on loopback):');
   const verify = await measure('verify', { manifest });
   const parse = await measure('parse', { manifest });
+  const skip = await measure('skip', { manifest, count: rows });
   const send = await measure('send', { queueUrl, count: rows, concurrency });
   const endToEnd = await measure('inventory', { manifest, queueUrl, concurrency });
 
@@ -167,6 +168,8 @@ try {
     concurrency,
     bucketObjects,
     parseRowsPerSec: perSecond(parse),
+    // What a continuation pays per row done before it: gunzip and newline counting, no parsing.
+    skipRowsPerSec: perSecond(skip),
     verifyRowsPerSec: perSecond(verify),
     // The integrity pass runs before publishing: its CPU per million rows against the pipeline's.
     verifyCpuSecPerMillion: cpuSecPerMillion(verify),
@@ -241,6 +244,7 @@ try {
     const table: Array<[string, string | number]> = [
       ['reader (parse) rows/s', results.parseRowsPerSec],
       ['integrity pass rows/s', results.verifyRowsPerSec],
+      ['continuation skip rows/s', results.skipRowsPerSec],
       ['integrity pass CPU / end to end CPU', results.verifyShareOfCpu],
       ['send ceiling msgs/s', results.sendCeilingMsgsPerSec],
       ['send CPU-s per million', results.sendCpuSecPerMillion],

@@ -7,6 +7,7 @@ import { DataFileError } from '../core/errors.ts';
 import { decodeS3Key } from '../core/key-encoding.ts';
 import { asDataFileError, openDataFile } from './download.ts';
 import type { ColumnPositions, ManifestFile } from './manifest.ts';
+import { RowCounter, skipRows } from './rows.ts';
 import type { RunStats } from '../core/run-stats.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
 import type { MessageField, ObjectDetails, ObjectRef } from '../core/types.ts';
@@ -59,17 +60,17 @@ export async function* readInventoryFile(
 
   // Inventory CSV has no header and quotes every field; reports may end with blank lines.
   const parser = parse({ skip_empty_lines: true, relax_column_count: true });
-  const streaming = pipeline(Readable.from(chunks, { objectMode: false }), createGunzip(), parser);
+  // Rows already done are dropped before the parser, at the speed of counting newlines.
+  const streaming = pipeline(Readable.from(chunks, { objectMode: false }), createGunzip(), skipRows(startRow), parser);
   // Errors reach the loop below through the parser; this only keeps an early exit from leaving
   // an unhandled rejection behind.
   streaming.catch(() => {});
 
-  let row = 0;
+  let row = startRow;
   try {
     for await (const record of parser as AsyncIterable<string[]>) {
       row += 1;
       position.row = row;
-      if (row <= startRow) continue;
       stats.rowsRead += 1;
       if (record.length !== columns.count) {
         throw new DataFileError(`data file ${uri} row ${row} has ${record.length} fields; fileSchema names ${columns.count}`);
@@ -125,8 +126,6 @@ export interface VerifiedFile {
   etag: string | undefined;
 }
 
-const NEWLINE = 0x0a;
-
 /**
  * Reads a whole data file without parsing it: size and MD5 against the manifest, gunzip, rows
  * counted. Rows of a data file are published only after this, so altered data never reaches the
@@ -135,24 +134,14 @@ const NEWLINE = 0x0a;
 export async function verifyDataFile(s3: S3Client, { bucket, file }: Omit<DataFile, 'columns'>, stats?: RunStats): Promise<VerifiedFile> {
   const uri = formatS3Uri({ bucket, key: file.key });
   const { etag, chunks } = await openDataFile(s3, bucket, file, { ...(stats && { onResume: () => stats.recordResume() }) });
-  let rows = 0;
-  let lineHasContent = false;
+  const counter = new RowCounter();
   const countRows = async (decompressed: AsyncIterable<Buffer>) => {
-    for await (const chunk of decompressed) {
-      let start = 0;
-      for (let newline = chunk.indexOf(NEWLINE); newline !== -1; newline = chunk.indexOf(NEWLINE, start)) {
-        if (lineHasContent || newline > start) rows += 1;
-        lineHasContent = false;
-        start = newline + 1;
-      }
-      if (start < chunk.length) lineHasContent = true;
-    }
+    for await (const chunk of decompressed) counter.feed(chunk);
   };
   try {
     await pipeline(Readable.from(chunks, { objectMode: false }), createGunzip(), countRows);
   } catch (error) {
     throw asDataFileError(error, uri);
   }
-  if (lineHasContent) rows += 1;
-  return { rows, etag };
+  return { rows: counter.end(), etag };
 }

@@ -1,0 +1,51 @@
+import { Transform } from 'node:stream';
+
+const NEWLINE = 0x0a;
+
+/**
+ * Counts the rows of decompressed inventory CSV, chunk by chunk, without parsing it: a row is a
+ * non-empty line, since keys are URL-encoded and a row never holds a raw newline. Several times
+ * faster than the CSV parser: the integrity pass counts with it, and a reader skips with it.
+ */
+export class RowCounter {
+  rows = 0;
+  #lineOpen = false;
+
+  /**
+   * Counts the rows that end in `chunk`. With `limit`, stops once `rows` reaches it and returns
+   * the index just after that row; otherwise, or when the chunk ends first, returns -1.
+   */
+  feed(chunk: Buffer, limit = Number.POSITIVE_INFINITY): number {
+    let start = 0;
+    for (let newline = chunk.indexOf(NEWLINE); newline !== -1; newline = chunk.indexOf(NEWLINE, start)) {
+      if (this.#lineOpen || newline > start) this.rows += 1;
+      this.#lineOpen = false;
+      start = newline + 1;
+      if (this.rows === limit) return start;
+    }
+    if (start < chunk.length) this.#lineOpen = true;
+    return -1;
+  }
+
+  /** The count once the data has ended: a last row without a newline counts too. */
+  end(): number {
+    if (this.#lineOpen) this.rows += 1;
+    this.#lineOpen = false;
+    return this.rows;
+  }
+}
+
+/** Drops the first `rows` rows of decompressed CSV and passes the rest on, byte for byte. */
+export function skipRows(rows: number): Transform {
+  const counter = new RowCounter();
+  let skipping = rows > 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (!skipping) return done(null, chunk);
+      const after = counter.feed(chunk, rows);
+      if (after === -1) return done();
+      skipping = false;
+      done(null, chunk.subarray(after));
+    },
+  });
+}

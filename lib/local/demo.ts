@@ -103,15 +103,20 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     step(`The emulator runs on ${emulator.endpoint}; s3://${DEMO.sourceBucket} holds ${options.objects} objects named <sha256>.<ext>.`);
 
     let days: DayResult[] | undefined;
-    const measured =
-      options.mode === 'backfill'
-        ? await measure(() => {
-            step(`Invoking the backfill function on s3://${DEMO.sourceBucket}: 17 key ranges listed at once.`);
-            return options.handlers.backfill({ bucket: DEMO.sourceBucket });
-          })
-        : options.mode === 'changed'
-          ? await runTwoDays(s3, sqs, options).then((run) => ((days = run.days), run.measured))
-          : await runInventory(s3, sqs, options, await writeDemoReport(s3, sampleInventoryRows(options.objects), options.objects, options.files));
+    let measured: Measured<RunReport | BackfillSummary>;
+    if (options.mode === 'backfill') {
+      measured = await measure(() => {
+        step(`Invoking the backfill function on s3://${DEMO.sourceBucket}: 17 key ranges listed at once.`);
+        return options.handlers.backfill({ bucket: DEMO.sourceBucket });
+      });
+    } else {
+      const work = await createWorkQueue(sqs, DEMO.workQueueName, DEMO.maxReceiveCount);
+      process.env.WORK_QUEUE_URL = work.workQueueUrl;
+      if (options.timeBudgetMs !== undefined) process.env.TIME_BUDGET_MS = String(options.timeBudgetMs);
+      const inventory = { s3, sqs, work, options };
+      if (options.mode === 'changed') ({ measured, days } = await runTwoDays(inventory));
+      else measured = await runInventory(inventory, await writeDemoReport(s3, sampleInventoryRows(options.objects), options.objects, options.files));
+    }
     const { value: summary, durationMs, heapPeakBytes } = measured;
     const published = 'totals' in summary ? summary.totals.published : summary.published;
     return {
@@ -137,14 +142,15 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
  * objects written four days ago (no earlier complete run: everything is published); the second,
  * scanned now, after 40 objects were added and 10 overwritten: only those 50 are published.
  */
-async function runTwoDays(s3: S3Client, sqs: SQSClient, options: LocalDemoOptions): Promise<{ measured: Measured<RunReport>; days: DayResult[] }> {
+async function runTwoDays(inventory: InventoryDemo): Promise<{ measured: Measured<RunReport>; days: DayResult[] }> {
+  const { s3, options } = inventory;
   const step = options.onStep ?? (() => {});
   process.env.PUBLISH_MODE = 'changed';
   const now = Date.now();
   const written = new Date(now - 96 * HOUR);
   const firstScan = new Date(now - 48 * HOUR);
   step(`Day 1: a report scanned ${firstScan.toISOString()} of objects written ${written.toISOString()}.`);
-  const first = await runInventory(s3, sqs, options, await writeDemoReport(s3, sampleInventoryRows(options.objects, written), options.objects, options.files, firstScan));
+  const first = await runInventory(inventory, await writeDemoReport(s3, sampleInventoryRows(options.objects, written), options.objects, options.files, firstScan));
   step(`Day 2: ${NEW_OBJECTS} objects added and ${OVERWRITTEN} overwritten since.`);
   // The day-1 objects, the first ten rewritten now, then the new ones (samples past `objects`).
   const dayTwo = function* () {
@@ -152,18 +158,22 @@ async function runTwoDays(s3: S3Client, sqs: SQSClient, options: LocalDemoOption
     for (const row of sampleInventoryRows(options.objects, written)) yield index++ < OVERWRITTEN ? { ...row, lastModified: new Date(now) } : row;
     for (const row of sampleInventoryRows(options.objects + NEW_OBJECTS, new Date(now), options.objects)) yield row;
   };
-  const second = await runInventory(s3, sqs, options, await writeDemoReport(s3, dayTwo(), options.objects + NEW_OBJECTS, options.files, new Date(now)));
+  const second = await runInventory(inventory, await writeDemoReport(s3, dayTwo(), options.objects + NEW_OBJECTS, options.files, new Date(now)));
   const day = ({ value }: Measured<RunReport>): DayResult => ({ published: value.totals.published, skipped: value.totals.skipped, baseline: value.baseline });
   return { measured: second, days: [day(first), day(second)] };
 }
 
+/** What the inventory modes of the demo share: clients, the work queues, the options. */
+interface InventoryDemo {
+  s3: S3Client;
+  sqs: SQSClient;
+  work: { workQueueUrl: string; deadLetterQueueUrl: string };
+  options: LocalDemoOptions;
+}
+
 /** Delivers the event of a written report and runs the workers until the run's report exists. */
-async function runInventory(s3: S3Client, sqs: SQSClient, options: LocalDemoOptions, report: WrittenReport): Promise<Measured<RunReport>> {
+async function runInventory({ s3, sqs, work, options }: InventoryDemo, report: WrittenReport): Promise<Measured<RunReport>> {
   const step = options.onStep ?? (() => {});
-  process.env.WORK_QUEUE_URL ??= (await createWorkQueue(sqs, DEMO.workQueueName, DEMO.maxReceiveCount)).workQueueUrl;
-  const workQueueUrl = process.env.WORK_QUEUE_URL;
-  const deadLetterQueueUrl = `${workQueueUrl}-dead-letter`;
-  if (options.timeBudgetMs !== undefined) process.env.TIME_BUDGET_MS = String(options.timeBudgetMs);
   step(`S3 Inventory's report of it is written: ${options.files} gzipped CSV data files and s3://${report.manifest.bucket}/${report.manifest.key}.`);
 
   return measure(async () => {
@@ -175,8 +185,7 @@ async function runInventory(s3: S3Client, sqs: SQSClient, options: LocalDemoOpti
       s3,
       sqs,
       manifest: report.manifest,
-      workQueueUrl,
-      deadLetterQueueUrl,
+      ...work,
       workers: options.workers,
       worker: options.handlers.worker,
       deadLetter: options.handlers.deadLetter,

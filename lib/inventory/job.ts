@@ -140,17 +140,15 @@ async function* keysOfReport(
     }
     const position = { row: startRow };
     const selection = { fields: context.config.messageFields, ...(changedSince && { changedSince }) };
-    for await (const object of readInventoryFile(context.s3, dataFile, stats, { startRow, position, ...selection, ...(etag && { etag }) })) {
-      if (signal?.aborted) {
-        // This row is left for the continuation, which reads it again.
-        progress.watermark.consumedThrough(object.row - 1);
-        stats.rowsRead -= 1;
-        return;
-      }
+    let stopped = false;
+    const shouldStop = () => (stopped ||= signal?.aborted === true);
+    for await (const object of readInventoryFile(context.s3, dataFile, stats, { startRow, position, shouldStop, ...selection, ...(etag && { etag }) })) {
       progress.watermark.sent(object.row);
       yield { ...object, file: index };
     }
     progress.watermark.consumedThrough(position.row);
+    // Stopped on the way: the row where it stopped is left for the continuation.
+    if (stopped) return;
     progress.done = true;
   }
   reading.finished = true;

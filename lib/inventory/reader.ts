@@ -36,6 +36,12 @@ export interface ReadOptions {
   fields?: readonly MessageField[];
   /** Only objects modified at or after this time; the others are skipped as `unchanged`. */
   changedSince?: Date;
+  /**
+   * Asked before each row, skipped rows included: true ends the read there, leaving that row
+   * unread (`position` then holds the row before it), so that a time budget holds even when
+   * almost every row is skipped.
+   */
+  shouldStop?: (row: number) => boolean;
 }
 
 /**
@@ -70,6 +76,7 @@ export async function* readInventoryFile(
   try {
     for await (const record of parser as AsyncIterable<string[]>) {
       row += 1;
+      if (options.shouldStop?.(row)) return;
       position.row = row;
       stats.rowsRead += 1;
       if (record.length !== columns.count) {

@@ -142,10 +142,11 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
     save().catch((error: unknown) => log.warn('checkpoint not saved', { error: String(error) }));
   }, settings.checkpointIntervalMs);
 
-  // The budget is honoured once this invocation has sent a row, so that every link of a chain
-  // makes progress whatever its budget (the check of the file may have used it up).
-  let sentAny = false;
-  const stopNow = () => leaseLost || (budget?.aborted === true && sentAny);
+  // The budget is honoured once this invocation has got past a row (sent or skipped), so that
+  // every link of a chain makes progress whatever its budget (the check of the file may have
+  // used it up); the row where it stops is left for the continuation.
+  let stopped = false;
+  const shouldStop = (row: number) => (stopped ||= leaseLost || (budget?.aborted === true && row > startRow + 1));
   async function* objects(): AsyncGenerator<InventoryObject> {
     const file = { bucket: run.bucket, file: task.file, columns: task.columns };
     // No row is published before the file's size and MD5 matched the manifest: once per part.
@@ -155,19 +156,12 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
       fields: context.config.messageFields,
       ...(task.changedSince !== undefined && { changedSince: new Date(task.changedSince) }),
     };
-    for await (const object of readInventoryFile(s3, file, stats, { startRow, position, ...selection, ...(etag && { etag }) })) {
-      if (stopNow()) {
-        // This row is left for the continuation, which reads it again.
-        watermark.consumedThrough(object.row - 1);
-        stats.rowsRead -= 1;
-        return;
-      }
+    for await (const object of readInventoryFile(s3, file, stats, { startRow, position, shouldStop, ...selection, ...(etag && { etag }) })) {
       watermark.sent(object.row);
-      sentAny = true;
       yield object;
     }
     watermark.consumedThrough(position.row);
-    endOfFile = true;
+    endOfFile = !stopped;
   }
 
   let failure: unknown;

@@ -75,6 +75,20 @@ describe('changed mode: only what changed since the last complete run', () => {
     expect(latest.keys).toEqual(['b.jpg', 'c.jpg']);
   });
 
+  it('keeps to the time budget while it skips unchanged rows, continuing in new tasks', async () => {
+    const config = `daily-${(configs += 1)}`;
+    const firstScan = new Date(Date.UTC(2026, 10, 1));
+    const old = Array.from({ length: 20_000 }, (_, index) => row(`old-${index}.jpg`, new Date(firstScan.getTime() - 72 * HOUR)));
+    await run(await report(config, old.slice(0, 10), firstScan));
+    const target = await aws.createQueue(`changed-target-${(configs += 1)}`);
+    const manifest = await report(config, [...old, row('new.jpg', new Date(firstScan.getTime() + HOUR))], new Date(firstScan.getTime() + 24 * HOUR));
+    // 20,000 rows take far longer to read than 40 ms: only the budget checked on skipped rows splits them.
+    const { report: result } = await runReport(aws, queues, manifest, target, { workers: 1, budgetMs: 40, selection: changed });
+    expect(result).toMatchObject({ status: 'complete', totals: { published: 1, skippedByReason: { unchanged: 20_000 } } });
+    expect(result.totals.continuations).toBeGreaterThan(0);
+    expect(keysOf(await aws.drain(target))).toEqual(['new.jpg']);
+  });
+
   it('refuses a report without LastModifiedDate, naming the column and the inventory configuration', async () => {
     const manifest = (
       await writeInventoryReport(aws.s3, {

@@ -95,6 +95,18 @@ describe('cli exit codes and errors', () => {
     const verbose = await runCli(['status', 's3://no-such-bucket/x/manifest.json', '--verbose']);
     expect(verbose.stderr).toMatch(/^\s+at /m);
   });
+
+  it('exits 2 naming the problem when a continuation was edited into overlapping or inverted ranges', async () => {
+    const queueUrl = await aws.createQueue('cli-bad-continuation');
+    const continuation = (ranges: unknown[]) => JSON.stringify({ bucket: 'fixture-photos', prefix: '', ranges });
+    const overlapping = await runCli(['backfill', 'fixture-photos', queueUrl, '--continuation', continuation([{ startAfter: '1', end: '5' }, { startAfter: '3', end: '7' }])]);
+    expect(overlapping.code).toBe(2);
+    expect(overlapping.stderr).toContain('range 1 of 2 overlaps the next one');
+    const inverted = await runCli(['backfill', 'fixture-photos', queueUrl, '--continuation', continuation([{ startAfter: '7', end: '5' }])]);
+    expect(inverted.code).toBe(2);
+    expect(inverted.stderr).toContain('is empty or inverted');
+    expect(await aws.drain(queueUrl)).toEqual([]);
+  });
 });
 
 describe('cli interrupted with Ctrl-C', () => {

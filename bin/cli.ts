@@ -5,7 +5,7 @@ import { wholeNumberOption } from '../lib/cli/options.ts';
 import { parseBackfillEvent } from '../lib/backfill/event.ts';
 import { backfillBucket } from '../lib/backfill/job.ts';
 import { InvalidArgumentError, PipelineError, RunFailedError } from '../lib/core/errors.ts';
-import { publishInventoryReport, type InventoryContinuation } from '../lib/inventory/job.ts';
+import { publishInventoryReport, type DataFileProgress, type InventoryContinuation } from '../lib/inventory/job.ts';
 import { EXIT_INTERRUPTED, listenForInterrupts } from '../lib/cli/interrupt.ts';
 import { showProgress } from '../lib/cli/progress.ts';
 import { createPipelineContext, type PipelineContext } from '../lib/publish/pipeline.ts';
@@ -180,26 +180,32 @@ async function runPublish<Summary extends JobSummary>(
   const stats = new RunStats();
   const interrupts = listenForInterrupts();
   const hideProgress = showProgress(stats);
-  const forced = Symbol('forced');
+  let summary: PrintedSummary;
+  let exitCode = 0;
+  let forced = false;
   try {
-    const outcome = await Promise.race([job(context, stats, interrupts.signal), interrupts.forced.then(() => forced)]);
-    hideProgress();
-    if (typeof outcome === 'symbol') {
+    const outcome = await Promise.race([job(context, stats, interrupts.signal), interrupts.forced.then(() => undefined)]);
+    if (outcome === undefined) {
+      forced = true;
+      exitCode = EXIT_INTERRUPTED;
       const error = `stopped at once by a second Ctrl-C: ${stats.pending} messages were in flight, and may or may not have reached the queue`;
-      printSummary({ ...stats.toJSON(), done: false, inFlight: stats.pending, error }, options.json);
-      process.exit(EXIT_INTERRUPTED);
+      summary = { ...stats.toJSON(), done: false, inFlight: stats.pending, error };
+    } else {
+      summary = outcome;
+      if (interrupts.interrupted && outcome.done === false) exitCode = EXIT_INTERRUPTED;
     }
-    printSummary(outcome, options.json);
-    if (interrupts.interrupted && outcome.done === false) process.exitCode = EXIT_INTERRUPTED;
   } catch (error) {
     if (!(error instanceof RunFailedError)) throw error;
-    hideProgress();
-    process.exitCode = interrupts.interrupted ? EXIT_INTERRUPTED : EXIT_RUN_FAILED;
-    printSummary({ ...(error.summary as Summary), error: error.message }, options.json);
+    exitCode = interrupts.interrupted ? EXIT_INTERRUPTED : EXIT_RUN_FAILED;
+    summary = { ...(error.summary as Summary), error: error.message };
   } finally {
     hideProgress();
     interrupts.dispose();
   }
+  printSummary(summary, options.json);
+  // Calls still in flight would keep the process alive: a forced stop ends it here.
+  if (forced) process.exit(exitCode);
+  process.exitCode = exitCode;
 }
 
 function parseJsonOption(option: string, value: string): unknown {
@@ -214,7 +220,7 @@ interface PrintedSummary extends JobSummary {
   error?: string;
   continuation?: unknown;
   inFlight?: number;
-  files?: Array<{ file: number; key: string; rowsDone: number; done: boolean }>;
+  files?: DataFileProgress[];
 }
 
 function printSummary(summary: PrintedSummary, json: boolean): void {

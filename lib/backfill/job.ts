@@ -46,7 +46,7 @@ interface RangeProgress {
  * ranges listed in parallel, merged into the one publishing path. When `signal` aborts (the time
  * budget is spent), listing stops, the batches in flight settle, and the summary carries a
  * continuation that resumes every unfinished range after its last published key: no key skipped,
- * none repeated. A run publishes at least one key before it stops, so chained runs always end.
+ * none repeated. A run gets past at least one key before it stops, so chained runs always end.
  */
 export async function backfillBucket(
   request: BackfillRequest,
@@ -71,8 +71,8 @@ export async function backfillBucket(
     yield* listKeyRange(context.s3, bucket, prefix, entry.range);
     entry.done = true;
   }
-  // The budget is honoured once this run has published a key, so that every run of a chain makes
-  // progress, whatever its budget.
+  // The budget is honoured once this run has got past a key (published, or skipped as unchanged),
+  // so that every run of a chain makes progress, whatever its budget.
   const stop = new AbortController();
   let listed = 0;
   const stopIfDue = () => {

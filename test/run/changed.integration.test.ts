@@ -2,8 +2,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeInventoryReport, type InventoryRow } from '../../lib/local/report-writer.ts';
 import type { Selection } from '../../lib/core/config.ts';
 import type { S3Location } from '../../lib/core/types.ts';
-import { keysOf, useEmulator } from '../support/emulator.ts';
-import { createWorkQueues, runReport, type WorkQueues } from '../support/inventory-run.ts';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { startInventoryRun } from '../../lib/run/fan-out.ts';
+import { parsePartTask } from '../../lib/run/part-task.ts';
+import { runPartTask } from '../../lib/run/part-worker.ts';
+import { keysOf, silentLog, useEmulator } from '../support/emulator.ts';
+import { createWorkQueues, runReport, workerContext, type WorkQueues } from '../support/inventory-run.ts';
 
 const aws = useEmulator();
 const INVENTORY = 'changed-inventory';
@@ -75,18 +79,19 @@ describe('changed mode: only what changed since the last complete run', () => {
     expect(latest.keys).toEqual(['b.jpg', 'c.jpg']);
   });
 
-  it('keeps to the time budget while it skips unchanged rows, continuing in new tasks', async () => {
+  it('keeps to the time budget while it skips unchanged rows: a spent budget stops it after one row', async () => {
     const config = `daily-${(configs += 1)}`;
     const firstScan = new Date(Date.UTC(2026, 10, 1));
-    const old = Array.from({ length: 20_000 }, (_, index) => row(`old-${index}.jpg`, new Date(firstScan.getTime() - 72 * HOUR)));
+    const old = Array.from({ length: 2_000 }, (_, index) => row(`old-${index}.jpg`, new Date(firstScan.getTime() - 72 * HOUR)));
     await run(await report(config, old.slice(0, 10), firstScan));
-    const target = await aws.createQueue(`changed-target-${(configs += 1)}`);
     const manifest = await report(config, [...old, row('new.jpg', new Date(firstScan.getTime() + HOUR))], new Date(firstScan.getTime() + 24 * HOUR));
-    // 20,000 rows take far longer to read than 40 ms: only the budget checked on skipped rows splits them.
-    const { report: result } = await runReport(aws, queues, manifest, target, { workers: 1, budgetMs: 40, selection: changed });
-    expect(result).toMatchObject({ status: 'complete', totals: { published: 1, skippedByReason: { unchanged: 20_000 } } });
-    expect(result.totals.continuations).toBeGreaterThan(0);
-    expect(keysOf(await aws.drain(target))).toEqual(['new.jpg']);
+    const taskQueues = await createWorkQueues(aws, `changed-budget-${configs}`);
+    await startInventoryRun(manifest, { s3: aws.s3, ...taskQueues, log: silentLog, deadline: Date.now() + 60_000, selection: changed });
+    const { Messages: [message] = [] } = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: taskQueues.workQueueUrl }));
+    const context = workerContext(aws, taskQueues, await aws.createQueue(`changed-target-${(configs += 1)}`), {});
+    // No row would be yielded before the last one: only a budget checked on skipped rows stops it.
+    const outcome = await runPartTask(parsePartTask(message?.Body ?? ''), message?.MessageId ?? '', context, AbortSignal.abort());
+    expect(outcome).toMatchObject({ status: 'continued', rowsDone: 1, published: 0 });
   });
 
   it('refuses a report without LastModifiedDate, naming the column and the inventory configuration', async () => {

@@ -109,11 +109,12 @@ program
     if (status.parts === undefined || !status.totals) return;
     const { totals } = status;
     console.log(
-      `Parts finished ${status.partsFinished} of ${status.parts}; published ${totals.published}, skipped ${totals.skipped}, ` +
+      `Parts finished ${status.partsFinished} of ${status.parts}, shards ${status.shardsFinished} of ${status.shards}; published ${totals.published}, skipped ${totals.skipped}, ` +
         `failed ${totals.failed}, continuations ${totals.continuations}.`,
     );
     for (const part of status.running ?? []) {
-      console.log(`  part ${part.part}: ${part.rowsDone} rows done, checkpoint ${part.updatedAt}${part.lastError ? `, last error: ${part.lastError}` : ''}`);
+      const shard = part.shard === undefined ? '' : ` shard ${part.shard}`;
+      console.log(`  part ${part.part}${shard}: ${part.rowsDone} rows done, checkpoint ${part.updatedAt}${part.lastError ? `, last error: ${part.lastError}` : ''}`);
     }
     for (const part of status.report?.partResults.filter((result) => result.status === 'failed') ?? []) {
       console.log(`  part ${part.part} failed: ${part.error}`);

@@ -16,6 +16,7 @@ const { values } = parseArgs({
     files: { type: 'string', default: '4' },
     workers: { type: 'string', default: '4' },
     'time-budget-ms': { type: 'string' },
+    'shard-rows': { type: 'string' },
     mode: { type: 'string', default: 'inventory' },
     json: { type: 'boolean', default: false },
     metrics: { type: 'boolean', default: false },
@@ -25,6 +26,7 @@ const { values } = parseArgs({
 });
 if (!['inventory', 'backfill', 'changed'].includes(values.mode)) throw new Error(`--mode "${values.mode}" must be inventory, backfill or changed`);
 const budget = values['time-budget-ms'];
+const shardRows = values['shard-rows'];
 const { json, verbose } = values;
 const say = (line: string) => {
   if (!json) process.stdout.write(`${line}\n`);
@@ -53,6 +55,7 @@ const result = await runLocalDemo({
   files: wholeNumberOption('files', values.files, 1),
   workers: wholeNumberOption('workers', values.workers, 1),
   ...(budget !== undefined && { timeBudgetMs: wholeNumberOption('time-budget-ms', budget, 1) }),
+  ...(shardRows !== undefined && { shardRows: wholeNumberOption('shard-rows', shardRows, 1_000) }),
   mode: values.mode as DemoMode,
   handlers: {
     inventory: (event) => inventory.handler(event),
@@ -80,7 +83,8 @@ if (json) {
     // Rewritten keys published again within five minutes are dropped by the FIFO queue's deduplication.
     say(`Day 1 published ${result.days[0]?.published}, day 2 published ${result.days[1]?.published} (only what changed); the queue holds ${result.queueDepth}.`);
   }
-  const parts = result.parts === undefined ? '' : ` by ${result.parts} parts with ${result.continuations} continuations`;
+  const shards = result.shards !== undefined && result.shards > (result.parts ?? 0) ? ` (${result.shards} shards)` : '';
+  const parts = result.parts === undefined ? '' : ` by ${result.parts} parts${shards} with ${result.continuations} continuations`;
   say(
     `${result.published} messages were published in total${parts} in ${(result.durationMs / 1000).toFixed(2)} s ` +
       `(${result.messagesPerSecond} messages/s); the queue holds ${result.queueDepth}.`,

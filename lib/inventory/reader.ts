@@ -28,6 +28,8 @@ export interface InventoryObject extends ObjectRef {
 export interface ReadOptions {
   /** Rows already done: read past them without counting or yielding them (gzip cannot seek). */
   startRow?: number;
+  /** The read ends after this row (a shard of the file); absent: at the end of the file. */
+  lastRow?: number;
   /** Kept at the number of the last row read, skipped rows included. */
   position?: { row: number };
   /** The ETag the verifying pass read: the rows come from the very bytes that were checked. */
@@ -72,11 +74,12 @@ export async function* readInventoryFile(
   // an unhandled rejection behind.
   streaming.catch(() => {});
 
+  const lastRow = options.lastRow ?? Number.POSITIVE_INFINITY;
   let row = startRow;
   try {
     for await (const record of parser as AsyncIterable<string[]>) {
       row += 1;
-      if (options.shouldStop?.(row)) return;
+      if (row > lastRow || options.shouldStop?.(row)) return;
       position.row = row;
       stats.rowsRead += 1;
       if (record.length !== columns.count) {

@@ -31,6 +31,8 @@ export interface LocalDemoOptions {
   workers: number;
   /** Inventory mode: each worker invocation stops after this long and queues the rest. */
   timeBudgetMs?: number;
+  /** Inventory mode: data files of more rows are split into shards of at most this many. */
+  shardRows?: number;
   mode: DemoMode;
   handlers: DemoHandlers;
   log: Log;
@@ -51,8 +53,9 @@ export interface LocalDemoResult {
   peakRssMb: number;
   /** Peak JavaScript heap of this thread while the handlers ran: the pipeline's own memory. */
   pipelineHeapPeakMb: number;
-  /** Inventory mode: parts, continuations and totals of the run's report. */
+  /** Inventory mode: parts, shards and continuations of the run's report. */
   parts?: number;
+  shards?: number;
   continuations?: number;
   /** What the run produced: the inventory run's report, or the backfill's summary. */
   summary: RunReport | BackfillSummary;
@@ -113,6 +116,7 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
       const work = await createWorkQueue(sqs, DEMO.workQueueName, DEMO.maxReceiveCount);
       process.env.WORK_QUEUE_URL = work.workQueueUrl;
       if (options.timeBudgetMs !== undefined) process.env.TIME_BUDGET_MS = String(options.timeBudgetMs);
+      if (options.shardRows !== undefined) process.env.SHARD_ROWS = String(options.shardRows);
       const inventory = { s3, sqs, work, options };
       if (options.mode === 'changed') ({ measured, days } = await runTwoDays(inventory));
       else measured = await runInventory(inventory, await writeDemoReport(s3, sampleInventoryRows(options.objects), options.objects, options.files));
@@ -128,7 +132,7 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
       messagesPerSecond: Math.round(published / (durationMs / 1000)),
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       pipelineHeapPeakMb: Math.round(heapPeakBytes / 2 ** 20),
-      ...('totals' in summary && { parts: summary.parts, continuations: summary.totals.continuations }),
+      ...('totals' in summary && { parts: summary.parts, shards: summary.shards, continuations: summary.totals.continuations }),
       summary,
       ...(days && { days }),
     };
@@ -193,7 +197,8 @@ async function runInventory({ s3, sqs, work, options }: InventoryDemo, report: W
     }).finally(() => clearInterval(ticker));
     const { totals } = done;
     const baseline = done.baseline === undefined ? '' : `, baseline ${done.baseline === 'none' ? 'none (everything published)' : done.baseline.manifest}`;
-    step(`The run's report.json: ${done.status}, ${totals.published} published, ${totals.skipped} skipped, ${totals.failed} failed, ${totals.continuations} continuations${baseline}.`);
+    const shards = done.shards > done.parts ? ` from ${done.shards} shards` : '';
+    step(`The run's report.json: ${done.status}, ${totals.published} published${shards}, ${totals.skipped} skipped, ${totals.failed} failed, ${totals.continuations} continuations${baseline}.`);
     return done;
   });
 }

@@ -2,20 +2,19 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
 import { parsePartTask, type PartTask } from './part-task.ts';
 import { completeRunIfFinished, type RunReport } from './report.ts';
-import { checkpointKey, finishedKey, getJson, putJson, runFolder, type PartCheckpoint, type PartResult } from './state.ts';
+import { recordResult } from './shards.ts';
+import { checkpointKey, getJson, runFolder, type PartCheckpoint, type WorkResult } from './state.ts';
 import { RunStats } from '../core/run-stats.ts';
 import type { Log } from '../core/types.ts';
 
 /**
- * Records a part whose task ended in the dead-letter queue as failed, with the last error its
- * workers saved, so that the run still gets its report and the report names the part.
+ * Records a part (or a shard of one) whose task ended in the dead-letter queue as failed, with the
+ * last error its workers saved, so that the run still gets its report and the report names it.
  */
 export async function recordFailedPart(s3: S3Client, task: PartTask, reason: string, log: Log): Promise<RunReport | undefined> {
   const run = runFolder(task.manifest);
-  const checkpoint = (await getJson<PartCheckpoint>(s3, run.bucket, checkpointKey(run, task.part)))?.value;
-  const result: PartResult = {
-    part: task.part,
-    file: task.file.key,
+  const checkpoint = (await getJson<PartCheckpoint>(s3, run.bucket, checkpointKey(run, task.part, task.shard?.index)))?.value;
+  const result: WorkResult = {
     status: 'failed',
     rowsDone: checkpoint?.rowsDone ?? task.startRow,
     counters: checkpoint?.counters ?? new RunStats().counters(),
@@ -25,8 +24,8 @@ export async function recordFailedPart(s3: S3Client, task: PartTask, reason: str
     error: checkpoint?.lastError ? `${reason}; last error: ${checkpoint.lastError}` : reason,
   };
   // A result already there (the part was done after all) is kept.
-  if ((await putJson(s3, run.bucket, finishedKey(run, task.part), result, { ifNoneMatch: '*' })) !== undefined) {
-    log.error('part failed', { ...result });
+  if (await recordResult(s3, task, result, log, true)) {
+    log.error('part failed', { part: task.part, ...(task.shard && { shard: task.shard.index }), file: task.file.key, ...result });
   }
   return completeRunIfFinished(s3, task, log);
 }

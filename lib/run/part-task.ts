@@ -2,6 +2,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import PQueue from 'p-queue';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { ColumnPositions, ManifestFile } from '../inventory/manifest.ts';
+import type { VerifiedFile } from '../inventory/reader.ts';
 import type { S3Location } from '../core/types.ts';
 
 /** One message of the work queue: publish one data file of a report, from `startRow` on. */
@@ -18,6 +19,20 @@ export interface PartTask {
   sequence: number;
   /** `changed` mode: only objects modified at or after this time (ISO 8601) are published. */
   changedSince?: string;
+  /** Set when the data file was split: the task publishes this range of its rows only. */
+  shard?: ShardRange;
+}
+
+/** One of the row ranges a data file was split into, published by tasks of its own. */
+export interface ShardRange {
+  index: number;
+  count: number;
+  /** Rows of the file before the shard. */
+  firstRow: number;
+  /** The shard's last row; absent on the last shard, which reads to the end of the file. */
+  lastRow?: number;
+  /** What the check of the whole file found, before it was split: shards do not check it again. */
+  verified: VerifiedFile;
 }
 
 /** Validates a work-queue message body; a malformed one is a bug or a stray message. */
@@ -43,11 +58,25 @@ export function parsePartTask(body: string): PartTask {
     !integer(task.columns.count) ||
     !integer(task.startRow) ||
     !integer(task.sequence) ||
-    (task.changedSince !== undefined && Number.isNaN(Date.parse(task.changedSince)))
+    (task.changedSince !== undefined && Number.isNaN(Date.parse(task.changedSince))) ||
+    (task.shard !== undefined && !isShardRange(task.shard, integer))
   ) {
     throw new InvalidArgumentError(`work task is not a part task: ${body.slice(0, 500)}`);
   }
   return task;
+}
+
+function isShardRange(shard: ShardRange, integer: (value: unknown) => boolean): boolean {
+  return (
+    integer(shard?.index) &&
+    integer(shard.count) &&
+    shard.index < shard.count &&
+    integer(shard.firstRow) &&
+    // Only the last shard, and always it, reads to the end of the file: no row is left out.
+    (shard.index === shard.count - 1 ? shard.lastRow === undefined : integer(shard.lastRow) && (shard.lastRow as number) > shard.firstRow) &&
+    integer(shard.verified?.rows) &&
+    (shard.verified.etag === undefined || typeof shard.verified.etag === 'string')
+  );
 }
 
 /** Queues tasks, a bounded number of SendMessage calls at once (the client retries each). */

@@ -7,16 +7,8 @@ import { parsePartTask, queueTasks, type PartTask } from './part-task.ts';
 import { publishAll, type PipelineContext } from '../publish/pipeline.ts';
 import { RowWatermark } from '../core/row-watermark.ts';
 import { completeRunIfFinished, type RunReport } from './report.ts';
-import {
-  checkpointKey,
-  finishedKey,
-  getJson,
-  putJson,
-  runFolder,
-  type PartCheckpoint,
-  type PartResult,
-  type RunFolder,
-} from './state.ts';
+import { completeShardedPart, recordResult, shardTasks } from './shards.ts';
+import { checkpointKey, finishedKey, getJson, putJson, runFolder, type PartCheckpoint, type RunFolder, type WorkResult } from './state.ts';
 import { InvocationMetrics, type InvocationOutcome } from '../core/metrics.ts';
 import { RunStats } from '../core/run-stats.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
@@ -27,6 +19,8 @@ export interface WorkerSettings {
   checkpointIntervalMs: number;
   /** A checkpoint not saved for this long belongs to a worker that is gone. */
   leaseMs: number;
+  /** Data files of more rows are split into shards of at most this many, published in parallel. */
+  shardRows: number;
 }
 
 export interface WorkerContext extends PipelineContext {
@@ -37,17 +31,17 @@ export interface WorkerContext extends PipelineContext {
   metrics?: Metrics;
 }
 
-export type PartOutcome =
+export type PartOutcome = { part: number; shard?: number; sequence: number } & (
   | {
       status: 'done' | 'continued';
-      part: number;
-      sequence: number;
       rowsDone: number;
       /** Messages published by this invocation. */
       published: number;
       report?: RunReport;
     }
-  | { status: 'skipped'; part: number; sequence: number; reason: string };
+  | { status: 'split'; shards: number }
+  | { status: 'skipped'; reason: string }
+);
 
 /**
  * A batch of work-queue messages (the stack uses batches of one): each task may publish for
@@ -87,14 +81,21 @@ export async function runTaskBatch(event: SQSEvent, context: WorkerContext, budg
 export async function runPartTask(task: PartTask, owner: string, context: WorkerContext, budget?: AbortSignal): Promise<PartOutcome> {
   const { s3, log, settings } = context;
   const run = runFolder(task.manifest);
+  const shard = task.shard?.index;
+  const which = { part: task.part, ...(shard !== undefined && { shard }), sequence: task.sequence };
   const skipped = (reason: string): PartOutcome => {
-    log.info('part task skipped', { part: task.part, sequence: task.sequence, reason });
-    return { status: 'skipped', part: task.part, sequence: task.sequence, reason };
+    log.info('part task skipped', { ...which, reason });
+    return { status: 'skipped', ...which, reason };
   };
+  // The worker that finished it may have failed to write what follows: a redelivery completes it.
   if (await getJson(s3, run.bucket, finishedKey(run, task.part))) {
-    // The worker that finished it may have failed to write the report: a redelivery completes it.
     await completeRunIfFinished(s3, task, log);
     return skipped('the part is already finished');
+  }
+  if (shard !== undefined && (await getJson(s3, run.bucket, finishedKey(run, task.part, shard)))) {
+    await completeShardedPart(s3, task, log);
+    await completeRunIfFinished(s3, task, log);
+    return skipped('the shard is already finished');
   }
   const lease = await takePart(context, run, task, owner);
   if (typeof lease === 'string') return skipped(lease);
@@ -121,10 +122,10 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
       updatedAt: new Date().toISOString(),
       ...changes,
     };
-    const saved = await putJson(s3, run.bucket, checkpointKey(run, task.part), next, { ifMatch: etag });
+    const saved = await putJson(s3, run.bucket, checkpointKey(run, task.part, shard), next, { ifMatch: etag });
     if (saved === undefined) {
       leaseLost = true;
-      log.warn('another worker took the part over', { part: task.part, sequence: task.sequence });
+      log.warn('another worker took the part over', which);
       return false;
     }
     checkpoint = next;
@@ -147,14 +148,13 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
   // used it up); the row where it stops is left for the continuation.
   let stopped = false;
   const shouldStop = (row: number) => (stopped ||= leaseLost || (budget?.aborted === true && row > startRow + 1));
+  const file = { bucket: run.bucket, file: task.file, columns: task.columns };
   async function* objects(): AsyncGenerator<InventoryObject> {
-    const file = { bucket: run.bucket, file: task.file, columns: task.columns };
-    // No row is published before the file's size and MD5 matched the manifest: once per part.
-    if (!checkpoint.verified && !(await save({ verified: await verifyDataFile(s3, file, stats) }))) return;
     const { etag } = checkpoint.verified ?? {};
     const selection = {
       fields: context.config.messageFields,
       ...(task.changedSince !== undefined && { changedSince: new Date(task.changedSince) }),
+      ...(task.shard?.lastRow !== undefined && { lastRow: task.shard.lastRow }),
     };
     for await (const object of readInventoryFile(s3, file, stats, { startRow, position, shouldStop, ...selection, ...(etag && { etag }) })) {
       watermark.sent(object.row);
@@ -165,8 +165,17 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
   }
 
   let failure: unknown;
+  let shards: PartTask[] | undefined;
   try {
-    await publishAll(objects(), context, stats, (object, done) => (done ? watermark.settled(object.row) : watermark.failed(object.row)));
+    // No row is published before the file's size and MD5 matched the manifest: once per part,
+    // by its first task, which also splits a big file into shards (never one partly published).
+    if (!checkpoint.verified) await save({ verified: await verifyDataFile(s3, file, stats) });
+    const { verified } = checkpoint;
+    if (!task.shard && verified && checkpoint.rowsDone === 0) shards = shardTasks(task, verified, settings.shardRows);
+    if (shards) await queueTasks(context.work, settings.workQueueUrl, shards);
+    else if (!leaseLost) {
+      await publishAll(objects(), context, stats, (object, done) => (done ? watermark.settled(object.row) : watermark.failed(object.row)));
+    }
   } catch (error) {
     failure = error;
   } finally {
@@ -181,32 +190,43 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
     const problem = failure instanceof Error ? failure.message : `${stats.failed} keys could not be published, first "${stats.failedKeys[0]?.key}": ${stats.failedKeys[0]?.reason}`;
     // Releasing the lease lets the retry of this task start at once; the error is what matters.
     await save({ lastError: problem, owner: '' }).catch(() => false);
-    throw new RunFailedError(`part ${task.part} of ${formatS3Uri(task.manifest)} stopped at row ${watermark.rowsDone}: ${problem}`, stats.counters(), {
+    throw new RunFailedError(`part ${task.part}${shard === undefined ? '' : ` shard ${shard}`} of ${formatS3Uri(task.manifest)} stopped at row ${watermark.rowsDone}: ${problem}`, stats.counters(), {
       cause: failure,
     });
   }
 
+  if (shards) {
+    // A crash before this save queues the shards again when the task is redelivered: the copies
+    // find each shard's lease taken or its result written, and are skipped.
+    await save({ shards: shards.length, handedOver: true });
+    log.info('part split into shards', { ...which, rows: checkpoint.verified?.rows, shards: shards.length });
+    return { status: 'split', ...which, shards: shards.length };
+  }
+
   if (endOfFile) {
-    const result: PartResult = {
-      part: task.part,
-      file: task.file.key,
+    const result: WorkResult = {
       status: 'done',
       rowsDone: watermark.rowsDone,
-      // Every row of the file, once, however often a crash made workers read some of them again.
-      counters: { ...stats.counters(), rowsRead: watermark.rowsDone },
+      // Every row of the range, once, however often a crash made workers read some of them again.
+      counters: { ...stats.counters(), rowsRead: Math.max(0, watermark.rowsDone - (task.shard?.firstRow ?? 0)) },
       continuations: checkpoint.continuations,
       startedAt: checkpoint.startedAt,
       endedAt: new Date().toISOString(),
     };
     await save();
-    await putJson(s3, run.bucket, finishedKey(run, task.part), result);
-    log.info('part done', { part: task.part, rowsDone: result.rowsDone, published: result.counters.published, continuations: result.continuations });
+    await recordResult(s3, task, result, log);
+    log.info(shard === undefined ? 'part done' : 'shard done', {
+      ...which,
+      rowsDone: result.rowsDone,
+      published: result.counters.published,
+      continuations: result.continuations,
+    });
     const outcome: InvocationOutcome = { partsFinished: 1 };
     const report = await completeRunIfFinished(s3, task, log, (written) => {
       outcome.runDurationSeconds = (Date.parse(written.endedAt) - Date.parse(written.startedAt)) / 1000;
     });
     metrics?.record(outcome);
-    return { status: 'done', part: task.part, sequence: task.sequence, rowsDone: result.rowsDone, published: publishedNow, ...(report && { report }) };
+    return { status: 'done', ...which, rowsDone: result.rowsDone, published: publishedNow, ...(report && { report }) };
   }
 
   // Out of time: queue the rest first, then hand over. A crash in between leaves both tasks
@@ -214,9 +234,9 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
   const rowsDone = watermark.rowsDone;
   await queueTasks(context.work, settings.workQueueUrl, [{ ...task, startRow: rowsDone, sequence: task.sequence + 1 }]);
   await save({ handedOver: true, continuations: checkpoint.continuations + 1 });
-  log.info('part continues in a new task', { part: task.part, sequence: task.sequence + 1, rowsDone });
+  log.info('part continues in a new task', { ...which, next: task.sequence + 1, rowsDone });
   metrics?.record({ continuations: 1 });
-  return { status: 'continued', part: task.part, sequence: task.sequence, rowsDone, published: publishedNow };
+  return { status: 'continued', ...which, rowsDone, published: publishedNow };
 }
 
 /**
@@ -230,12 +250,13 @@ async function takePart(
   task: PartTask,
   owner: string,
 ): Promise<{ checkpoint: PartCheckpoint; etag: string } | string> {
-  const key = checkpointKey(run, task.part);
+  const key = checkpointKey(run, task.part, task.shard?.index);
   const now = new Date().toISOString();
   const existing = await getJson<PartCheckpoint>(s3, run.bucket, key);
   if (!existing) {
     const checkpoint: PartCheckpoint = {
       part: task.part,
+      ...(task.shard && { shard: task.shard.index, verified: task.shard.verified }),
       file: task.file.key,
       owner,
       sequence: task.sequence,
@@ -249,6 +270,7 @@ async function takePart(
     return etag === undefined ? 'another worker started the part at the same moment' : { checkpoint, etag };
   }
   const current = existing.value;
+  if (current.shards !== undefined) return `the part was split into ${current.shards} shards`;
   if (current.sequence > task.sequence) return `superseded by continuation ${current.sequence}`;
   if (current.sequence === task.sequence && current.handedOver) return 'the part was handed over to a continuation';
   const silentFor = Date.now() - Date.parse(current.updatedAt);

@@ -4,17 +4,20 @@ import { fetchManifest } from '../inventory/manifest.ts';
 import type { Baseline } from './baseline.ts';
 import {
   claimKey,
-  countFinishedParts,
-  finishedParts,
+  countFinished,
+  finishedPrefix,
+  finishedResults,
   getJson,
   putJson,
   reportKey,
   runFolder,
   checkpointKey,
+  shardFinishedPrefix,
   type PartCheckpoint,
   type PartCounters,
   type PartResult,
   type RunClaim,
+  type ShardResult,
 } from './state.ts';
 import { RunStats, type StatsSummary } from '../core/run-stats.ts';
 import type { Log, S3Location } from '../core/types.ts';
@@ -30,6 +33,8 @@ export interface RunReport {
   /** `complete` when every part was done; `failed` when any part failed. */
   status: 'complete' | 'failed';
   parts: number;
+  /** Row ranges published by tasks of their own: each split part's shards, and 1 per other part. */
+  shards: number;
   failedParts: number[];
   startedAt: string;
   endedAt: string;
@@ -62,12 +67,12 @@ export async function completeRunIfFinished(
   onWritten?: (report: RunReport) => void,
 ): Promise<RunReport | undefined> {
   const run = runFolder(manifest);
-  if ((await countFinishedParts(s3, run)) < parts) return undefined;
+  if ((await countFinished(s3, run.bucket, finishedPrefix(run))) < parts) return undefined;
   const existing = await getJson<RunReport>(s3, run.bucket, reportKey(run));
   if (existing) return existing.value;
   const claim = (await getJson<RunClaim>(s3, run.bucket, claimKey(run)))?.value;
   const partResults: PartResult[] = [];
-  for await (const result of finishedParts(s3, run)) partResults.push(result);
+  for await (const result of finishedResults<PartResult>(s3, run.bucket, finishedPrefix(run))) partResults.push(result);
   partResults.sort((a, b) => a.part - b.part);
   const failedParts = partResults.filter((result) => result.status === 'failed').map((result) => result.part);
   const report: RunReport = {
@@ -75,6 +80,7 @@ export async function completeRunIfFinished(
     sourceBucket,
     status: failedParts.length > 0 ? 'failed' : 'complete',
     parts,
+    shards: partResults.reduce((sum, result) => sum + (result.shards?.length ?? 1), 0),
     failedParts,
     startedAt: claim?.claimedAt ?? partResults[0]?.startedAt ?? new Date().toISOString(),
     endedAt: new Date().toISOString(),
@@ -100,10 +106,13 @@ export interface RunStatus {
   state: 'not started' | 'running' | 'complete' | 'failed';
   parts?: number;
   partsFinished?: number;
-  /** Sums over the parts' results and latest checkpoints. */
+  /** Row ranges published by tasks of their own, as far as known: parts not split yet count 1. */
+  shards?: number;
+  shardsFinished?: number;
+  /** Sums over the parts' and shards' results and latest checkpoints. */
   totals?: RunTotals;
-  /** Parts being worked on: rows done so far and when their checkpoint was last saved. */
-  running?: Array<{ part: number; rowsDone: number; published: number; updatedAt: string; lastError?: string }>;
+  /** Parts and shards being worked on: rows done so far and when their checkpoint was last saved. */
+  running?: Array<{ part: number; shard?: number; rowsDone: number; published: number; updatedAt: string; lastError?: string }>;
   report?: RunReport;
 }
 
@@ -115,24 +124,49 @@ export async function runStatus(s3: S3Client, manifest: S3Location): Promise<Run
   const claim = (await getJson<RunClaim>(s3, run.bucket, claimKey(run)))?.value;
   if (!claim) return { manifest: uri, state: 'not started' };
   const report = (await getJson<RunReport>(s3, run.bucket, reportKey(run)))?.value;
-  if (report) return { manifest: uri, state: report.status, parts: report.parts, partsFinished: report.parts, totals: report.totals, report };
+  if (report) {
+    const { parts, shards, totals } = report;
+    return { manifest: uri, state: report.status, parts, partsFinished: parts, shards, shardsFinished: shards, totals, report };
+  }
   const finished: PartResult[] = [];
-  for await (const result of finishedParts(s3, run)) finished.push(result);
+  for await (const result of finishedResults<PartResult>(s3, run.bucket, finishedPrefix(run))) finished.push(result);
   const done = new Set(finished.map((result) => result.part));
+  let shards = finished.reduce((sum, result) => sum + (result.shards?.length ?? 1), 0);
+  let shardsFinished = shards;
+  const counted: Array<{ counters: PartCounters; continuations: number }> = [...finished];
   const running: PartCheckpoint[] = [];
   for (let part = 0; part < claim.parts; part += 1) {
     if (done.has(part)) continue;
-    const checkpoint = await getJson<PartCheckpoint>(s3, run.bucket, checkpointKey(run, part));
-    if (checkpoint) running.push(checkpoint.value);
+    const checkpoint = (await getJson<PartCheckpoint>(s3, run.bucket, checkpointKey(run, part)))?.value;
+    shards += checkpoint?.shards ?? 1;
+    if (checkpoint?.shards === undefined) {
+      if (checkpoint) running.push(checkpoint);
+      continue;
+    }
+    // A split part: its finished shards' results, then the checkpoints of the others.
+    const shardDone = new Set<number>();
+    for await (const result of finishedResults<ShardResult>(s3, run.bucket, shardFinishedPrefix(run, part))) {
+      shardDone.add(result.shard);
+      counted.push(result);
+    }
+    shardsFinished += shardDone.size;
+    for (let shard = 0; shard < checkpoint.shards; shard += 1) {
+      if (shardDone.has(shard)) continue;
+      const shardCheckpoint = (await getJson<PartCheckpoint>(s3, run.bucket, checkpointKey(run, part, shard)))?.value;
+      if (shardCheckpoint) running.push(shardCheckpoint);
+    }
   }
   return {
     manifest: uri,
     state: 'running',
     parts: claim.parts,
     partsFinished: finished.length,
-    totals: sumCounters([...finished, ...running]),
+    shards,
+    shardsFinished,
+    totals: sumCounters([...counted, ...running]),
     running: running.map((checkpoint) => ({
       part: checkpoint.part,
+      ...(checkpoint.shard !== undefined && { shard: checkpoint.shard }),
       rowsDone: checkpoint.rowsDone,
       published: checkpoint.counters.published,
       updatedAt: checkpoint.updatedAt,

@@ -14,6 +14,8 @@ import type { S3Location } from '../core/types.ts';
  * - `claim.json`: the run exists; created once with `If-None-Match: *`.
  * - `parts/<n>.json`: checkpoint of part n, the lease of the worker on it (`If-Match` updates).
  * - `finished/<n>.json`: result of part n, done or failed; counting them tells when all are done.
+ * - `shards/<n>/<s>.json` and `shards/<n>/finished/<s>.json`: checkpoint and result of shard s of a
+ *   part split into row ranges; the part's result is written when all its shards have one.
  * - `report.json`: the completion report, written once.
  */
 export interface RunFolder {
@@ -27,10 +29,20 @@ export function runFolder(manifest: S3Location): RunFolder {
 }
 
 const partName = (part: number) => String(part).padStart(6, '0');
+const shardName = (shard: number) => String(shard).padStart(4, '0');
 export const claimKey = (run: RunFolder) => `${run.prefix}claim.json`;
-export const checkpointKey = (run: RunFolder, part: number) => `${run.prefix}parts/${partName(part)}.json`;
 export const finishedPrefix = (run: RunFolder) => `${run.prefix}finished/`;
-export const finishedKey = (run: RunFolder, part: number) => `${finishedPrefix(run)}${partName(part)}.json`;
+export const shardFinishedPrefix = (run: RunFolder, part: number) => `${run.prefix}shards/${partName(part)}/finished/`;
+
+/** Checkpoint (the lease) of a part, or of one shard of it. */
+export function checkpointKey(run: RunFolder, part: number, shard?: number): string {
+  return shard === undefined ? `${run.prefix}parts/${partName(part)}.json` : `${run.prefix}shards/${partName(part)}/${shardName(shard)}.json`;
+}
+
+/** Result of a part, or of one shard of it. */
+export function finishedKey(run: RunFolder, part: number, shard?: number): string {
+  return shard === undefined ? `${finishedPrefix(run)}${partName(part)}.json` : `${shardFinishedPrefix(run, part)}${shardName(shard)}.json`;
+}
 export const reportKey = (run: RunFolder) => `${run.prefix}report.json`;
 
 /** Counters of a part, summed over every invocation that worked on it. */
@@ -51,6 +63,8 @@ export interface RunClaim {
 
 export interface PartCheckpoint {
   part: number;
+  /** Set on the checkpoint of a shard. */
+  shard?: number;
   file: string;
   /** The task attempt holding the part: SQS message id and receive count. */
   owner: string;
@@ -67,11 +81,12 @@ export interface PartCheckpoint {
   lastError?: string;
   /** Set once the data file's size and MD5 were checked: its rows, and the ETag checked. */
   verified?: VerifiedFile;
+  /** The part was split into this many shards, each published by tasks of its own. */
+  shards?: number;
 }
 
-export interface PartResult {
-  part: number;
-  file: string;
+/** How a part, or a shard of one, ended. */
+export interface WorkResult {
   status: 'done' | 'failed';
   rowsDone: number;
   counters: PartCounters;
@@ -79,6 +94,20 @@ export interface PartResult {
   startedAt?: string;
   endedAt: string;
   error?: string;
+}
+
+export interface PartResult extends WorkResult {
+  part: number;
+  file: string;
+  /** A part split into shards: each one's result, in order. */
+  shards?: ShardResult[];
+}
+
+export interface ShardResult extends WorkResult {
+  shard: number;
+  /** The shard's rows are those after `firstRow`, up to `lastRow` or the end of the file. */
+  firstRow: number;
+  lastRow?: number;
 }
 
 export interface StoredJson<T> {
@@ -140,17 +169,17 @@ async function ownWrite(s3: S3Client, bucket: string, key: string, body: string)
   }
 }
 
-/** The results of the parts that have one. */
-export async function* finishedParts(s3: S3Client, run: RunFolder): AsyncGenerator<PartResult> {
-  for await (const object of listObjects(s3, run.bucket, finishedPrefix(run))) {
-    const result = await getJson<PartResult>(s3, run.bucket, object.Key ?? '');
+/** The results under a prefix (`finishedPrefix` or `shardFinishedPrefix`), in key order. */
+export async function* finishedResults<T extends WorkResult>(s3: S3Client, bucket: string, prefix: string): AsyncGenerator<T> {
+  for await (const object of listObjects(s3, bucket, prefix)) {
+    const result = await getJson<T>(s3, bucket, object.Key ?? '');
     if (result) yield result.value;
   }
 }
 
-/** How many parts have a result: one listing call per 1,000 parts. */
-export async function countFinishedParts(s3: S3Client, run: RunFolder): Promise<number> {
+/** How many results there are under a prefix: one listing call per 1,000. */
+export async function countFinished(s3: S3Client, bucket: string, prefix: string): Promise<number> {
   let count = 0;
-  for await (const _ of listObjects(s3, run.bucket, finishedPrefix(run))) count += 1;
+  for await (const _ of listObjects(s3, bucket, prefix)) count += 1;
   return count;
 }

@@ -23,7 +23,7 @@ export async function workerContextFromEnvironment(env: Environment, log: Log): 
     ...pipeline,
     metrics: createMetrics(env),
     work,
-    settings: { workQueueUrl, checkpointIntervalMs: tuning.checkpointIntervalMs, leaseMs: tuning.leaseMs },
+    settings: { workQueueUrl, checkpointIntervalMs: tuning.checkpointIntervalMs, leaseMs: tuning.leaseMs, shardRows: tuning.shardRows },
     ...(tuning.timeBudgetMs !== undefined && { timeBudgetMs: tuning.timeBudgetMs }),
   };
 }

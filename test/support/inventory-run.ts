@@ -27,6 +27,8 @@ export interface RunOptions {
   /** Where the workers' S3 and SQS calls go: the emulator, or a proxy before it. */
   endpoint?: string;
   checkpointIntervalMs?: number;
+  /** Data files of more rows are split into shards (none by default). */
+  shardRows?: number;
   config?: Partial<PipelineConfig>;
   /** The workers' log (silent by default). */
   log?: Log;
@@ -39,7 +41,12 @@ export function workerContext(aws: TestEmulator, queues: WorkQueues, targetQueue
     ...aws.context(targetQueueUrl, options.config, options.endpoint),
     ...(options.log && { log: options.log }),
     work: queues.work,
-    settings: { workQueueUrl: queues.workQueueUrl, checkpointIntervalMs: options.checkpointIntervalMs ?? 20, leaseMs: 2_000 },
+    settings: {
+      workQueueUrl: queues.workQueueUrl,
+      checkpointIntervalMs: options.checkpointIntervalMs ?? 20,
+      leaseMs: 2_000,
+      shardRows: options.shardRows ?? Number.MAX_SAFE_INTEGER,
+    },
   };
 }
 

@@ -221,7 +221,7 @@ describe('status', () => {
     const after = await runCli(['status', uri]);
     expect(after.code).toBe(0);
     expect(after.stdout).toContain(`${uri}: complete`);
-    expect(after.stdout).toContain('Parts finished 2 of 2; published 40, skipped 0, failed 0, continuations 0.');
+    expect(after.stdout).toContain('Parts finished 2 of 2, shards 2 of 2; published 40, skipped 0, failed 0, continuations 0.');
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
     const { handler } = await import('../../handlers/status.ts');
     expect(await handler({ manifest: uri })).toMatchObject({ state: 'complete', parts: 2, totals: { published: 40 } });

@@ -58,7 +58,6 @@ export async function runReport(
   targetQueueUrl: string,
   options: RunOptions,
 ): Promise<{ fanOut: FanOutSummary; report: RunReport }> {
-  const context = workerContext(aws, queues, targetQueueUrl, options);
   const fanOut = await startInventoryRun(manifest, {
     s3: aws.s3,
     ...queues,
@@ -66,7 +65,18 @@ export async function runReport(
     deadline: Date.now() + 60_000,
     ...(options.selection && { selection: options.selection }),
   });
-  const report = await runWorkersUntilReport({
+  return { fanOut, report: await workUntilReport(aws, queues, manifest, workerContext(aws, queues, targetQueueUrl, options), options) };
+}
+
+/** Workers and the dead-letter function take the tasks of the work queue until the run has its report. */
+export function workUntilReport(
+  aws: TestEmulator,
+  queues: WorkQueues,
+  manifest: S3Location,
+  context: WorkerContext,
+  options: Pick<RunOptions, 'workers' | 'budgetMs'>,
+): Promise<RunReport> {
+  return runWorkersUntilReport({
     s3: aws.s3,
     sqs: aws.sqs,
     manifest,
@@ -77,5 +87,4 @@ export async function runReport(
     retryDelaySeconds: 0,
     log: silentLog,
   });
-  return { fanOut, report };
 }

@@ -1,0 +1,246 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulatorProxy, type EmulatorProxy } from '../../lib/local/proxy.ts';
+import { writeInventoryReport } from '../../lib/local/report-writer.ts';
+import { startInventoryRun } from '../../lib/run/fan-out.ts';
+import { parsePartTask, type PartTask } from '../../lib/run/part-task.ts';
+import { runPartTask, type WorkerContext } from '../../lib/run/part-worker.ts';
+import { runStatus } from '../../lib/run/report.ts';
+import { shardTasks } from '../../lib/run/shards.ts';
+import { checkpointKey, getJson, putJson, runFolder, type PartCheckpoint } from '../../lib/run/state.ts';
+import { RunStats } from '../../lib/core/run-stats.ts';
+import type { S3Location } from '../../lib/core/types.ts';
+import { keysOf, silentLog, useEmulator } from '../support/emulator.ts';
+import { createWorkQueues, runReport, workerContext, workUntilReport, type WorkQueues } from '../support/inventory-run.ts';
+
+const aws = useEmulator();
+const INVENTORY = 'shard-inventory';
+let reports = 0;
+let proxy: EmulatorProxy | undefined;
+
+beforeAll(async () => {
+  await aws.createBucket(INVENTORY);
+});
+afterEach(async () => {
+  await proxy?.stop();
+  proxy = undefined;
+});
+
+const hexKeys = (count: number, salt: string) =>
+  Array.from({ length: count }, (_, index) => `${createHash('sha256').update(`${salt}${index}`).digest('hex')}.jpg`);
+
+/** A report of one data file listing `keys` in order. */
+async function oneFileReport(keys: string[]): Promise<S3Location> {
+  const written = await writeInventoryReport(aws.s3, {
+    sourceBucket: 'shard-source',
+    destinationBucket: INVENTORY,
+    prefix: 'inventory',
+    configId: `config-${(reports += 1)}`,
+    rows: keys.map((key) => ({ key, size: 1, lastModified: new Date(), etag: 'e' })),
+    rowsPerFile: keys.length,
+  });
+  return written.manifest;
+}
+
+/** How often each key was sent: every key of the bucket exactly once is `[1]`. */
+function timesSent(bodies: string[], keys: string[]): number[] {
+  const times = new Map(keys.map((key) => [key, 0]));
+  for (const key of keysOf(bodies)) times.set(key, (times.get(key) ?? 0) + 1);
+  return [...new Set(times.values())].sort();
+}
+
+async function receiveTasks(queues: WorkQueues): Promise<Array<{ message: Message; task: PartTask }>> {
+  const received: Array<{ message: Message; task: PartTask }> = [];
+  for (;;) {
+    const { Messages = [] } = await aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queues.workQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }),
+    );
+    if (Messages.length === 0) return received;
+    for (const message of Messages) received.push({ message, task: parsePartTask(message.Body ?? '') });
+  }
+}
+
+/** Runs the fan-out and the file's first task, which splits it: returns the shard tasks it queued. */
+async function split(manifest: S3Location, queues: WorkQueues, context: WorkerContext): Promise<Array<{ message: Message; task: PartTask }>> {
+  await startInventoryRun(manifest, { s3: aws.s3, ...queues, log: silentLog, deadline: Date.now() + 60_000 });
+  const [file] = await receiveTasks(queues);
+  expect(await runPartTask(file?.task as PartTask, file?.message.MessageId ?? '', context)).toMatchObject({ status: 'split' });
+  await aws.sqs.send(new DeleteMessageCommand({ QueueUrl: queues.workQueueUrl, ReceiptHandle: file?.message.ReceiptHandle }));
+  return receiveTasks(queues);
+}
+
+describe('shard plan', () => {
+  const task = { part: 0, sequence: 0, startRow: 0 } as PartTask;
+  const verified = { rows: 200_000, etag: '"e"' };
+
+  it('splits rows evenly, the last shard reading to the end of the file', () => {
+    const shards = shardTasks(task, { ...verified, rows: 100_001 }, 25_000) ?? [];
+    expect(shards.map(({ shard, startRow }) => [startRow, shard?.firstRow, shard?.lastRow, shard?.index, shard?.count])).toEqual([
+      [0, 0, 20_001, 0, 5],
+      [20_001, 20_001, 40_002, 1, 5],
+      [40_002, 40_002, 60_003, 2, 5],
+      [60_003, 60_003, 80_004, 3, 5],
+      [80_004, 80_004, undefined, 4, 5],
+    ]);
+    expect(shardTasks(task, { ...verified, rows: 25_000 }, 25_000)).toBeUndefined();
+  });
+
+  it('refuses a shard task whose range would leave rows out', () => {
+    const [first, , last] = shardTasks(task, { ...verified, rows: 300 }, 100) ?? [];
+    const body = (changes: object) => JSON.stringify({ ...baseTask, ...changes });
+    const baseTask = { manifest: { bucket: 'b', key: 'k' }, sourceBucket: 's', part: 0, parts: 1, file: { key: 'f', size: 1, md5: 'm' }, columns: { key: 1, bucket: 0, count: 2 }, startRow: 0, sequence: 0 };
+    expect(parsePartTask(body({ shard: first?.shard })).shard).toEqual(first?.shard);
+    expect(() => parsePartTask(body({ shard: { ...last?.shard, lastRow: 300 } }))).toThrow('work task is not a part task');
+    expect(() => parsePartTask(body({ shard: { ...first?.shard, lastRow: undefined } }))).toThrow('work task is not a part task');
+    expect(() => parsePartTask(body({ shard: { ...first?.shard, lastRow: 0 } }))).toThrow('work task is not a part task');
+  });
+});
+
+describe('a data file split into shards', () => {
+  it('publishes every key of a one-file report exactly once, shards and continuations together', async () => {
+    const keys = hexKeys(4_500, 'once');
+    const manifest = await oneFileReport(keys);
+    const queues = await createWorkQueues(aws, 'shard-once-work');
+    const target = await aws.createQueue('shard-once');
+    // Every call takes 2 ms more, so a worker stops after 40 ms with most of its shard left.
+    proxy = await startEmulatorProxy(aws.emulator.endpoint, { latencyMs: 2 });
+    const { report } = await runReport(aws, queues, manifest, target, { workers: 4, budgetMs: 40, endpoint: proxy.endpoint, shardRows: 1_000 });
+
+    expect(report).toMatchObject({ status: 'complete', parts: 1, shards: 5, failedParts: [] });
+    expect(report.totals).toMatchObject({ rowsRead: 4_500, published: 4_500, failed: 0 });
+    expect(report.totals.continuations).toBeGreaterThan(0);
+    const [part] = report.partResults;
+    expect(part).toMatchObject({ status: 'done', rowsDone: 4_500 });
+    expect(part?.shards?.map((shard) => [shard.shard, shard.firstRow, shard.lastRow, shard.rowsDone, shard.counters.published])).toEqual([
+      [0, 0, 900, 900, 900],
+      [1, 900, 1_800, 1_800, 900],
+      [2, 1_800, 2_700, 2_700, 900],
+      [3, 2_700, 3_600, 3_600, 900],
+      [4, 3_600, undefined, 4_500, 900],
+    ]);
+    const bodies = await aws.drain(target);
+    expect(bodies).toHaveLength(4_500);
+    expect(timesSent(bodies, keys)).toEqual([1]);
+    expect(await runStatus(aws.s3, manifest)).toMatchObject({ state: 'complete', parts: 1, shards: 5, shardsFinished: 5 });
+  });
+
+  it('shows shards in the status while they run', async () => {
+    const keys = hexKeys(3_000, 'status');
+    const manifest = await oneFileReport(keys);
+    const queues = await createWorkQueues(aws, 'shard-status-work');
+    const context = workerContext(aws, queues, await aws.createQueue('shard-status'), { shardRows: 1_000 });
+    const [first] = await split(manifest, queues, context);
+    await runPartTask(first?.task as PartTask, first?.message.MessageId ?? '', context);
+
+    const status = await runStatus(aws.s3, manifest);
+    expect(status).toMatchObject({ state: 'running', parts: 1, partsFinished: 0, shards: 3, shardsFinished: 1, totals: { published: 1_000 } });
+  });
+
+  it('resumes a shard from its checkpoint after its worker is killed mid-shard', async () => {
+    const keys = hexKeys(8_000, 'killed');
+    const manifest = await oneFileReport(keys);
+    const queues = await createWorkQueues(aws, 'shard-killed-work');
+    const target = await aws.createQueue('shard-killed');
+    const context = workerContext(aws, queues, target, { shardRows: 4_000 });
+    const tasks = await split(manifest, queues, context);
+    const second = tasks.find(({ task }) => task.shard?.index === 1);
+    expect(second?.task.shard).toMatchObject({ firstRow: 4_000, count: 2 });
+
+    // A slow worker in its own process, killed once it has checkpointed a thousand rows of shard 1.
+    proxy = await startEmulatorProxy(aws.emulator.endpoint, { latencyMs: 3 });
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../../lib/local/worker-process.ts', import.meta.url)), second?.message.Body ?? '', second?.message.MessageId ?? ''], {
+      env: { ...process.env, AWS_ENDPOINT_URL: proxy.endpoint, QUEUE_URL: target, WORK_QUEUE_URL: queues.workQueueUrl, CONCURRENCY: '2', CHECKPOINT_INTERVAL_MS: '20' },
+      stdio: 'inherit',
+    });
+    const run = runFolder(manifest);
+    const checkpoint = async () => (await getJson<PartCheckpoint>(aws.s3, run.bucket, checkpointKey(run, 0, 1)))?.value;
+    while (((await checkpoint())?.rowsDone ?? 0) < 5_000) await new Promise((resolve) => setTimeout(resolve, 10));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const rowsDoneAtKill = (await checkpoint())?.rowsDone ?? 0;
+    expect(rowsDoneAtKill).toBeLessThan(8_000);
+
+    // SQS delivers the same message again: the new worker resumes from the shard's checkpoint.
+    const outcome = await runPartTask(second?.task as PartTask, second?.message.MessageId ?? '', context);
+    expect(outcome).toMatchObject({ status: 'done', shard: 1, rowsDone: 8_000 });
+    expect(outcome.status === 'done' && outcome.published).toBe(8_000 - rowsDoneAtKill);
+    const first = tasks.find(({ task }) => task.shard?.index === 0);
+    expect(await runPartTask(first?.task as PartTask, first?.message.MessageId ?? '', context)).toMatchObject({
+      status: 'done',
+      report: { status: 'complete', shards: 2, totals: { rowsRead: 8_000, published: 8_000 } },
+    });
+
+    const bodies = await aws.drain(target);
+    expect(new Set(keysOf(bodies))).toEqual(new Set(keys));
+    // Rows up to the checkpoint were sent once; only those after it may have been sent again.
+    const times = new Map<string, number>();
+    for (const key of keysOf(bodies)) times.set(key, (times.get(key) ?? 0) + 1);
+    expect(keys.slice(0, rowsDoneAtKill).every((key) => times.get(key) === 1)).toBe(true);
+  });
+
+  it('skips duplicate shard tasks: a split repeated after a crash, and a shard delivered again', async () => {
+    const keys = hexKeys(3_000, 'duplicate');
+    const manifest = await oneFileReport(keys);
+    const queues = await createWorkQueues(aws, 'shard-duplicate-work');
+    const target = await aws.createQueue('shard-duplicate');
+    const context = workerContext(aws, queues, target, { shardRows: 1_000 });
+    await startInventoryRun(manifest, { s3: aws.s3, ...queues, log: silentLog, deadline: Date.now() + 60_000 });
+    const [file] = await receiveTasks(queues);
+    const fileTask = file?.task as PartTask;
+    expect(await runPartTask(fileTask, 'first-delivery', context)).toMatchObject({ status: 'split', shards: 3 });
+    // The worker crashed after queueing the shards but before saving the plan: the file task comes
+    // again and queues every shard a second time.
+    const run = runFolder(manifest);
+    const { value: plan, etag } = (await getJson<PartCheckpoint>(aws.s3, run.bucket, checkpointKey(run, 0))) ?? {};
+    const { shards: _, ...unsaved } = { ...plan, handedOver: false, owner: '' } as PartCheckpoint;
+    await putJson(aws.s3, run.bucket, checkpointKey(run, 0), unsaved, { ifMatch: etag ?? '' });
+    expect(await runPartTask(fileTask, 'second-delivery', context)).toMatchObject({ status: 'split', shards: 3 });
+    expect(await runPartTask(fileTask, 'third-delivery', context)).toMatchObject({ status: 'skipped', reason: 'the part was split into 3 shards' });
+
+    const shardTaskCount = (await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.workQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }))).Messages?.length;
+    expect(shardTaskCount).toBe(6);
+    const report = await workUntilReport(aws, queues, manifest, context, { workers: 3, budgetMs: 60_000 });
+    expect(report).toMatchObject({ status: 'complete', shards: 3, totals: { published: 3_000 } });
+    expect(timesSent(await aws.drain(target), keys)).toEqual([1]);
+
+    // A shard task delivered once more after its shard is done.
+    const [again] = shardTasks(fileTask, { rows: 3_000, etag: undefined }, 1_000) ?? [];
+    expect(await runPartTask(again as PartTask, 'late-copy', context)).toMatchObject({ status: 'skipped', reason: 'the part is already finished' });
+  });
+
+  it.each([
+    ['fewer rows than it has', 700, 2],
+    ['more rows than it has', 1_500, 3],
+  ])('ends the last shard exactly at the end of the file when the count said %s', async (_, countedRows, shardCount) => {
+    const keys = hexKeys(1_000, `count-${countedRows}`);
+    const manifest = await oneFileReport(keys);
+    const queues = await createWorkQueues(aws, `shard-count-${countedRows}-work`);
+    const target = await aws.createQueue(`shard-count-${countedRows}`);
+    // The part's checkpoint as its integrity pass would have left it, with a wrong row count.
+    const run = runFolder(manifest);
+    const now = new Date().toISOString();
+    const checkpoint: PartCheckpoint = {
+      part: 0,
+      file: '',
+      owner: '',
+      sequence: 0,
+      rowsDone: 0,
+      counters: new RunStats().counters(),
+      continuations: 0,
+      startedAt: now,
+      updatedAt: now,
+      verified: { rows: countedRows, etag: undefined },
+    };
+    await putJson(aws.s3, run.bucket, checkpointKey(run, 0), checkpoint);
+
+    const { report } = await runReport(aws, queues, manifest, target, { workers: 2, budgetMs: 60_000, shardRows: 500 });
+    expect(report).toMatchObject({ status: 'complete', shards: shardCount, totals: { rowsRead: 1_000, published: 1_000 } });
+    const last = report.partResults[0]?.shards?.at(-1);
+    expect(last?.lastRow).toBeUndefined();
+    expect(last?.rowsDone).toBe(1_000);
+    expect(timesSent(await aws.drain(target), keys)).toEqual([1]);
+  });
+});

@@ -9,6 +9,11 @@ import { listObjects } from '../lib/core/listing.ts';
 import { listKeyRange } from '../lib/backfill/range-listing.ts';
 import { DEFAULTS, loadConfig } from '../lib/core/config.ts';
 import { publishInventoryReport } from '../lib/inventory/job.ts';
+import { runWorkersUntilReport } from '../lib/local/event-source.ts';
+import { recordDeadLetters } from '../lib/run/part-failure.ts';
+import { runTaskBatch } from '../lib/run/part-worker.ts';
+import { workerContextFromEnvironment } from '../lib/run/worker-context.ts';
+import { checkpointKey, getJson, runFolder, type PartCheckpoint } from '../lib/run/state.ts';
 import { readInventoryFile, verifyDataFile } from '../lib/inventory/reader.ts';
 import { splitKeySpace } from '../lib/backfill/key-ranges.ts';
 import { fetchManifest } from '../lib/inventory/manifest.ts';
@@ -25,6 +30,9 @@ interface Options {
   queueUrl?: string;
   count?: number;
   concurrency?: number;
+  workQueueUrl?: string;
+  deadLetterQueueUrl?: string;
+  shardRows?: number;
 }
 
 const quiet: Log = { debug() {}, info() {}, warn: (message) => console.error(message), error: (message) => console.error(message) };
@@ -39,7 +47,10 @@ const need = <T>(value: T | undefined, name: string): T => {
   return value;
 };
 
-const tasks: Record<string, () => Promise<number>> = {
+/** What a task counted; a task that measures its own time and CPU returns them with the count. */
+type Counted = number | { count: number; cpuMs: number; elapsedMs: number };
+
+const tasks: Record<string, () => Promise<Counted>> = {
   /** The reader alone: GetObject, MD5, gunzip, CSV, key decoding, into a counter. */
   async parse() {
     const manifest = await fetchManifest(clients.s3, parseS3Uri(need(options.manifest, 'manifest')));
@@ -89,6 +100,46 @@ const tasks: Record<string, () => Promise<number>> = {
     const summary = await publishInventoryReport(parseS3Uri(need(options.manifest, 'manifest')), pipeline());
     return summary.published;
   },
+  /**
+   * One worker function instance, as Lambda runs it: takes tasks of the work queue one at a time
+   * until the run has its report. Several run at once, one process each. Counted: the run's
+   * messages, its time from the first task taken to the report, and this process's CPU while it
+   * ran tasks (the local stand-in for Lambda's pollers is not the function's work).
+   */
+  async worker() {
+    const env = {
+      ...process.env,
+      QUEUE_URL: need(options.queueUrl, 'queueUrl'),
+      WORK_QUEUE_URL: need(options.workQueueUrl, 'workQueueUrl'),
+      SHARD_ROWS: String(need(options.shardRows, 'shardRows')),
+      CONCURRENCY: String(concurrency),
+    };
+    const context = await workerContextFromEnvironment(env, quiet);
+    const manifest = parseS3Uri(need(options.manifest, 'manifest'));
+    let cpuMicros = 0;
+    const report = await runWorkersUntilReport({
+      s3: clients.s3,
+      sqs: clients.sqs,
+      manifest,
+      workQueueUrl: env.WORK_QUEUE_URL,
+      deadLetterQueueUrl: need(options.deadLetterQueueUrl, 'deadLetterQueueUrl'),
+      workers: 1,
+      worker: async (event) => {
+        const before = process.cpuUsage();
+        try {
+          return await runTaskBatch(event, context, () => 900_000);
+        } finally {
+          const used = process.cpuUsage(before);
+          cpuMicros += used.user + used.system;
+        }
+      },
+      deadLetter: (event) => recordDeadLetters(event, clients.s3, quiet),
+      log: quiet,
+    });
+    const run = runFolder(manifest);
+    const firstTask = (await getJson<PartCheckpoint>(clients.s3, run.bucket, checkpointKey(run, 0)))?.value.startedAt ?? report.startedAt;
+    return { count: report.totals.published, cpuMs: cpuMicros / 1000, elapsedMs: Date.parse(report.endedAt) - Date.parse(firstTask) };
+  },
   /** Our backfill: 17 key ranges listed at once into the publisher. */
   async backfill() {
     const summary = await backfillBucket({ bucket: need(options.bucket, 'bucket') }, pipeline());
@@ -131,9 +182,15 @@ const run = tasks[task];
 if (!run) throw new Error(`unknown task "${task}"; one of ${Object.keys(tasks).join(', ')}`);
 const cpuBefore = process.cpuUsage();
 const started = performance.now();
-const count = await run();
-const elapsedMs = performance.now() - started;
+const counted = await run();
 const cpu = process.cpuUsage(cpuBefore);
+const measured = typeof counted === 'number' ? { count: counted, elapsedMs: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1000 } : counted;
 console.log(
-  JSON.stringify({ task, count, elapsedMs: Math.round(elapsedMs), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }),
+  JSON.stringify({
+    task,
+    count: measured.count,
+    elapsedMs: Math.round(measured.elapsedMs),
+    cpuMs: Math.round(measured.cpuMs),
+    maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
 );

@@ -2,7 +2,9 @@
 // approach, side by side in one run, on the emulator in a process of its own. See README, "Benchmark".
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -16,6 +18,9 @@ import { startEmulatorProxy } from '../lib/local/proxy.ts';
 import { writeInventoryReport, type InventoryRow } from '../lib/local/report-writer.ts';
 import { sampleInventoryRows, seedBucket } from '../lib/local/sample-objects.ts';
 import { formatS3Uri } from '../lib/core/s3-location.ts';
+import { createWorkQueue } from '../lib/local/demo.ts';
+import { startInventoryRun } from '../lib/run/fan-out.ts';
+import type { Log } from '../lib/core/types.ts';
 import { renderChart } from './bench-chart.ts';
 
 const { values } = parseArgs({
@@ -25,6 +30,8 @@ const { values } = parseArgs({
     'latency-ms': { type: 'string', default: '15' },
     'bucket-objects': { type: 'string', default: '20000' },
     scale: { type: 'string', default: '100000,1000000' },
+    'scale-out-rows': { type: 'string', default: '200000' },
+    'scale-out-workers': { type: 'string', default: '1,2,4,8' },
     json: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench-results/latest.json' },
     chart: { type: 'string', default: 'docs/bench.svg' },
@@ -35,6 +42,8 @@ const files = Math.max(1, wholeNumberOption('files', values.files));
 const latencyMs = wholeNumberOption('latency-ms', values['latency-ms']);
 const bucketObjects = wholeNumberOption('bucket-objects', values['bucket-objects']);
 const scale = values.scale.split(',').filter(Boolean).map((size) => wholeNumberOption('scale', size));
+const scaleOutRows = wholeNumberOption('scale-out-rows', values['scale-out-rows']);
+const scaleOutWorkers = values['scale-out-workers'].split(',').filter(Boolean).map((count) => wholeNumberOption('scale-out-workers', count, 1));
 const progress = (line: string) => {
   if (!values.json) console.log(line);
   else console.error(line);
@@ -50,6 +59,9 @@ interface Measurement {
 const perSecond = (m: Measurement) => Math.round(m.count / (m.elapsedMs / 1000));
 const cpuSecPerMillion = (m: Measurement) => Number(((m.cpuMs / 1000) * (1_000_000 / Math.max(m.count, 1))).toFixed(1));
 const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
+// USER_HZ, 100 on every Linux architecture Node runs on.
+const CLOCK_TICKS_PER_SECOND = 100;
+const quietLog: Log = { debug() {}, info() {}, warn() {}, error: (message) => console.error(message) };
 
 // The emulator gets a process of its own: the measured processes share the machine only with it.
 const emulator = spawn(process.execPath, [fileURLToPath(new URL('./emulator.ts', import.meta.url)), '--port', '0'], {
@@ -65,17 +77,79 @@ const endpoint = await new Promise<string>((resolve, reject) => {
 Object.assign(process.env, emulatorEnvironment(endpoint));
 const { s3, sqs } = createAwsClients({ concurrency: 32, endpointUrl: endpoint });
 
-async function measure(task: string, options: Record<string, unknown>, via = endpoint): Promise<Measurement> {
+async function runTask(task: string, options: Record<string, unknown>, via: string): Promise<Measurement> {
   const script = fileURLToPath(new URL('./bench-task.ts', import.meta.url));
   const { stdout } = await promisify(execFile)(process.execPath, [script, task, JSON.stringify(options)], {
     env: { ...process.env, AWS_ENDPOINT_URL: via },
     maxBuffer: 1 << 20,
   });
-  const measurement = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Measurement;
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Measurement;
+}
+
+/** One task in `processes` processes at once: the longest time, CPU summed, the largest RSS. */
+async function measure(task: string, options: Record<string, unknown>, via = endpoint, processes = 1): Promise<Measurement> {
+  const each = await Promise.all(Array.from({ length: processes }, () => runTask(task, options, via)));
+  const measurement: Measurement = {
+    task: processes === 1 ? task : `${task} ×${processes}`,
+    count: Math.max(...each.map((one) => one.count)),
+    elapsedMs: Math.max(...each.map((one) => one.elapsedMs)),
+    cpuMs: each.reduce((sum, one) => sum + one.cpuMs, 0),
+    maxRssMb: Math.max(...each.map((one) => one.maxRssMb)),
+  };
   progress(`  ${task.padEnd(16)} ${String(measurement.count).padStart(9)} in ${(measurement.elapsedMs / 1000).toFixed(1).padStart(6)} s: ${perSecond(measurement).toLocaleString('en-US').padStart(9)}/s, ${measurement.cpuMs} ms CPU, ${measurement.maxRssMb} MB peak RSS`);
   // The emulator keeps every message: empty the queue so that its memory does not grow.
   await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
   return measurement;
+}
+
+/**
+ * The scale-out runs, and what the same shards take on Lambda, where each worker has a vCPU of its
+ * own (here the workers share two cores): the integrity pass, then shards taken in order by the
+ * first free worker, each skipping to its start and publishing at one process's measured rate.
+ */
+function scaleOutFigures(
+  runs: Array<{ workers: number; measured: Measurement; machineBusy?: number }>,
+  plan: { rows: number; shards: number; shardRows: number; rates: { verify: number; skip: number; publish: number } },
+) {
+  const lambdaSeconds = (workers: number) => {
+    const busyUntil = Array.from({ length: workers }, () => 0);
+    for (let shard = 0; shard < plan.shards; shard += 1) {
+      const first = busyUntil.indexOf(Math.min(...busyUntil));
+      busyUntil[first] = (busyUntil[first] ?? 0) + (shard * plan.shardRows) / plan.rates.skip + plan.shardRows / plan.rates.publish;
+    }
+    return plan.rows / plan.rates.verify + Math.max(...busyUntil);
+  };
+  const seconds = (workers: number) => runs.find((run) => run.workers === workers)?.measured.elapsedMs;
+  const one = seconds(1);
+  const eight = seconds(8);
+  return {
+    rows: plan.rows,
+    shards: plan.shards,
+    shardRows: plan.shardRows,
+    latencyMs,
+    runs: runs.map(({ workers, measured, machineBusy }) => ({
+      workers,
+      machineBusy,
+      seconds: Number((measured.elapsedMs / 1000).toFixed(1)),
+      msgsPerSec: perSecond(measured),
+      cpuSecPerMillion: cpuSecPerMillion(measured),
+      peakRssMb: measured.maxRssMb,
+      lambdaModelSeconds: Number(lambdaSeconds(workers).toFixed(1)),
+    })),
+    shardSpeedup8: one !== undefined && eight !== undefined ? ratio(one, eight) : undefined,
+    lambdaModelRates: plan.rates,
+    lambdaModelSpeedup8: ratio(lambdaSeconds(1), lambdaSeconds(8)),
+  };
+}
+
+/** CPU time the whole machine has spent on user and system work so far (Linux), in ms. */
+function machineCpuMs(): number | undefined {
+  try {
+    const [, user = 0, nice = 0, system = 0] = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).map(Number) ?? [];
+    return ((user + nice + system) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
 }
 
 function syntheticRows(total: number): Generator<InventoryRow> {
@@ -143,6 +217,41 @@ try {
     }
   }
 
+  let scaleOut: ReturnType<typeof scaleOutFigures> | undefined;
+  if (scaleOutRows > 0) {
+    progress(`Scale-out: one data file of ${scaleOutRows.toLocaleString('en-US')} rows in ${Math.max(...scaleOutWorkers)} shards, worker processes at once, +${latencyMs} ms per call:`);
+    const shards = Math.max(...scaleOutWorkers);
+    const shardRows = Math.ceil(scaleOutRows / shards);
+    const work = await createWorkQueue(sqs, 'bench-work', 3);
+    const proxy = await startEmulatorProxy(endpoint, { latencyMs });
+    const runs: Array<{ workers: number; measured: Measurement; machineBusy?: number }> = [];
+    try {
+      for (const workers of scaleOutWorkers) {
+        const written = await writeInventoryReport(s3, {
+          sourceBucket: 'bench-source',
+          destinationBucket: 'bench-inventory',
+          prefix: 'inventory',
+          configId: `scale-out-${workers}`,
+          rows: syntheticRows(scaleOutRows),
+          rowsPerFile: scaleOutRows,
+        });
+        await startInventoryRun(written.manifest, { s3, work: sqs, workQueueUrl: work.workQueueUrl, log: quietLog, deadline: Date.now() + 60_000 });
+        const options = { manifest: formatS3Uri(written.manifest), queueUrl, ...work, shardRows, concurrency };
+        const cpuBefore = machineCpuMs();
+        const started = performance.now();
+        const measured = await measure('worker', options, proxy.endpoint, workers);
+        const cpuAfter = machineCpuMs();
+        // How much of the machine every process of the run kept busy: near 1, more workers cannot help here.
+        const machineBusy = cpuBefore !== undefined && cpuAfter !== undefined ? ratio(cpuAfter - cpuBefore, (performance.now() - started) * availableParallelism()) : undefined;
+        runs.push({ workers, measured, ...(machineBusy !== undefined && { machineBusy }) });
+      }
+    } finally {
+      await proxy.stop();
+    }
+    const rates = { verify: perSecond(verify), skip: perSecond(skip), publish: perSecond(withLatency?.endToEnd ?? endToEnd) };
+    scaleOut = scaleOutFigures(runs, { rows: scaleOutRows, shards, shardRows, rates });
+  }
+
   progress('Scale (end to end, loopback):');
   const scaleCurve = [];
   for (const size of scale) {
@@ -192,6 +301,7 @@ try {
       },
     }),
     scale: scaleCurve,
+    ...(scaleOut && { scaleOut }),
   };
 
   await mkdir(new URL(`file://${process.cwd()}/${values.out}/..`).pathname, { recursive: true });
@@ -265,6 +375,16 @@ try {
           ] as Array<[string, number]>)
         : []),
       ...scaleCurve.map((point): [string, string] => [`scale ${point.rows}`, `${point.msgsPerSec} msgs/s, ${point.peakRssMb} MB`]),
+      ...(scaleOut
+        ? [
+            ...scaleOut.runs.map((run): [string, string] => [
+              `scale-out ${run.workers} workers`,
+              `${run.seconds} s, ${run.cpuSecPerMillion} CPU-s per million, machine busy ${run.machineBusy ?? '?'} (Lambda model ${run.lambdaModelSeconds} s)`,
+            ]),
+            ['scale-out speed-up, 8 workers', scaleOut.shardSpeedup8 ?? '-'] as [string, number | string],
+            ['scale-out speed-up, 8 workers, Lambda model', scaleOut.lambdaModelSpeedup8 ?? '-'] as [string, number | string],
+          ]
+        : []),
     ];
     for (const [name, value] of table) console.log(`${name.padEnd(40)} ${typeof value === 'number' ? value.toLocaleString('en-US') : value}`);
     console.log(`\nWritten ${values.out} and ${values.chart}.`);

@@ -130,7 +130,7 @@ function optionalPattern(env: Environment, name: string): RegExp | undefined {
   }
 }
 
-/** See README, "Shards": about 4 minutes of publishing for one worker, skipping costs about 2%. */
+/** About 8 minutes of one worker's publishing; see README, "Shards", for the arithmetic. */
 export const DEFAULT_SHARD_ROWS = 5_000_000;
 
 /** Settings of the inventory workers. */

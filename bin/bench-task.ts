@@ -33,6 +33,8 @@ interface Options {
   workQueueUrl?: string;
   deadLetterQueueUrl?: string;
   shardRows?: number;
+  /** SendMessageBatch by the JSON-protocol sender (`lean`, the default) or the stock SDK. */
+  sqsClient?: 'lean' | 'sdk';
 }
 
 const quiet: Log = { debug() {}, info() {}, warn: (message) => console.error(message), error: (message) => console.error(message) };
@@ -41,7 +43,10 @@ const options = JSON.parse(json) as Options;
 const concurrency = options.concurrency ?? DEFAULTS.concurrency;
 const clients = createAwsClientsFromEnvironment(concurrency);
 const pipeline = () =>
-  createPipelineContext(loadConfig({ ...process.env, QUEUE_URL: options.queueUrl, CONCURRENCY: String(concurrency) }), quiet);
+  createPipelineContext(
+    loadConfig({ ...process.env, QUEUE_URL: options.queueUrl, CONCURRENCY: String(concurrency), SQS_CLIENT: options.sqsClient ?? 'lean' }),
+    quiet,
+  );
 const need = <T>(value: T | undefined, name: string): T => {
   if (value === undefined) throw new Error(`${task} needs ${name}`);
   return value;
@@ -79,9 +84,10 @@ const tasks: Record<string, () => Promise<Counted>> = {
     for (const file of manifest.files) rows += (await verifyDataFile(clients.s3, { bucket: manifest.location.bucket, file })).rows;
     return rows;
   },
-  /** Bare SendMessageBatch calls of prebuilt bodies at the pipeline's concurrency. */
+  /** Bare SendMessageBatch calls of prebuilt bodies at the pipeline's concurrency, by `sqsClient`. */
   async send() {
     const queueUrl = need(options.queueUrl, 'queueUrl');
+    const { sender } = pipeline();
     const count = need(options.count, 'count');
     const batches = Array.from({ length: 1_000 }, (_, batch) =>
       Array.from({ length: 10 }, (_, entry) => ({ Id: String(entry), MessageBody: messageBody({ bucket: 'bench', key: `${batch}-${entry}.jpg` }) })),
@@ -90,7 +96,7 @@ const tasks: Record<string, () => Promise<Counted>> = {
     for (let sent = 0; sent < count; sent += 10) {
       await queue.onSizeLessThan(1);
       const entries = batches[(sent / 10) % batches.length] ?? [];
-      void queue.add(() => clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries.slice(0, Math.min(10, count - sent)) })));
+      void queue.add(() => sender.sendBatch(queueUrl, entries.slice(0, Math.min(10, count - sent))));
     }
     await queue.onIdle();
     return count;

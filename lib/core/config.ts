@@ -17,6 +17,8 @@ export interface PipelineConfig {
   endpointUrl?: string;
   /** Deadline of every AWS call, and the longest silence a download may have before it is resumed. */
   requestTimeoutMs: number;
+  /** How SendMessageBatch is called: `lean` (JSON protocol, a third of the CPU) or the stock `sdk`. */
+  sqsClient: SqsClientKind;
   /** Optional fields of every message, after `bucket` and `key`. */
   messageFields: MessageField[];
   /** `all`: every current object; `changed`: those modified since the last complete run. */
@@ -26,6 +28,7 @@ export interface PipelineConfig {
 }
 
 export type PublishMode = 'all' | 'changed';
+export type SqsClientKind = 'lean' | 'sdk';
 
 export type Environment = Record<string, string | undefined>;
 
@@ -49,6 +52,7 @@ export function loadConfig(env: Environment): PipelineConfig {
     maxAttempts: integer(env, 'PUBLISH_MAX_ATTEMPTS', DEFAULTS.maxAttempts, 1, 50),
     ...(endpointUrl && { endpointUrl }),
     requestTimeoutMs: loadRequestTimeoutMs(env),
+    sqsClient: oneOf(env, 'SQS_CLIENT', ['lean', 'sdk'] as const, 'lean'),
     ...loadSelection(env),
   };
 }
@@ -59,7 +63,7 @@ export type Selection = Pick<PipelineConfig, 'messageFields' | 'publishMode' | '
 export function loadSelection(env: Environment): Selection {
   return {
     messageFields: messageFields(env),
-    publishMode: publishMode(env),
+    publishMode: oneOf(env, 'PUBLISH_MODE', ['all', 'changed'] as const, 'all'),
     changedMarginHours: integer(env, 'CHANGED_MARGIN_HOURS', DEFAULTS.changedMarginHours, 0, 24 * 30),
   };
 }
@@ -75,10 +79,10 @@ function messageFields(env: Environment): MessageField[] {
   return names as MessageField[];
 }
 
-function publishMode(env: Environment): PublishMode {
-  const value = env.PUBLISH_MODE?.trim() || 'all';
-  if (value !== 'all' && value !== 'changed') throw new ConfigError(`PUBLISH_MODE "${value}" must be all or changed`);
-  return value;
+function oneOf<T extends string>(env: Environment, name: string, choices: readonly T[], fallback: T): T {
+  const value = env[name]?.trim() || fallback;
+  if (!choices.includes(value as T)) throw new ConfigError(`${name} "${value}" must be ${choices.join(' or ')}`);
+  return value as T;
 }
 
 /** `REQUEST_TIMEOUT_MS`: 100 ms to 15 minutes. */

@@ -53,6 +53,24 @@ export class DataFileError extends PipelineError {
   }
 }
 
+/**
+ * A SendMessageBatch call that failed as a whole, from the JSON-protocol sender: named by its AWS
+ * error code as the SDK's errors are, so that logs and messages read "QueueDoesNotExist: …".
+ */
+export class SqsRequestError extends PipelineError {
+  /** HTTP status of the answer; undefined when none came (network error, deadline). */
+  readonly status: number | undefined;
+  /** Throttling, a 5xx, no answer, expired credentials: the same call may succeed later. */
+  readonly retryable: boolean;
+
+  constructor(awsCode: string, status: number | undefined, retryable: boolean, message: string, options?: ErrorOptions) {
+    super(awsCode, message, options);
+    this.name = awsCode;
+    this.status = status;
+    this.retryable = retryable;
+  }
+}
+
 /** A bucket listing failed (missing bucket, no permission, ...). */
 export class ListingError extends PipelineError {
   constructor(message: string, options?: ErrorOptions) {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchResultErrorEntry } from '@aws-sdk/client-sqs';
+import { SqsRequestError } from './errors.ts';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 
 export interface BackoffPolicy {
@@ -26,6 +27,7 @@ export function waitBeforeRetry(retry: number, policy: BackoffPolicy): Promise<v
 
 /** A whole request that failed for a reason that may pass: throttling, a 5xx, a network error. */
 export function isRetryableRequestError(error: unknown): boolean {
+  if (error instanceof SqsRequestError) return error.retryable;
   if (!(error instanceof Error)) return false;
   const sdkError = error as Parameters<typeof isTransientError>[0];
   return isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError);

@@ -1,12 +1,13 @@
-import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import PQueue from 'p-queue';
 import { isFifoQueue } from '../core/config.ts';
-import { PublishAbortedError } from '../core/errors.ts';
+import { PublishAbortedError, SqsRequestError } from '../core/errors.ts';
 import { displayKey } from '../core/key-display.ts';
 import { fifoFields, messageBody } from '../core/message.ts';
 import { DEFAULT_BACKOFF, isRetryableEntryFailure, isRetryableRequestError, waitBeforeRetry, type BackoffPolicy } from '../core/retry.ts';
 import type { RunStats } from '../core/run-stats.ts';
 import type { Log, MessageField, ObjectRef } from '../core/types.ts';
+import type { BatchSender } from './batch-sender.ts';
 
 /** SendMessageBatch limits: entries per call, and bytes per message and per call. */
 export const MAX_BATCH_ENTRIES = 10;
@@ -53,7 +54,7 @@ interface EntryFailure {
 export class BatchPublisher {
   readonly #options: Required<Omit<BatchPublisherOptions, 'log' | 'stats' | 'onSettled'>>;
   readonly #onSettled: ((object: ObjectRef, published: boolean) => void) | undefined;
-  readonly #sqs: SQSClient;
+  readonly #sender: BatchSender;
   readonly #stats: RunStats;
   readonly #log: Log;
   readonly #fifo: boolean;
@@ -62,8 +63,8 @@ export class BatchPublisher {
   #batchBytes = 0;
   #aborted: PublishAbortedError | undefined;
 
-  constructor(sqs: SQSClient, options: BatchPublisherOptions) {
-    this.#sqs = sqs;
+  constructor(sender: BatchSender, options: BatchPublisherOptions) {
+    this.#sender = sender;
     this.#options = {
       backoff: DEFAULT_BACKOFF,
       maxBatchBytes: MAX_BATCH_BYTES,
@@ -147,11 +148,9 @@ export class BatchPublisher {
   /** One SendMessageBatch call; returns the messages SQS did not take. */
   async #send(messages: PendingMessage[]): Promise<EntryFailure[]> {
     try {
-      const output = await this.#sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: this.#options.queueUrl, Entries: messages.map((m) => this.#entry(m)) }),
-      );
+      const rejected = await this.#sender.sendBatch(this.#options.queueUrl, messages.map((message) => this.#entry(message)));
       const byId = new Map(messages.map((message) => [message.id, message]));
-      const failures = (output.Failed ?? []).flatMap((entry) => {
+      const failures = rejected.flatMap((entry) => {
         const message = byId.get(entry.Id ?? '');
         return message
           ? [{ message, reason: `${entry.Code}: ${entry.Message ?? 'no message'}`, retryable: isRetryableEntryFailure(entry) }]
@@ -198,6 +197,6 @@ export class BatchPublisher {
 
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const status = error instanceof SqsRequestError ? error.status : (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   return `${error.name}: ${error.message}${status ? ` (HTTP ${status})` : ''}`;
 }

@@ -1,7 +1,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createAwsClients } from '../core/aws-clients.ts';
 import { BatchPublisher } from './batch-publisher.ts';
+import { sdkBatchSender, type BatchSender } from './batch-sender.ts';
+import { JsonBatchSender } from './json-sender.ts';
 import { loadConfig, type Environment, type PipelineConfig } from '../core/config.ts';
 import { RunFailedError } from '../core/errors.ts';
 import { queueUrlFromEnvironment } from '../core/queue-lookup.ts';
@@ -11,7 +12,8 @@ import type { Log, ObjectRef } from '../core/types.ts';
 /** What every run needs: clients, settings and a log. */
 export interface PipelineContext {
   s3: S3Client;
-  sqs: SQSClient;
+  /** SendMessageBatch calls to the target queue. */
+  sender: BatchSender;
   config: PipelineConfig;
   log: Log;
 }
@@ -29,7 +31,7 @@ export async function publishAll<T extends ObjectRef>(
   onSettled?: (object: T, done: boolean) => void,
 ): Promise<void> {
   const { config } = context;
-  const publisher = new BatchPublisher(context.sqs, {
+  const publisher = new BatchPublisher(context.sender, {
     queueUrl: config.queueUrl,
     concurrency: config.concurrency,
     maxAttempts: config.maxAttempts,
@@ -78,9 +80,23 @@ export function requireAllPublished<Summary extends StatsSummary>(label: string,
   });
 }
 
-/** Clients sized for the configured concurrency; built once per Lambda container or CLI run. */
+/**
+ * Clients sized for the configured concurrency; built once per Lambda container or CLI run. The
+ * JSON sender signs with the SQS client's region and credentials: the SDK's chain, refreshed by it.
+ */
 export function createPipelineContext(config: PipelineConfig, log: Log): PipelineContext {
-  return { ...createAwsClients(config), config, log };
+  const { s3, sqs } = createAwsClients(config);
+  const sender =
+    config.sqsClient === 'sdk'
+      ? sdkBatchSender(sqs)
+      : new JsonBatchSender({
+          region: sqs.config.region,
+          credentials: sqs.config.credentials,
+          concurrency: config.concurrency,
+          requestTimeoutMs: config.requestTimeoutMs,
+          ...(config.endpointUrl && { endpointUrl: config.endpointUrl }),
+        });
+  return { s3, sender, config, log };
 }
 
 /**

@@ -290,9 +290,9 @@ describe('BatchPublisher', () => {
   it('sends at most 10 entries and at most the byte limit per call', async () => {
     const queueUrl = await newQueue();
     proxy = await startEmulatorProxy(aws.emulator.endpoint);
-    const { sqs } = aws.context(queueUrl, {}, proxy.endpoint);
+    const { sender } = aws.context(queueUrl, {}, proxy.endpoint);
     const stats = new RunStats();
-    const publisher = new BatchPublisher(sqs, {
+    const publisher = new BatchPublisher(sender, {
       queueUrl,
       concurrency: 4,
       maxAttempts: 1,

@@ -5,7 +5,7 @@ import { createAwsClients, type AwsClients } from '../../lib/core/aws-clients.ts
 import { loadConfig, type PipelineConfig } from '../../lib/core/config.ts';
 import { emulatorEnvironment, startEmulator, type Emulator } from '../../lib/local/emulator.ts';
 import { createFifoQueue } from '../../lib/local/demo.ts';
-import type { PipelineContext } from '../../lib/publish/pipeline.ts';
+import { createPipelineContext, type PipelineContext } from '../../lib/publish/pipeline.ts';
 import type { Log, ObjectRef } from '../../lib/core/types.ts';
 
 /** The keys of drained message bodies, sorted, to compare with what a bucket holds. */
@@ -36,7 +36,7 @@ export function useEmulator(): TestEmulator {
       emulator,
       context: (queueUrl: string, overrides: Partial<PipelineConfig> = {}, endpoint = emulator.endpoint) => {
         const config: PipelineConfig = { ...loadConfig({ QUEUE_URL: queueUrl }), concurrency: 8, endpointUrl: endpoint, ...overrides };
-        return { ...createAwsClients(config), config, log: silentLog };
+        return createPipelineContext(config, silentLog);
       },
       createBucket: async (name: string) => {
         await clients.s3.send(new CreateBucketCommand({ Bucket: name }));

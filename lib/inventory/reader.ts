@@ -2,9 +2,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { parse } from 'csv-parse';
 import { DataFileError } from '../core/errors.ts';
 import { decodeS3Key } from '../core/key-encoding.ts';
+import { csvRecordBatches } from './csv.ts';
 import { asDataFileError, openDataFile } from './download.ts';
 import type { ColumnPositions, ManifestFile } from './manifest.ts';
 import { RowCounter, skipRows } from './rows.ts';
@@ -66,53 +66,55 @@ export async function* readInventoryFile(
   const changedSince = options.changedSince?.getTime();
   const { chunks } = await openDataFile(s3, bucket, file, { stats, ...(options.etag && { ifMatch: options.etag }) });
 
-  // Inventory CSV has no header and quotes every field; reports may end with blank lines.
-  const parser = parse({ skip_empty_lines: true, relax_column_count: true });
   // Rows already done are dropped before the parser, at the speed of counting newlines.
-  const streaming = pipeline(Readable.from(chunks, { objectMode: false }), createGunzip(), skipRows(startRow), parser);
-  // Errors reach the loop below through the parser; this only keeps an early exit from leaving
-  // an unhandled rejection behind.
+  const decompressed = skipRows(startRow);
+  const streaming = pipeline(Readable.from(chunks, { objectMode: false }), createGunzip(), decompressed);
+  // Errors reach the loop below through the last stream; this only keeps an early exit from
+  // leaving an unhandled rejection behind.
   streaming.catch(() => {});
 
   const lastRow = options.lastRow ?? Number.POSITIVE_INFINITY;
   let row = startRow;
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      row += 1;
-      if (row > lastRow || options.shouldStop?.(row)) return;
-      position.row = row;
-      stats.rowsRead += 1;
-      if (record.length !== columns.count) {
-        throw new DataFileError(`data file ${uri} row ${row} has ${record.length} fields; fileSchema names ${columns.count}`);
+    // Inventory CSV has no header and quotes every field; reports may end with blank lines.
+    for await (const records of csvRecordBatches(decompressed, startRow)) {
+      for (const record of records) {
+        row += 1;
+        if (row > lastRow || options.shouldStop?.(row)) return;
+        position.row = row;
+        stats.rowsRead += 1;
+        if (record.length !== columns.count) {
+          throw new DataFileError(`data file ${uri} row ${row} has ${record.length} fields; fileSchema names ${columns.count}`);
+        }
+        if (columns.isLatest !== undefined && record[columns.isLatest] === 'false') {
+          stats.skip('notLatest');
+          continue;
+        }
+        if (columns.isDeleteMarker !== undefined && record[columns.isDeleteMarker] === 'true') {
+          stats.skip('deleteMarker');
+          continue;
+        }
+        if (changedSince !== undefined && Date.parse(record[columns.details.lastModified ?? -1] ?? '') < changedSince) {
+          stats.skip('unchanged');
+          continue;
+        }
+        const rawKey = record[columns.key] as string;
+        let key: string;
+        try {
+          key = decodeS3Key(rawKey);
+        } catch {
+          stats.recordMalformedKey(rawKey);
+          continue;
+        }
+        const bucket = record[columns.bucket] as string;
+        yield fields.length === 0 ? { bucket, key, row } : { bucket, key, row, details: detailsOf(record, columns, fields) };
       }
-      if (columns.isLatest !== undefined && record[columns.isLatest] === 'false') {
-        stats.skip('notLatest');
-        continue;
-      }
-      if (columns.isDeleteMarker !== undefined && record[columns.isDeleteMarker] === 'true') {
-        stats.skip('deleteMarker');
-        continue;
-      }
-      if (changedSince !== undefined && Date.parse(record[columns.details.lastModified ?? -1] ?? '') < changedSince) {
-        stats.skip('unchanged');
-        continue;
-      }
-      const rawKey = record[columns.key] as string;
-      let key: string;
-      try {
-        key = decodeS3Key(rawKey);
-      } catch {
-        stats.recordMalformedKey(rawKey);
-        continue;
-      }
-      const bucket = record[columns.bucket] as string;
-      yield fields.length === 0 ? { bucket, key, row } : { bucket, key, row, details: detailsOf(record, columns, fields) };
     }
     await streaming;
   } catch (error) {
     throw asDataFileError(error, uri);
   } finally {
-    parser.destroy();
+    decompressed.destroy();
   }
 }
 

@@ -206,7 +206,7 @@ try {
   let withLatency: { sdkSend: Measurement; send: Measurement; endToEnd: Measurement; bucket: Awaited<ReturnType<typeof onBucket>> } | undefined;
   if (latencyMs > 0) {
     progress(`The same with ${latencyMs} ms added to every call, as AWS takes:`);
-    const proxy = await startEmulatorProxy(endpoint, { latencyMs });
+    const proxy = await startEmulatorProxy(endpoint, { latencyMs, inspectBatches: false });
     try {
       withLatency = {
         sdkSend: await measure('send', { queueUrl, count: rows, concurrency, sqsClient: 'sdk' }, proxy.endpoint),
@@ -225,7 +225,7 @@ try {
     const shards = Math.max(...scaleOutWorkers);
     const shardRows = Math.ceil(scaleOutRows / shards);
     const work = await createWorkQueue(sqs, 'bench-work', 3);
-    const proxy = await startEmulatorProxy(endpoint, { latencyMs });
+    const proxy = await startEmulatorProxy(endpoint, { latencyMs, inspectBatches: false });
     const runs: Array<{ workers: number; measured: Measurement; machineBusy?: number }> = [];
     try {
       for (const workers of scaleOutWorkers) {

@@ -14,7 +14,7 @@ export interface JsonBatchSenderOptions {
   credentials: AwsCredentialIdentityProvider;
   /** Calls in flight at once: one keep-alive connection each. */
   concurrency: number;
-  /** Deadline of a whole call, from the first byte sent to the last byte of the answer. */
+  /** Deadline of a call: for its answer to begin, and for any silence within the answer. */
   requestTimeoutMs: number;
   /** Where calls go (`AWS_ENDPOINT_URL`); by default the queue URL's own SQS endpoint. */
   endpointUrl?: string;
@@ -93,7 +93,6 @@ export class JsonBatchSender implements BatchSender {
         path: endpoint.pathname,
         headers: signed.headers,
         body,
-        signal: AbortSignal.timeout(this.#options.requestTimeoutMs),
       });
       status = response.statusCode;
       headers = response.headers;
@@ -108,6 +107,8 @@ export class JsonBatchSender implements BatchSender {
   #pool(endpoint: URL): Pool {
     let pool = this.#pools.get(endpoint.origin);
     if (!pool) {
+      // The pool's own timers, cleared with each answer: an AbortSignal.timeout per call would
+      // keep every call's signal and timer alive for the whole timeout, tens of thousands at once.
       const timeout = this.#options.requestTimeoutMs;
       pool = new Pool(endpoint.origin, {
         connections: this.#options.concurrency,
@@ -157,7 +158,7 @@ function answerError(status: number, text: string, headers: Record<string, strin
 /** No answer: a refused or broken connection, or the deadline. All may pass: retryable. */
 function networkError(error: unknown, endpoint: URL, timeoutMs: number): SqsRequestError {
   const cause = error as Error & { code?: string };
-  if (cause.name === 'TimeoutError' || cause.code === 'UND_ERR_HEADERS_TIMEOUT' || cause.code === 'UND_ERR_BODY_TIMEOUT') {
+  if (cause.code === 'UND_ERR_HEADERS_TIMEOUT' || cause.code === 'UND_ERR_BODY_TIMEOUT') {
     return new SqsRequestError('RequestTimeout', undefined, true, `no complete answer from ${endpoint.origin} within ${timeoutMs} ms`, { cause });
   }
   return new SqsRequestError(cause.code ?? cause.name, undefined, true, `${endpoint.origin}: ${cause.message}`, { cause });

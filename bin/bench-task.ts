@@ -62,7 +62,7 @@ const tasks: Record<string, () => Promise<Counted>> = {
     const stats = new RunStats();
     let count = 0;
     for (const file of manifest.files) {
-      for await (const _ of readInventoryFile(clients.s3, { bucket: manifest.location.bucket, file, columns: manifest.columns }, stats)) count += 1;
+      for await (const batch of readInventoryFile(clients.s3, { bucket: manifest.location.bucket, file, columns: manifest.columns }, stats)) count += batch.length;
     }
     return count;
   },

@@ -69,7 +69,9 @@ export async function backfillBucket(
 
   async function* rangePages(entry: RangeProgress): AsyncGenerator<_Object[]> {
     yield* listKeyRange(context.s3, bucket, prefix, entry.range);
-    entry.done = true;
+    // A range listed to its end after the stop may still have keys that were never handed over
+    // (its last page was fetched ahead): the continuation lists it again from its last key.
+    if (!stop.signal.aborted) entry.done = true;
   }
   // The budget is honoured once this run has got past a key (published, or skipped as unchanged),
   // so that every run of a chain makes progress, whatever its budget.
@@ -79,14 +81,17 @@ export async function backfillBucket(
     if (signal?.aborted && listed > 0) stop.abort();
   };
   signal?.addEventListener('abort', stopIfDue, { once: true });
-  // Ranges are merged page by page; keys are handed over one by one, so a stop falls between two.
-  async function* objects(): AsyncGenerator<ObjectRef> {
+  // Ranges are merged page by page; a page's keys are handed over together, up to a stop, which
+  // falls between two keys.
+  async function* objects(): AsyncGenerator<ObjectRef[]> {
     for await (const [index, objects] of mergeAsync(progress.map(rangePages), stop.signal)) {
       const entry = progress[index] as RangeProgress;
+      const batch: ObjectRef[] = [];
       for (const object of objects) {
         if (stop.signal.aborted) {
           // The rest of this page is listed again by the continuation.
           entry.done = false;
+          yield batch;
           return;
         }
         const key = object.Key ?? '';
@@ -100,8 +105,9 @@ export async function backfillBucket(
           stats.skip('unchanged');
           continue;
         }
-        yield fields.length === 0 ? { bucket, key } : { bucket, key, details: listedDetails(object, fields) };
+        batch.push(fields.length === 0 ? { bucket, key } : { bucket, key, details: listedDetails(object, fields) });
       }
+      yield batch;
     }
   }
 

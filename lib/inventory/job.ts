@@ -45,6 +45,7 @@ export interface InventoryJobOptions {
   changedSince?: Date;
 }
 
+/** An object of the report, with the index of its data file (set on the reader's own objects). */
 interface FileObject extends InventoryObject {
   file: number;
 }
@@ -126,7 +127,7 @@ async function* keysOfReport(
   stats: RunStats,
   reading: ReportProgress,
   { signal, continuation, changedSince }: InventoryJobOptions,
-): AsyncGenerator<FileObject> {
+): AsyncGenerator<FileObject[]> {
   for (let index = continuation?.file ?? 0; index < manifest.files.length; index += 1) {
     const file = manifest.files[index] as InventoryManifest['files'][number];
     const dataFile = { bucket: manifest.location.bucket, file, columns: manifest.columns };
@@ -142,9 +143,13 @@ async function* keysOfReport(
     const selection = { fields: context.config.messageFields, ...(changedSince && { changedSince }) };
     let stopped = false;
     const shouldStop = () => (stopped ||= signal?.aborted === true);
-    for await (const object of readInventoryFile(context.s3, dataFile, stats, { startRow, position, shouldStop, ...selection, ...(etag && { etag }) })) {
-      progress.watermark.sent(object.row);
-      yield { ...object, file: index };
+    for await (const objects of readInventoryFile(context.s3, dataFile, stats, { startRow, position, shouldStop, ...selection, ...(etag && { etag }) })) {
+      const batch = objects as FileObject[];
+      for (const object of batch) {
+        progress.watermark.sent(object.row);
+        object.file = index;
+      }
+      yield batch;
     }
     progress.watermark.consumedThrough(position.row);
     // Stopped on the way: the row where it stopped is left for the continuation.

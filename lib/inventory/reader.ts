@@ -47,10 +47,11 @@ export interface ReadOptions {
 }
 
 /**
- * Streams one data file of a report and yields the current objects it lists: GetObject (resumed
- * where it broke off) → MD5 of the compressed bytes → gunzip (every member) → CSV → key decoding
- * → delete markers and older versions skipped. Nothing is buffered beyond the streams' own
- * high-water marks: while the consumer awaits, the download pauses. The MD5 is checked when the
+ * Streams one data file of a report and yields the current objects it lists, those of one chunk
+ * of CSV at a time: GetObject (resumed where it broke off) → MD5 of the compressed bytes → gunzip
+ * (every member) → CSV → key decoding → delete markers and older versions skipped. Nothing is
+ * buffered beyond the streams' own high-water marks and one chunk's objects: while the consumer
+ * awaits, the download pauses. The MD5 is checked when the
  * file ends; `verifyDataFile` checks it before any row is published.
  */
 export async function* readInventoryFile(
@@ -58,7 +59,7 @@ export async function* readInventoryFile(
   { bucket, file, columns }: DataFile,
   stats: RunStats,
   options: ReadOptions = {},
-): AsyncGenerator<InventoryObject> {
+): AsyncGenerator<InventoryObject[]> {
   const uri = formatS3Uri({ bucket, key: file.key });
   const startRow = options.startRow ?? 0;
   const position = options.position ?? { row: 0 };
@@ -78,9 +79,13 @@ export async function* readInventoryFile(
   try {
     // Inventory CSV has no header and quotes every field; reports may end with blank lines.
     for await (const records of csvRecordBatches(decompressed, startRow)) {
+      const batch: InventoryObject[] = [];
       for (const record of records) {
         row += 1;
-        if (row > lastRow || options.shouldStop?.(row)) return;
+        if (row > lastRow || options.shouldStop?.(row)) {
+          if (batch.length > 0) yield batch;
+          return;
+        }
         position.row = row;
         stats.rowsRead += 1;
         if (record.length !== columns.count) {
@@ -107,8 +112,9 @@ export async function* readInventoryFile(
           continue;
         }
         const bucket = record[columns.bucket] as string;
-        yield fields.length === 0 ? { bucket, key, row } : { bucket, key, row, details: detailsOf(record, columns, fields) };
+        batch.push(fields.length === 0 ? { bucket, key, row } : { bucket, key, row, details: detailsOf(record, columns, fields) });
       }
+      if (batch.length > 0) yield batch;
     }
     await streaming;
   } catch (error) {

@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,8 +13,11 @@ interface BatchEntry {
 export interface ProxyFaults {
   /** Added before every request is forwarded, as AWS's round trip would add. */
   latencyMs?: number;
-  /** HTTP status to answer a SendMessageBatch call with instead of forwarding it (e.g. 500). */
-  failRequest?: () => number | undefined;
+  /**
+   * HTTP status to answer a SendMessageBatch call with instead of forwarding it: 400 throttling,
+   * 403 expired credentials, 5xx an internal error. Sees the call's headers (its signature).
+   */
+  failRequest?: (headers: IncomingHttpHeaders) => number | undefined;
   /** Entries for which SQS answers "failed" inside a 200 response; the rest reach the emulator. */
   failEntry?: (entry: BatchEntry) => { code: string; senderFault: boolean } | undefined;
   /** Other answers (such as an S3 GetObject) dropped after this many body bytes, mid-stream. */
@@ -98,10 +101,10 @@ export async function startEmulatorProxy(target: string, faults: ProxyFaults = {
       await new Promise((resolve) => outgoing.once('close', resolve));
       return;
     }
-    const status = faults.failRequest?.();
+    const status = faults.failRequest?.(incoming.headers);
     if (status !== undefined) {
       counts.requestsFailed += 1;
-      const type = status === 400 ? 'ThrottlingException' : 'InternalError';
+      const type = status === 400 ? 'ThrottlingException' : status === 403 ? 'ExpiredToken' : 'InternalError';
       const error = JSON.stringify({ __type: `com.amazonaws.sqs#${type}`, message: `injected ${status}` });
       reply(outgoing, status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': `${type};Sender` }, Buffer.from(error));
       return;

@@ -83,22 +83,22 @@ export class BatchPublisher {
     this.#inFlight = new PQueue({ concurrency: options.concurrency });
   }
 
-  /** Adds one object to the current batch; waits while every in-flight slot is taken. */
-  async publish(object: ObjectRef): Promise<void> {
+  /**
+   * Adds one object to the current batch. Returns a promise only when the caller must wait, while
+   * every in-flight slot is taken: a source hands its rows over without an `await` each.
+   */
+  publish(object: ObjectRef): Promise<void> | undefined {
     if (this.#aborted) throw this.#aborted;
     const body = messageBody(object, this.#options.messageFields);
     const bytes = Buffer.byteLength(body);
     if (bytes > this.#options.maxBatchBytes) {
       this.#stats.recordFailure(object, `message is ${bytes} bytes, over the ${this.#options.maxBatchBytes}-byte limit`);
       this.#onSettled?.(object, false);
-      return;
+      return undefined;
     }
-    // Checked again after each wait: concurrent callers may have filled the new batch meanwhile.
-    while (this.#batch.length > 0 && this.#batchBytes + bytes > this.#options.maxBatchBytes) await this.#dispatch();
-    this.#batch.push({ id: String(this.#batch.length), object, body });
-    this.#batchBytes += bytes;
-    this.#stats.pending += 1;
-    if (this.#batch.length === MAX_BATCH_ENTRIES) await this.#dispatch();
+    if (this.#batch.length > 0 && this.#batchBytes + bytes > this.#options.maxBatchBytes) return this.#publishAfterDispatch(object, body, bytes);
+    this.#add(object, body, bytes);
+    return this.#batch.length === MAX_BATCH_ENTRIES ? this.#dispatch() : undefined;
   }
 
   /** Sends the last partial batch and waits until every batch has settled. */
@@ -108,13 +108,30 @@ export class BatchPublisher {
     if (this.#aborted) throw this.#aborted;
   }
 
-  async #dispatch(): Promise<void> {
+  /** A message that does not fit the current batch: the batch goes first. */
+  async #publishAfterDispatch(object: ObjectRef, body: string, bytes: number): Promise<void> {
+    // Checked again after each wait: concurrent callers may have filled the new batch meanwhile.
+    while (this.#batch.length > 0 && this.#batchBytes + bytes > this.#options.maxBatchBytes) await this.#dispatch();
+    this.#add(object, body, bytes);
+    if (this.#batch.length === MAX_BATCH_ENTRIES) await this.#dispatch();
+  }
+
+  #add(object: ObjectRef, body: string, bytes: number): void {
+    this.#batch.push({ id: String(this.#batch.length), object, body });
+    this.#batchBytes += bytes;
+    this.#stats.pending += 1;
+  }
+
+  /** Hands the current batch to the in-flight queue; a promise when it must wait for a slot. */
+  #dispatch(): Promise<void> | undefined {
     const batch = this.#batch;
     this.#batch = [];
     this.#batchBytes = 0;
+    const send = () => void this.#inFlight.add(() => this.#sendWithRetries(batch));
     // At most one batch waits beside the ones in flight: this is the reader's backpressure.
-    await this.#inFlight.onSizeLessThan(1);
-    void this.#inFlight.add(() => this.#sendWithRetries(batch));
+    if (this.#inFlight.size > 0) return this.#inFlight.onSizeLessThan(1).then(send);
+    send();
+    return undefined;
   }
 
   async #sendWithRetries(batch: PendingMessage[]): Promise<void> {

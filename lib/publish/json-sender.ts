@@ -5,7 +5,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { BatchResultErrorEntry, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { Pool } from 'undici';
 import { SqsRequestError } from '../core/errors.ts';
-import type { BatchSender } from './batch-sender.ts';
+import { EXPIRED_CREDENTIALS, withFreshCredentials, type BatchSender } from './batch-sender.ts';
 
 export interface JsonBatchSenderOptions {
   /** Signing region: the client's. */
@@ -20,8 +20,6 @@ export interface JsonBatchSenderOptions {
   endpointUrl?: string;
 }
 
-/** Answers SQS gives when the credentials signed with have expired: refresh them, then retry. */
-const EXPIRED_CREDENTIALS = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired']);
 const THROTTLING = /throttl|TooManyRequests|SlowDown|RequestLimitExceeded/i;
 
 /**
@@ -52,14 +50,7 @@ export class JsonBatchSender implements BatchSender {
   async sendBatch(queueUrl: string, entries: SendMessageBatchRequestEntry[]): Promise<BatchResultErrorEntry[]> {
     const endpoint = new URL(this.#options.endpointUrl ?? sqsEndpoint(queueUrl, await this.#region()));
     const body = JSON.stringify({ QueueUrl: queueUrl, Entries: entries });
-    try {
-      return await this.#post(endpoint, body);
-    } catch (error) {
-      if (!(error instanceof SqsRequestError) || !EXPIRED_CREDENTIALS.has(error.code)) throw error;
-      // Revoked early, or expired between the cache's check and the call: fetch new ones and retry once.
-      await this.#options.credentials({ forceRefresh: true });
-      return this.#post(endpoint, body);
-    }
+    return withFreshCredentials(this.#options.credentials, () => this.#post(endpoint, body));
   }
 
   /** Closes the kept-alive connections (the CLI and tests; a Lambda container keeps them). */

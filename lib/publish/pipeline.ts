@@ -1,8 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../core/aws-clients.ts';
 import { BatchPublisher } from './batch-publisher.ts';
-import { sdkBatchSender, type BatchSender } from './batch-sender.ts';
-import { JsonBatchSender } from './json-sender.ts';
+import { createBatchSender, type BatchSender } from './batch-sender.ts';
 import { loadConfig, type Environment, type PipelineConfig } from '../core/config.ts';
 import { RunFailedError } from '../core/errors.ts';
 import { queueUrlFromEnvironment } from '../core/queue-lookup.ts';
@@ -19,13 +18,15 @@ export interface PipelineContext {
 }
 
 /**
- * The one path from any key source to SQS: the key pattern, then the batch publisher. Returns when
- * every batch has settled, even when the source broke off, so the counters are final; then throws
- * the first error, if any. `onSettled` hears of every object received once it is done with:
- * `true` when skipped or published, `false` when it failed (the inventory worker checkpoints on it).
+ * The one path from any key source to SQS: the key pattern, then the batch publisher. Sources hand
+ * over keys in batches (a listing page, a chunk of CSV), so a key costs no `await` of its own;
+ * backpressure still holds per key. Returns when every batch has settled, even when the source
+ * broke off, so the counters are final; then throws the first error, if any. `onSettled` hears of
+ * every object received once it is done with: `true` when skipped or published, `false` when it
+ * failed (the inventory worker checkpoints on it).
  */
 export async function publishAll<T extends ObjectRef>(
-  keys: AsyncIterable<T>,
+  keys: AsyncIterable<readonly T[]>,
   context: PipelineContext,
   stats: RunStats,
   onSettled?: (object: T, done: boolean) => void,
@@ -43,13 +44,16 @@ export async function publishAll<T extends ObjectRef>(
   });
   let failure: unknown;
   try {
-    for await (const object of keys) {
-      if (config.keyPattern && !config.keyPattern.test(object.key)) {
-        stats.skip('patternMismatch');
-        onSettled?.(object, true);
-        continue;
+    for await (const batch of keys) {
+      for (const object of batch) {
+        if (config.keyPattern && !config.keyPattern.test(object.key)) {
+          stats.skip('patternMismatch');
+          onSettled?.(object, true);
+          continue;
+        }
+        const wait = publisher.publish(object);
+        if (wait) await wait;
       }
-      await publisher.publish(object);
     }
   } catch (error) {
     failure = error;
@@ -80,22 +84,11 @@ export function requireAllPublished<Summary extends StatsSummary>(label: string,
   });
 }
 
-/**
- * Clients sized for the configured concurrency; built once per Lambda container or CLI run. The
- * JSON sender signs with the SQS client's region and credentials: the SDK's chain, refreshed by it.
- */
+/** Clients sized for the configured concurrency; built once per Lambda container or CLI run. */
 export function createPipelineContext(config: PipelineConfig, log: Log): PipelineContext {
   const { s3, sqs } = createAwsClients(config);
-  const sender =
-    config.sqsClient === 'sdk'
-      ? sdkBatchSender(sqs)
-      : new JsonBatchSender({
-          region: sqs.config.region,
-          credentials: sqs.config.credentials,
-          concurrency: config.concurrency,
-          requestTimeoutMs: config.requestTimeoutMs,
-          ...(config.endpointUrl && { endpointUrl: config.endpointUrl }),
-        });
+  const { concurrency, requestTimeoutMs, endpointUrl } = config;
+  const sender = createBatchSender(config.sqsClient, sqs, { concurrency, requestTimeoutMs, ...(endpointUrl && { endpointUrl }) });
   return { s3, sender, config, log };
 }
 

@@ -149,16 +149,16 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
   let stopped = false;
   const shouldStop = (row: number) => (stopped ||= leaseLost || (budget?.aborted === true && row > startRow + 1));
   const file = { bucket: run.bucket, file: task.file, columns: task.columns };
-  async function* objects(): AsyncGenerator<InventoryObject> {
+  async function* objects(): AsyncGenerator<InventoryObject[]> {
     const { etag } = checkpoint.verified ?? {};
     const selection = {
       fields: context.config.messageFields,
       ...(task.changedSince !== undefined && { changedSince: new Date(task.changedSince) }),
       ...(task.shard?.lastRow !== undefined && { lastRow: task.shard.lastRow }),
     };
-    for await (const object of readInventoryFile(s3, file, stats, { startRow, position, shouldStop, ...selection, ...(etag && { etag }) })) {
-      watermark.sent(object.row);
-      yield object;
+    for await (const batch of readInventoryFile(s3, file, stats, { startRow, position, shouldStop, ...selection, ...(etag && { etag }) })) {
+      for (const object of batch) watermark.sent(object.row);
+      yield batch;
     }
     watermark.consumedThrough(position.row);
     endOfFile = !stopped;

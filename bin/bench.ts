@@ -19,6 +19,7 @@ import { writeInventoryReport, type InventoryRow } from '../lib/local/report-wri
 import { sampleInventoryRows, seedBucket } from '../lib/local/sample-objects.ts';
 import { formatS3Uri } from '../lib/core/s3-location.ts';
 import { createWorkQueue } from '../lib/local/demo.ts';
+import { FUNCTION_NODE_OPTIONS } from '../lib/local/node-options.ts';
 import { startInventoryRun } from '../lib/run/fan-out.ts';
 import type { Log } from '../lib/core/types.ts';
 import { renderChart } from './bench-chart.ts';
@@ -80,7 +81,8 @@ const { s3, sqs } = createAwsClients({ concurrency: 32, endpointUrl: endpoint })
 async function runTask(task: string, options: Record<string, unknown>, via: string): Promise<Measurement> {
   const script = fileURLToPath(new URL('./bench-task.ts', import.meta.url));
   const { stdout } = await promisify(execFile)(process.execPath, [script, task, JSON.stringify(options)], {
-    env: { ...process.env, AWS_ENDPOINT_URL: via },
+    // The functions' own Node.js options: the memory measured is what Lambda would see.
+    env: { ...process.env, AWS_ENDPOINT_URL: via, NODE_OPTIONS: FUNCTION_NODE_OPTIONS },
     maxBuffer: 1 << 20,
   });
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Measurement;

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createFifoQueue } from '../../lib/local/demo.ts';
 import { seedBucket } from '../../lib/local/sample-objects.ts';
 import { packageTemplate, sls, STACK_VARIANTS } from '../../lib/local/stack-package.ts';
+import { FUNCTION_NODE_OPTIONS } from '../../lib/local/node-options.ts';
 import { asList, deployed, roleStatements, type Json, type Template } from '../support/cloudformation.ts';
 import { useEmulator } from '../support/emulator.ts';
 
@@ -142,6 +143,8 @@ describe('the packaged stack, default parameters', () => {
       expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Timeout: timeout, MemorySize: memory });
       const variables = (fn.Environment as { Variables: Record<string, Json> }).Variables;
       for (const value of Object.values(variables)) expect(typeof value).toBe('string');
+      // What the benchmark's measured processes run with too.
+      expect(variables.NODE_OPTIONS).toBe(FUNCTION_NODE_OPTIONS);
     }
     expect((props(byDefault, 'BackfillLambdaFunction').Environment as { Variables: object }).Variables).toMatchObject({
       QUEUE_NAME: `${PREFIX}-objects.fifo`,

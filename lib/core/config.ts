@@ -33,7 +33,7 @@ export type SqsClientKind = 'lean' | 'sdk';
 export type Environment = Record<string, string | undefined>;
 
 export const DEFAULTS = {
-  concurrency: 32,
+  concurrency: 64,
   fifoMessageGroups: 1024,
   maxAttempts: 8,
   requestTimeoutMs: 30_000,

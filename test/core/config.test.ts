@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, isFifoQueue, loadConfig } from '../../lib/core/config.ts';
+import { DEFAULT_SHARD_ROWS, DEFAULTS, isFifoQueue, loadConfig, loadWorkerTuning } from '../../lib/core/config.ts';
 import { ConfigError } from '../../lib/core/errors.ts';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/objects.fifo';
 
 describe('loadConfig', () => {
   it('applies defaults when only the queue is set', () => {
-    expect(loadConfig({ QUEUE_URL })).toEqual({ queueUrl: QUEUE_URL, ...DEFAULTS, messageFields: [], publishMode: 'all' });
+    expect(loadConfig({ QUEUE_URL })).toEqual({ queueUrl: QUEUE_URL, ...DEFAULTS, messageFields: [], publishMode: 'all', sqsClient: 'lean' });
+    expect(loadConfig({ QUEUE_URL, SQS_CLIENT: 'sdk' }).sqsClient).toBe('sdk');
   });
 
   it('reads every setting', () => {
@@ -39,6 +40,7 @@ describe('loadConfig', () => {
     [{ QUEUE_URL, MESSAGE_FIELDS: 'size,size' }, /MESSAGE_FIELDS "size,size" names a field twice/],
     [{ QUEUE_URL, PUBLISH_MODE: 'some' }, /PUBLISH_MODE "some" must be all or changed/],
     [{ QUEUE_URL, CHANGED_MARGIN_HOURS: '-1' }, /CHANGED_MARGIN_HOURS "-1"/],
+    [{ QUEUE_URL, SQS_CLIENT: 'fast' }, /SQS_CLIENT "fast" must be lean or sdk/],
   ])('rejects %j with a clear error', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -62,5 +64,13 @@ describe('loadConfig', () => {
   it('tells FIFO queues by their suffix', () => {
     expect(isFifoQueue(QUEUE_URL)).toBe(true);
     expect(isFifoQueue('https://sqs.eu-west-1.amazonaws.com/123456789012/objects')).toBe(false);
+  });
+});
+
+describe('loadWorkerTuning', () => {
+  it('splits data files into shards of SHARD_ROWS rows, at least 1,000', () => {
+    expect(loadWorkerTuning({}).shardRows).toBe(DEFAULT_SHARD_ROWS);
+    expect(loadWorkerTuning({ SHARD_ROWS: '25000' }).shardRows).toBe(25_000);
+    expect(() => loadWorkerTuning({ SHARD_ROWS: '10' })).toThrow('SHARD_ROWS "10" must be a whole number from 1000 to 1000000000');
   });
 });

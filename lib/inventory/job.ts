@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../core/errors.ts';
-import { fetchManifest, requireColumns, type InventoryManifest } from './manifest.ts';
-import { readInventoryFile, verifyDataFile, type InventoryObject } from './reader.ts';
+import { fetchManifest, requireColumns, type InventoryManifest, type ManifestFile } from './manifest.ts';
+import { readInventoryFile, verifyDataFile, type InventoryObject, type VerifiedFile } from './reader.ts';
 import { publishAll, requireAllPublished, type PipelineContext } from '../publish/pipeline.ts';
 import { RowWatermark } from '../core/row-watermark.ts';
 import { RunStats, type StatsSummary } from '../core/run-stats.ts';
@@ -58,9 +58,9 @@ interface ReportProgress {
 
 /**
  * Publishes one message per current object of an inventory report: manifest → data files, one
- * after another, each verified (size, MD5) before any of its rows is published → publisher. Data
- * files are read in order, since parsing is an order of magnitude faster than sending; the
- * publisher's concurrency is what keeps SQS busy.
+ * after another, each verified (size, MD5) before any of its rows is published, the next one
+ * while this one is → publisher. Data files are read in order, since parsing is an order of
+ * magnitude faster than sending; the publisher's concurrency is what keeps SQS busy.
  */
 export async function publishInventoryReport(
   manifestLocation: S3Location,
@@ -128,14 +128,22 @@ async function* keysOfReport(
   reading: ReportProgress,
   { signal, continuation, changedSince }: InventoryJobOptions,
 ): AsyncGenerator<FileObject[]> {
+  const dataFile = (index: number) => ({ bucket: manifest.location.bucket, file: manifest.files[index] as ManifestFile, columns: manifest.columns });
+  // The next file is checked while this one is published: the sender never waits for a check.
+  const check = (index: number) => {
+    const checked = verifyDataFile(context.s3, dataFile(index), stats);
+    checked.catch(() => {});
+    return checked;
+  };
+  let nextCheck: Promise<VerifiedFile> | undefined;
   for (let index = continuation?.file ?? 0; index < manifest.files.length; index += 1) {
-    const file = manifest.files[index] as InventoryManifest['files'][number];
-    const dataFile = { bucket: manifest.location.bucket, file, columns: manifest.columns };
+    const file = dataFile(index);
     const startRow = index === continuation?.file ? continuation.startRow : 0;
-    const progress = { file: index, key: file.key, rowsDone: startRow, done: false, watermark: new RowWatermark(startRow) };
+    const progress = { file: index, key: file.file.key, rowsDone: startRow, done: false, watermark: new RowWatermark(startRow) };
     reading.files.push(progress);
     if (signal?.aborted) return;
-    const { rows, etag } = await verifyDataFile(context.s3, dataFile, stats);
+    const { rows, etag } = await (nextCheck ?? check(index));
+    nextCheck = index + 1 < manifest.files.length ? check(index + 1) : undefined;
     if (startRow > rows) {
       throw new InvalidArgumentError(`the continuation's "startRow" ${startRow} is past the end of data file ${index}, which has ${rows} rows`);
     }
@@ -143,7 +151,7 @@ async function* keysOfReport(
     const selection = { fields: context.config.messageFields, ...(changedSince && { changedSince }) };
     let stopped = false;
     const shouldStop = () => (stopped ||= signal?.aborted === true);
-    for await (const objects of readInventoryFile(context.s3, dataFile, stats, { startRow, position, shouldStop, ...selection, ...(etag && { etag }) })) {
+    for await (const objects of readInventoryFile(context.s3, file, stats, { startRow, position, shouldStop, ...selection, ...(etag && { etag }) })) {
       const batch = objects as FileObject[];
       for (const object of batch) {
         progress.watermark.sent(object.row);

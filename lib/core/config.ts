@@ -135,7 +135,7 @@ function optionalPattern(env: Environment, name: string): RegExp | undefined {
 }
 
 /** About 8 minutes of one worker's publishing; see README, "Shards", for the arithmetic. */
-export const DEFAULT_SHARD_ROWS = 5_000_000;
+export const DEFAULT_SHARD_ROWS = 20_000_000;
 
 /** Settings of the inventory workers. */
 export interface WorkerTuning {

@@ -4,8 +4,8 @@ const NEWLINE = 0x0a;
 
 /**
  * Counts the rows of decompressed inventory CSV, chunk by chunk, without parsing it: a row is a
- * non-empty line, since keys are URL-encoded and a row never holds a raw newline. Several times
- * faster than the CSV parser: the integrity pass counts with it, and a reader skips with it.
+ * non-empty line, since keys are URL-encoded and a row never holds a raw newline; the CSV parser
+ * counts rows the same way. The integrity pass counts with it, and a reader skips with it.
  */
 export class RowCounter {
   rows = 0;

@@ -9,7 +9,7 @@ import { publishInventoryReport } from '../../lib/inventory/job.ts';
 import { writeInventoryReport, type InventoryRow } from '../../lib/local/report-writer.ts';
 import { RunStats } from '../../lib/core/run-stats.ts';
 import type { S3Location } from '../../lib/core/types.ts';
-import { keysOf, putObject, silentLog, useEmulator } from '../support/emulator.ts';
+import { hexKeys, keysOf, putObject, silentLog, useEmulator } from '../support/emulator.ts';
 
 const aws = useEmulator();
 const SOURCE = 'photos';
@@ -34,9 +34,6 @@ const row = (key: string, extra: Partial<InventoryRow> = {}): InventoryRow => ({
   etag: 'd41d8cd98f00b204e9800998ecf8427e',
   ...extra,
 });
-const hexKeys = (count: number) =>
-  Array.from({ length: count }, (_, index) => `${createHash('sha256').update(String(index)).digest('hex')}.jpg`);
-
 async function report(rows: InventoryRow[], options: { files?: number; includeVersions?: boolean } = {}): Promise<S3Location> {
   const written = await writeInventoryReport(aws.s3, {
     sourceBucket: SOURCE,

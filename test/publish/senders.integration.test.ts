@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +8,7 @@ import { startEmulatorProxy, type EmulatorProxy } from '../../lib/local/proxy.ts
 import { BatchPublisher } from '../../lib/publish/batch-publisher.ts';
 import { createBatchSender } from '../../lib/publish/batch-sender.ts';
 import type { SqsClientKind } from '../../lib/core/config.ts';
-import { keysOf, silentLog, useEmulator } from '../support/emulator.ts';
+import { hexKeys, keysOf, silentLog, useEmulator } from '../support/emulator.ts';
 
 const aws = useEmulator();
 let proxy: EmulatorProxy | undefined;
@@ -18,9 +17,6 @@ afterEach(async () => {
   await proxy?.stop();
   proxy = undefined;
 });
-
-const hexKeys = (count: number, salt: string) =>
-  Array.from({ length: count }, (_, index) => `${createHash('sha256').update(`${salt}${index}`).digest('hex')}.jpg`);
 
 /** Session credentials from a provider that counts its calls: token-1, token-2, … */
 function sessionCredentials(lifetimeMs: number) {

@@ -1,25 +1,21 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProxy, type EmulatorProxy } from '../../lib/local/proxy.ts';
-import { writeInventoryReport } from '../../lib/local/report-writer.ts';
 import { runStatus } from '../../lib/run/report.ts';
 import { parsePartTask } from '../../lib/run/part-task.ts';
 import { runPartTask, runTaskBatch } from '../../lib/run/part-worker.ts';
 import { startInventoryRun } from '../../lib/run/fan-out.ts';
 import { checkpointKey, claimKey, getJson, putJson, runFolder, type PartCheckpoint } from '../../lib/run/state.ts';
-import type { S3Location } from '../../lib/core/types.ts';
-import { keysOf, silentLog, useEmulator } from '../support/emulator.ts';
+import { hexKeys, keysOf, silentLog, useEmulator } from '../support/emulator.ts';
 import { runCli } from '../support/run-cli.ts';
-import { createWorkQueues, runReport, workerContext, type WorkQueues } from '../support/inventory-run.ts';
+import { createWorkQueues, keysReport, runReport, workerContext, type WorkQueues } from '../support/inventory-run.ts';
 
 const aws = useEmulator();
 const INVENTORY = 'run-inventory';
 let queues: WorkQueues;
-let reports = 0;
 let proxy: EmulatorProxy | undefined;
 
 beforeAll(async () => {
@@ -31,20 +27,7 @@ afterEach(async () => {
   proxy = undefined;
 });
 
-const hexKeys = (count: number, salt: string) =>
-  Array.from({ length: count }, (_, index) => `${createHash('sha256').update(`${salt}${index}`).digest('hex')}.jpg`);
-
-async function report(keys: string[], files: number): Promise<S3Location> {
-  const written = await writeInventoryReport(aws.s3, {
-    sourceBucket: 'run-source',
-    destinationBucket: INVENTORY,
-    prefix: 'inventory',
-    configId: `config-${(reports += 1)}`,
-    rows: keys.map((key) => ({ key, size: 1, lastModified: new Date(), etag: 'e' })),
-    rowsPerFile: Math.ceil(keys.length / files),
-  });
-  return written.manifest;
-}
+const report = (keys: string[], files: number) => keysReport(aws, { inventoryBucket: INVENTORY, sourceBucket: 'run-source', keys, files });
 
 describe('an inventory run spread over workers', () => {
   it('logs lines that do not grow with the number of parts, and the report once, by the last worker', async () => {

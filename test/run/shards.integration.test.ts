@@ -1,10 +1,8 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProxy, type EmulatorProxy } from '../../lib/local/proxy.ts';
-import { writeInventoryReport } from '../../lib/local/report-writer.ts';
 import { startInventoryRun } from '../../lib/run/fan-out.ts';
 import { parsePartTask, type PartTask } from '../../lib/run/part-task.ts';
 import { runPartTask, type WorkerContext } from '../../lib/run/part-worker.ts';
@@ -13,12 +11,11 @@ import { shardTasks } from '../../lib/run/shards.ts';
 import { checkpointKey, getJson, putJson, runFolder, type PartCheckpoint } from '../../lib/run/state.ts';
 import { RunStats } from '../../lib/core/run-stats.ts';
 import type { S3Location } from '../../lib/core/types.ts';
-import { keysOf, silentLog, useEmulator } from '../support/emulator.ts';
-import { createWorkQueues, runReport, workerContext, workUntilReport, type WorkQueues } from '../support/inventory-run.ts';
+import { hexKeys, keysOf, silentLog, useEmulator } from '../support/emulator.ts';
+import { createWorkQueues, keysReport, runReport, workerContext, workUntilReport, type WorkQueues } from '../support/inventory-run.ts';
 
 const aws = useEmulator();
 const INVENTORY = 'shard-inventory';
-let reports = 0;
 let proxy: EmulatorProxy | undefined;
 
 beforeAll(async () => {
@@ -29,21 +26,8 @@ afterEach(async () => {
   proxy = undefined;
 });
 
-const hexKeys = (count: number, salt: string) =>
-  Array.from({ length: count }, (_, index) => `${createHash('sha256').update(`${salt}${index}`).digest('hex')}.jpg`);
-
 /** A report of one data file listing `keys` in order. */
-async function oneFileReport(keys: string[]): Promise<S3Location> {
-  const written = await writeInventoryReport(aws.s3, {
-    sourceBucket: 'shard-source',
-    destinationBucket: INVENTORY,
-    prefix: 'inventory',
-    configId: `config-${(reports += 1)}`,
-    rows: keys.map((key) => ({ key, size: 1, lastModified: new Date(), etag: 'e' })),
-    rowsPerFile: keys.length,
-  });
-  return written.manifest;
-}
+const oneFileReport = (keys: string[]) => keysReport(aws, { inventoryBucket: INVENTORY, sourceBucket: 'shard-source', keys });
 
 /** How often each key was sent: every key of the bucket exactly once is `[1]`. */
 function timesSent(bodies: string[], keys: string[]): number[] {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll } from 'vitest';
@@ -7,6 +8,11 @@ import { emulatorEnvironment, startEmulator, type Emulator } from '../../lib/loc
 import { createFifoQueue } from '../../lib/local/demo.ts';
 import { createPipelineContext, type PipelineContext } from '../../lib/publish/pipeline.ts';
 import type { Log, ObjectRef } from '../../lib/core/types.ts';
+
+/** `count` keys named as the bucket's objects are, `<sha256>.jpg`; `salt` keeps sets apart. */
+export function hexKeys(count: number, salt = ''): string[] {
+  return Array.from({ length: count }, (_, index) => `${createHash('sha256').update(`${salt}${index}`).digest('hex')}.jpg`);
+}
 
 /** The keys of drained message bodies, sorted, to compare with what a bucket holds. */
 export function keysOf(bodies: string[]): string[] {

@@ -1,6 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startInventoryRun, type FanOutSummary } from '../../lib/run/fan-out.ts';
 import { createWorkQueue } from '../../lib/local/demo.ts';
+import { writeInventoryReport } from '../../lib/local/report-writer.ts';
 import { runWorkersUntilReport } from '../../lib/local/event-source.ts';
 import { recordDeadLetters } from '../../lib/run/part-failure.ts';
 import { runTaskBatch, type WorkerContext } from '../../lib/run/part-worker.ts';
@@ -8,6 +9,24 @@ import type { PipelineConfig, Selection } from '../../lib/core/config.ts';
 import type { RunReport } from '../../lib/run/report.ts';
 import type { Log, S3Location } from '../../lib/core/types.ts';
 import { silentLog, type TestEmulator } from './emulator.ts';
+
+let reportsWritten = 0;
+
+/** A report listing `keys` in order, in `files` data files, under a configuration of its own. */
+export async function keysReport(
+  aws: TestEmulator,
+  { inventoryBucket, sourceBucket, keys, files = 1 }: { inventoryBucket: string; sourceBucket: string; keys: string[]; files?: number },
+): Promise<S3Location> {
+  const written = await writeInventoryReport(aws.s3, {
+    sourceBucket,
+    destinationBucket: inventoryBucket,
+    prefix: 'inventory',
+    configId: `config-${(reportsWritten += 1)}`,
+    rows: keys.map((key) => ({ key, size: 1, lastModified: new Date(), etag: 'e' })),
+    rowsPerFile: Math.ceil(keys.length / files),
+  });
+  return written.manifest;
+}
 
 export interface WorkQueues {
   workQueueUrl: string;

@@ -18,6 +18,22 @@ export interface ClientOptions {
   endpointUrl?: string;
   /** Deadline of every call: for its answer to begin, and for any silence within it. */
   requestTimeoutMs?: number;
+  /** The target queue: SQS calls are signed for the region its URL names, whatever the default. */
+  queueUrl?: string;
+}
+
+/**
+ * The region an SQS queue URL names (`https://sqs.<region>.amazonaws.com/…`, or the legacy
+ * `https://<region>.queue.amazonaws.com/…`); undefined for any other host, such as an emulator's.
+ */
+export function queueRegion(queueUrl: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(queueUrl).hostname;
+  } catch {
+    return undefined;
+  }
+  return /^sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(host)?.[1] ?? /^([a-z]{2}(?:-[a-z]+)+-\d+)\.queue\.amazonaws\.com(?:\.cn)?$/.exec(host)?.[1];
 }
 
 /**
@@ -46,13 +62,20 @@ export function requestHandler(concurrency: number, requestTimeoutMs: number = D
  */
 export function createAwsClients(options: ClientOptions): AwsClients {
   const endpoint = options.endpointUrl ? { endpoint: options.endpointUrl } : {};
+  const region = options.queueUrl && queueRegion(options.queueUrl);
   return {
     s3: new S3Client({
       ...endpoint,
       requestHandler: requestHandler(options.concurrency, options.requestTimeoutMs),
       forcePathStyle: options.endpointUrl !== undefined,
     }),
-    sqs: new SQSClient({ ...endpoint, requestHandler: requestHandler(options.concurrency, options.requestTimeoutMs), maxAttempts: 1 }),
+    sqs: new SQSClient({
+      ...endpoint,
+      // A queue URL pasted from another region than AWS_REGION is still signed for its own.
+      ...(region && { region }),
+      requestHandler: requestHandler(options.concurrency, options.requestTimeoutMs),
+      maxAttempts: 1,
+    }),
   };
 }
 

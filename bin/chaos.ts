@@ -13,6 +13,7 @@ const { values } = parseArgs({
     kills: { type: 'string', default: '20' },
     'time-budget-ms': { type: 'string', default: '3000' },
     seed: { type: 'string', default: '1' },
+    'shard-rows': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -24,6 +25,7 @@ const result = await runChaos({
   kills: wholeNumberOption('kills', values.kills, 0),
   timeBudgetMs: wholeNumberOption('time-budget-ms', values['time-budget-ms'], 1),
   seed: wholeNumberOption('seed', values.seed, 0),
+  ...(values['shard-rows'] !== undefined && { shardRows: wholeNumberOption('shard-rows', values['shard-rows'], 1_000) }),
   log: stderrLog(false),
 });
 if (values.json) {
@@ -36,7 +38,7 @@ if (values.json) {
   );
   console.log(
     `The queue holds ${result.queueDepth} messages for ${result.distinctKeys} distinct keys; lost ${result.lost}; ` +
-      `${result.invocations} invocations, ${result.continuations} continuations, ${(result.durationMs / 1000).toFixed(1)} s.`,
+      `${result.invocations} invocations, ${result.shards} shards, ${result.continuations} continuations, ${(result.durationMs / 1000).toFixed(1)} s.`,
   );
 }
 process.exitCode = result.lost === 0 && result.distinctKeys === result.objects ? 0 : 1;

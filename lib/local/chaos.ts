@@ -24,6 +24,8 @@ export interface ChaosOptions {
   timeBudgetMs: number;
   /** Seed of the faults and kills, to replay a run. */
   seed: number;
+  /** Data files of more rows are split into shards of at most this many (the workers' SHARD_ROWS). */
+  shardRows?: number;
   log: Log;
 }
 
@@ -39,6 +41,8 @@ export interface ChaosResult {
   kills: number;
   invocations: number;
   status: string;
+  /** Shards the run's files were published in: each split file's, and 1 per other file. */
+  shards: number;
   continuations: number;
   faults: Pick<ProxyCounts, 'entriesFailed' | 'requestsFailed' | 'requestsHeld' | 'responsesCut' | 'responsesStalled'>;
   durationMs: number;
@@ -101,6 +105,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       CHECKPOINT_INTERVAL_MS: '100',
       TIME_BUDGET_MS: String(options.timeBudgetMs),
       CONCURRENCY: '8',
+      ...(options.shardRows !== undefined && { SHARD_ROWS: String(options.shardRows) }),
     };
     let kills = 0;
     let invocations = 0;
@@ -151,6 +156,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       kills,
       invocations,
       status: report.status,
+      shards: report.shards,
       continuations: report.totals.continuations,
       faults: { entriesFailed, requestsFailed, requestsHeld, responsesCut, responsesStalled },
       durationMs,

@@ -17,7 +17,7 @@ export interface PipelineConfig {
   endpointUrl?: string;
   /** Deadline of every AWS call, and the longest silence a download may have before it is resumed. */
   requestTimeoutMs: number;
-  /** How SendMessageBatch is called: `lean` (JSON protocol, a third of the CPU) or the stock `sdk`. */
+  /** How SendMessageBatch is called: `lean` (JSON protocol, about a quarter of the CPU) or the stock `sdk`. */
   sqsClient: SqsClientKind;
   /** Optional fields of every message, after `bucket` and `key`. */
   messageFields: MessageField[];

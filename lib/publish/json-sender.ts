@@ -8,8 +8,8 @@ import { SqsRequestError } from '../core/errors.ts';
 import { EXPIRED_CREDENTIALS, withFreshCredentials, type BatchSender } from './batch-sender.ts';
 
 export interface JsonBatchSenderOptions {
-  /** Signing region: the client's. */
-  region: string | (() => Promise<string>);
+  /** Signing region: the SQS client's (the queue URL's region when it names one). */
+  region: () => Promise<string>;
   /** The SDK's provider chain as a client resolved it: cached, and refreshed before expiry. */
   credentials: AwsCredentialIdentityProvider;
   /** Calls in flight at once: one keep-alive connection each. */
@@ -37,11 +37,10 @@ export class JsonBatchSender implements BatchSender {
 
   constructor(options: JsonBatchSenderOptions) {
     this.#options = options;
-    const { region } = options;
     this.#signer = new SignatureV4({
       service: 'sqs',
-      region: typeof region === 'string' ? async () => region : region,
-      credentials: () => options.credentials(),
+      region: options.region,
+      credentials: options.credentials,
       sha256: Sha256,
       // SQS does not need the payload hash header; the signature covers the body all the same.
       applyChecksum: false,
@@ -109,7 +108,7 @@ export class JsonBatchSender implements BatchSender {
 
   async #endpointOf(queueUrl: string): Promise<URL> {
     const { region, endpointUrl } = this.#options;
-    const endpoint = new URL(endpointUrl ?? sqsEndpoint(queueUrl, typeof region === 'string' ? region : await region()));
+    const endpoint = new URL(endpointUrl ?? sqsEndpoint(queueUrl, await region()));
     this.#endpoints.set(queueUrl, endpoint);
     return endpoint;
   }

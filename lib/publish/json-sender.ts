@@ -1,4 +1,3 @@
-import { Sha256 } from '@smithy/core/checksum';
 import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
@@ -6,6 +5,7 @@ import type { BatchResultErrorEntry, SendMessageBatchRequestEntry } from '@aws-s
 import { Pool } from 'undici';
 import { SqsRequestError } from '../core/errors.ts';
 import { EXPIRED_CREDENTIALS, withFreshCredentials, type BatchSender } from './batch-sender.ts';
+import { SigningSha256 } from './signing-hash.ts';
 
 export interface JsonBatchSenderOptions {
   /** Signing region: the SQS client's (the queue URL's region when it names one). */
@@ -41,7 +41,7 @@ export class JsonBatchSender implements BatchSender {
       service: 'sqs',
       region: options.region,
       credentials: options.credentials,
-      sha256: Sha256,
+      sha256: SigningSha256,
       // SQS does not need the payload hash header; the signature covers the body all the same.
       applyChecksum: false,
     });

@@ -5,9 +5,10 @@
  * failed, so resuming from it skips nothing.
  */
 export class RowWatermark {
-  readonly #pending: number[] = [];
+  /** Rows handed over and not yet behind the watermark, in order; `#isSettled[i]` is for `#rows[i]`. */
+  readonly #rows: number[] = [];
+  readonly #isSettled: boolean[] = [];
   #head = 0;
-  readonly #settled = new Set<number>();
   #consumed: number;
   #firstFailed = Number.POSITIVE_INFINITY;
 
@@ -18,7 +19,8 @@ export class RowWatermark {
 
   /** Row `row` was handed to the publisher; every row before it was handed over or skipped. */
   sent(row: number): void {
-    this.#pending.push(row);
+    this.#rows.push(row);
+    this.#isSettled.push(false);
     this.#consumed = row;
   }
 
@@ -34,17 +36,34 @@ export class RowWatermark {
   }
 
   settled(row: number): void {
-    this.#settled.add(row);
-    while (this.#head < this.#pending.length && this.#settled.delete(this.#pending[this.#head] as number)) this.#head += 1;
+    const index = this.#indexOf(row);
+    if (index === -1) return;
+    this.#isSettled[index] = true;
+    while (this.#head < this.#rows.length && this.#isSettled[this.#head]) this.#head += 1;
     // Drop the settled prefix now and then; what remains is bounded by the messages in flight.
-    if (this.#head > 1_024 && this.#head * 2 > this.#pending.length) {
-      this.#pending.splice(0, this.#head);
+    if (this.#head > 1_024 && this.#head * 2 > this.#rows.length) {
+      this.#rows.splice(0, this.#head);
+      this.#isSettled.splice(0, this.#head);
       this.#head = 0;
     }
   }
 
   get rowsDone(): number {
-    const done = this.#head < this.#pending.length ? (this.#pending[this.#head] as number) - 1 : this.#consumed;
+    const done = this.#head < this.#rows.length ? (this.#rows[this.#head] as number) - 1 : this.#consumed;
     return Math.min(done, this.#firstFailed - 1);
+  }
+
+  /** Where a pending row is (rows are handed over in increasing order): a binary search, no allocation. */
+  #indexOf(row: number): number {
+    let low = this.#head;
+    let high = this.#rows.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const value = this.#rows[middle] as number;
+      if (value === row) return middle;
+      if (value < row) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
   }
 }

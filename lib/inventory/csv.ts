@@ -26,15 +26,22 @@ export async function* csvRecordBatches(decompressed: AsyncIterable<Buffer>, fir
   const decoder = new StringDecoder('utf8');
   let carry = '';
   let row = firstRow;
+  // Lines are parsed where they lie in the chunk's text: no array of lines, no string per line.
   const parseLines = (text: string, final: boolean): string[][] => {
-    const lines = text.split('\n');
-    carry = final ? '' : (lines.pop() ?? '');
     const records: string[][] = [];
-    for (const line of lines) {
-      if (line.length === 0) continue;
-      row += 1;
-      records.push(parseLine(line.charCodeAt(line.length - 1) === 0x0d ? line.slice(0, -1) : line, row));
+    let start = 0;
+    for (;;) {
+      const newline = text.indexOf('\n', start);
+      const end = newline === -1 ? (final ? text.length : -1) : newline;
+      if (end === -1) break;
+      if (end > start) {
+        row += 1;
+        records.push(parseLine(text, start, text.charCodeAt(end - 1) === 0x0d ? end - 1 : end, row));
+      }
+      if (newline === -1) break;
+      start = newline + 1;
     }
+    carry = final ? '' : text.slice(start);
     return records;
   };
   for await (const chunk of decompressed) {
@@ -45,37 +52,38 @@ export async function* csvRecordBatches(decompressed: AsyncIterable<Buffer>, fir
   if (records.length > 0) yield records;
 }
 
-/** The fields of one line: bare up to the next comma, or quoted with `""` for a quote. */
-function parseLine(line: string, row: number): string[] {
+/** The fields of the line `text[start, end)`: bare up to the next comma, or quoted with `""` for a quote. */
+function parseLine(text: string, start: number, end: number, row: number): string[] {
   const fields: string[] = [];
-  let at = 0;
+  let at = start;
   for (;;) {
-    if (line.charCodeAt(at) !== QUOTE) {
-      const comma = line.indexOf(',', at);
-      const field = comma === -1 ? line.slice(at) : line.slice(at, comma);
+    if (at === end || text.charCodeAt(at) !== QUOTE) {
+      const comma = text.indexOf(',', at);
+      const fieldEnd = comma === -1 || comma >= end ? end : comma;
+      const field = text.slice(at, fieldEnd);
       if (field.includes('"')) throw new CsvSyntaxError(row, `a quote inside the unquoted field ${fields.length + 1}`);
       fields.push(field);
-      if (comma === -1) return fields;
-      at = comma + 1;
+      if (fieldEnd === end) return fields;
+      at = fieldEnd + 1;
       continue;
     }
     let value = '';
-    let start = at + 1;
+    let from = at + 1;
     for (;;) {
-      const quote = line.indexOf('"', start);
-      if (quote === -1) throw new CsvSyntaxError(row, `field ${fields.length + 1} opens a quote that the line never closes`);
-      if (line.charCodeAt(quote + 1) === QUOTE) {
-        value += line.slice(start, quote + 1);
-        start = quote + 2;
+      const quote = text.indexOf('"', from);
+      if (quote === -1 || quote >= end) throw new CsvSyntaxError(row, `field ${fields.length + 1} opens a quote that the line never closes`);
+      if (quote + 1 < end && text.charCodeAt(quote + 1) === QUOTE) {
+        value += text.slice(from, quote + 1);
+        from = quote + 2;
         continue;
       }
-      value += line.slice(start, quote);
+      value += text.slice(from, quote);
       at = quote + 1;
       break;
     }
     fields.push(value);
-    if (at === line.length) return fields;
-    if (line.charCodeAt(at) !== COMMA) throw new CsvSyntaxError(row, `field ${fields.length} has "${line[at]}" after its closing quote`);
+    if (at === end) return fields;
+    if (text.charCodeAt(at) !== COMMA) throw new CsvSyntaxError(row, `field ${fields.length} has "${text[at]}" after its closing quote`);
     at += 1;
   }
 }

@@ -1,4 +1,4 @@
-import type { SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import type { BatchResultErrorEntry, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import PQueue from 'p-queue';
 import { isFifoQueue } from '../core/config.ts';
 import { PublishAbortedError, SqsRequestError } from '../core/errors.ts';
@@ -166,18 +166,11 @@ export class BatchPublisher {
   async #send(messages: PendingMessage[]): Promise<EntryFailure[]> {
     try {
       const rejected = await this.#sender.sendBatch(this.#options.queueUrl, messages.map((message) => this.#entry(message)));
-      const byId = new Map(messages.map((message) => [message.id, message]));
-      const failures = rejected.flatMap((entry) => {
-        const message = byId.get(entry.Id ?? '');
-        return message
-          ? [{ message, reason: `${entry.Code}: ${entry.Message ?? 'no message'}`, retryable: isRetryableEntryFailure(entry) }]
-          : [];
-      });
+      const failures = rejected.length === 0 ? [] : entryFailures(messages, rejected);
       this.#stats.published += messages.length - failures.length;
       this.#stats.pending -= messages.length - failures.length;
       if (this.#onSettled) {
-        const failed = new Set(failures.map((failure) => failure.message));
-        for (const message of messages) if (!failed.has(message)) this.#onSettled(message.object, true);
+        for (const message of messages) if (!failures.some((failure) => failure.message === message)) this.#onSettled(message.object, true);
       }
       return failures;
     } catch (error) {
@@ -194,10 +187,11 @@ export class BatchPublisher {
   }
 
   #entry(message: PendingMessage): SendMessageBatchRequestEntry {
+    if (!this.#fifo) return { Id: message.id, MessageBody: message.body };
     return {
       Id: message.id,
       MessageBody: message.body,
-      ...(this.#fifo && fifoFields(message.object, this.#options.fifoMessageGroups, this.#options.messageFields.includes('versionId'))),
+      ...fifoFields(message.object, this.#options.fifoMessageGroups, this.#options.messageFields.includes('versionId')),
     };
   }
 
@@ -210,6 +204,14 @@ export class BatchPublisher {
     }
     this.#log.warn('messages not published', { count: messages.length, reason, firstKey: displayKey(messages[0]?.object.key ?? '') });
   }
+}
+
+/** The messages of a call that SQS answered with `Failed[]` entries, matched by entry id. */
+function entryFailures(messages: PendingMessage[], rejected: BatchResultErrorEntry[]): EntryFailure[] {
+  return rejected.flatMap((entry) => {
+    const message = messages.find((candidate) => candidate.id === entry.Id);
+    return message ? [{ message, reason: `${entry.Code}: ${entry.Message ?? 'no message'}`, retryable: isRetryableEntryFailure(entry) }] : [];
+  });
 }
 
 function describeError(error: unknown): string {

@@ -56,6 +56,8 @@ interface Measurement {
   elapsedMs: number;
   cpuMs: number;
   maxRssMb: number;
+  /** How much of the machine every process kept busy meanwhile (Linux): near 1, the machine is the bound. */
+  machineBusy?: number;
 }
 const perSecond = (m: Measurement) => Math.round(m.count / (m.elapsedMs / 1000));
 const cpuSecPerMillion = (m: Measurement) => Number(((m.cpuMs / 1000) * (1_000_000 / Math.max(m.count, 1))).toFixed(1));
@@ -90,15 +92,20 @@ async function runTask(task: string, options: Record<string, unknown>, via: stri
 
 /** One task in `processes` processes at once: the longest time, CPU summed, the largest RSS. */
 async function measure(task: string, options: Record<string, unknown>, via = endpoint, processes = 1): Promise<Measurement> {
+  const cpuBefore = machineCpuMs();
+  const started = performance.now();
   const each = await Promise.all(Array.from({ length: processes }, () => runTask(task, options, via)));
+  const cpuAfter = machineCpuMs();
   const measurement: Measurement = {
     task: processes === 1 ? task : `${task} ×${processes}`,
     count: Math.max(...each.map((one) => one.count)),
     elapsedMs: Math.max(...each.map((one) => one.elapsedMs)),
     cpuMs: each.reduce((sum, one) => sum + one.cpuMs, 0),
     maxRssMb: Math.max(...each.map((one) => one.maxRssMb)),
+    ...(cpuBefore !== undefined &&
+      cpuAfter !== undefined && { machineBusy: ratio(cpuAfter - cpuBefore, (performance.now() - started) * availableParallelism()) }),
   };
-  progress(`  ${task.padEnd(16)} ${String(measurement.count).padStart(9)} in ${(measurement.elapsedMs / 1000).toFixed(1).padStart(6)} s: ${perSecond(measurement).toLocaleString('en-US').padStart(9)}/s, ${measurement.cpuMs} ms CPU, ${measurement.maxRssMb} MB peak RSS`);
+  progress(`  ${task.padEnd(16)} ${String(measurement.count).padStart(9)} in ${(measurement.elapsedMs / 1000).toFixed(1).padStart(6)} s: ${perSecond(measurement).toLocaleString('en-US').padStart(9)}/s, ${measurement.cpuMs} ms CPU, ${measurement.maxRssMb} MB peak RSS, machine busy ${measurement.machineBusy ?? '?'}`);
   // The emulator keeps every message: empty the queue so that its memory does not grow.
   await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
   return measurement;
@@ -110,7 +117,7 @@ async function measure(task: string, options: Record<string, unknown>, via = end
  * first free worker, each skipping to its start and publishing at one process's measured rate.
  */
 function scaleOutFigures(
-  runs: Array<{ workers: number; measured: Measurement; machineBusy?: number }>,
+  runs: Array<{ workers: number; measured: Measurement }>,
   plan: { rows: number; shards: number; shardRows: number; rates: { verify: number; skip: number; publish: number } },
 ) {
   const lambdaSeconds = (workers: number) => {
@@ -129,9 +136,9 @@ function scaleOutFigures(
     shards: plan.shards,
     shardRows: plan.shardRows,
     latencyMs,
-    runs: runs.map(({ workers, measured, machineBusy }) => ({
+    runs: runs.map(({ workers, measured }) => ({
       workers,
-      machineBusy,
+      machineBusy: measured.machineBusy,
       seconds: Number((measured.elapsedMs / 1000).toFixed(1)),
       msgsPerSec: perSecond(measured),
       cpuSecPerMillion: cpuSecPerMillion(measured),
@@ -228,7 +235,7 @@ try {
     const shardRows = Math.ceil(scaleOutRows / shards);
     const work = await createWorkQueue(sqs, 'bench-work', 3);
     const proxy = await startEmulatorProxy(endpoint, { latencyMs, inspectBatches: false });
-    const runs: Array<{ workers: number; measured: Measurement; machineBusy?: number }> = [];
+    const runs: Array<{ workers: number; measured: Measurement }> = [];
     try {
       for (const workers of scaleOutWorkers) {
         const written = await writeInventoryReport(s3, {
@@ -241,13 +248,7 @@ try {
         });
         await startInventoryRun(written.manifest, { s3, work: sqs, workQueueUrl: work.workQueueUrl, log: quietLog, deadline: Date.now() + 60_000 });
         const options = { manifest: formatS3Uri(written.manifest), queueUrl, ...work, shardRows, concurrency };
-        const cpuBefore = machineCpuMs();
-        const started = performance.now();
-        const measured = await measure('worker', options, proxy.endpoint, workers);
-        const cpuAfter = machineCpuMs();
-        // How much of the machine every process of the run kept busy: near 1, more workers cannot help here.
-        const machineBusy = cpuBefore !== undefined && cpuAfter !== undefined ? ratio(cpuAfter - cpuBefore, (performance.now() - started) * availableParallelism()) : undefined;
-        runs.push({ workers, measured, ...(machineBusy !== undefined && { machineBusy }) });
+        runs.push({ workers, measured: await measure('worker', options, proxy.endpoint, workers) });
       }
     } finally {
       await proxy.stop();
@@ -294,6 +295,10 @@ try {
     leanSendCpuSecPerMillion: cpuSecPerMillion(send),
     endToEndMsgsPerSec: perSecond(endToEnd),
     endToEndVsCeiling: ratio(perSecond(endToEnd), perSecond(send)),
+    // Where one core runs reading and sending, the endToEndVsCeiling it reaches if publishing cost
+    // nothing beyond the bare sends: their CPU over theirs plus the reader's and the integrity pass's.
+    readingBound: ratio(cpuSecPerMillion(send), cpuSecPerMillion(send) + cpuSecPerMillion(parse) + cpuSecPerMillion(verify)),
+    machineBusy: { send: send.machineBusy, endToEnd: endToEnd.machineBusy },
     cpuSecPerMillion: cpuSecPerMillion(endToEnd),
     cpuVsSdkSend: ratio(cpuSecPerMillion(endToEnd), cpuSecPerMillion(sdkSend)),
     verifyShareOfCpu: ratio(cpuSecPerMillion(verify), cpuSecPerMillion(endToEnd)),
@@ -306,6 +311,7 @@ try {
         sendCeilingMsgsPerSec: perSecond(withLatency.send),
         endToEndMsgsPerSec: perSecond(withLatency.endToEnd),
         endToEndVsCeiling: ratio(perSecond(withLatency.endToEnd), perSecond(withLatency.send)),
+        machineBusy: { send: withLatency.send.machineBusy, endToEnd: withLatency.endToEnd.machineBusy },
         cpuSecPerMillion: cpuSecPerMillion(withLatency.endToEnd),
         ...bucketFigures(withLatency.bucket),
       },
@@ -374,6 +380,8 @@ try {
       ['send CPU-s per million', results.leanSendCpuSecPerMillion],
       ['end to end msgs/s', results.endToEndMsgsPerSec],
       ['end to end / ceiling', results.endToEndVsCeiling],
+      ['end to end / ceiling, bound by reading', results.readingBound],
+      ['machine busy: send / end to end', `${results.machineBusy.send ?? '?'} / ${results.machineBusy.endToEnd ?? '?'}`],
       ['end to end CPU-s per million', results.cpuSecPerMillion],
       ['end to end CPU / SDK send CPU', results.cpuVsSdkSend],
       ['end to end peak RSS MB', results.peakRssMb],
@@ -385,11 +393,12 @@ try {
             [`+${latencyMs} ms: SDK send ceiling msgs/s`, results.latency.sdkSendCeilingMsgsPerSec],
             [`+${latencyMs} ms: send ceiling msgs/s`, results.latency.sendCeilingMsgsPerSec],
             [`+${latencyMs} ms: end to end / ceiling`, results.latency.endToEndVsCeiling],
+            [`+${latencyMs} ms: machine busy, send / end to end`, `${results.latency.machineBusy.send ?? '?'} / ${results.latency.machineBusy.endToEnd ?? '?'}`],
             [`+${latencyMs} ms: end to end msgs/s`, results.latency.endToEndMsgsPerSec],
             [`+${latencyMs} ms: speed-up vs original`, results.latency.speedupVsOriginal],
             [`+${latencyMs} ms: backfill vs original`, results.latency.backfillSpeedupVsOriginal],
             [`+${latencyMs} ms: parallel / sequential listing`, results.latency.listingSpeedup],
-          ] as Array<[string, number]>)
+          ] as Array<[string, string | number]>)
         : []),
       ...scaleCurve.map((point): [string, string] => [`scale ${point.rows}`, `${point.msgsPerSec} msgs/s, ${point.peakRssMb} MB`]),
       ...(scaleOut

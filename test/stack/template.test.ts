@@ -143,8 +143,13 @@ describe('the packaged stack, default parameters', () => {
       expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Timeout: timeout, MemorySize: memory });
       const variables = (fn.Environment as { Variables: Record<string, Json> }).Variables;
       for (const value of Object.values(variables)) expect(typeof value).toBe('string');
-      // What the benchmark's measured processes run with too.
+      // What the benchmark's measured processes run with too. Lambda's bootstrap adds heap sizes
+      // of its own unless NODE_OPTIONS names one: both are named, and the old space fits the function.
       expect(variables.NODE_OPTIONS).toBe(FUNCTION_NODE_OPTIONS);
+      const heapSize = (name: string) => Number(new RegExp(`--${name}=(\\d+)`).exec(String(variables.NODE_OPTIONS))?.[1]);
+      expect(heapSize('max-semi-space-size')).toBeGreaterThan(0);
+      expect(heapSize('max-old-space-size')).toBeGreaterThan(0);
+      expect(heapSize('max-old-space-size')).toBeLessThanOrEqual(memory);
     }
     expect((props(byDefault, 'BackfillLambdaFunction').Environment as { Variables: object }).Variables).toMatchObject({
       QUEUE_NAME: `${PREFIX}-objects.fifo`,

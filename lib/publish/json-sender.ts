@@ -24,7 +24,7 @@ const THROTTLING = /throttl|TooManyRequests|SlowDown|RequestLimitExceeded/i;
 
 /**
  * SendMessageBatch over SQS's JSON protocol, doing only what the call needs: one JSON body, a
- * SigV4 signature, a POST on a kept-alive connection, `Failed[]` read back. It costs about a quarter
+ * SigV4 signature, a POST on a kept-alive connection, `Failed[]` read back. It costs about a fifth
  * of the stock client's CPU per call (no middleware stack, schema serde, endpoint rules or MD5 of
  * every body: TLS already guards the bytes), which is what bounds a worker's throughput. Every
  * other AWS call stays on the SDK.

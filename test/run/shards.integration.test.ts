@@ -26,8 +26,12 @@ afterEach(async () => {
   proxy = undefined;
 });
 
-/** A report of one data file listing `keys` in order. */
-const oneFileReport = (keys: string[]) => keysReport(aws, { inventoryBucket: INVENTORY, sourceBucket: 'shard-source', keys });
+/** A test's own report of `rows` keys in one data file, in order, with its work queues and target queue. */
+async function oneFileRun(name: string, rows: number) {
+  const keys = hexKeys(rows, name);
+  const manifest = await keysReport(aws, { inventoryBucket: INVENTORY, sourceBucket: 'shard-source', keys });
+  return { keys, manifest, queues: await createWorkQueues(aws, `shard-${name}-work`), target: await aws.createQueue(`shard-${name}`) };
+}
 
 /** How often each key was sent: every key of the bucket exactly once is `[1]`. */
 function timesSent(bodies: string[], keys: string[]): number[] {
@@ -85,10 +89,7 @@ describe('shard plan', () => {
 
 describe('a data file split into shards', () => {
   it('publishes every key of a one-file report exactly once, shards and continuations together', async () => {
-    const keys = hexKeys(4_500, 'once');
-    const manifest = await oneFileReport(keys);
-    const queues = await createWorkQueues(aws, 'shard-once-work');
-    const target = await aws.createQueue('shard-once');
+    const { keys, manifest, queues, target } = await oneFileRun('once', 4_500);
     // Every call takes 2 ms more, so a worker stops after 40 ms with most of its shard left.
     proxy = await startEmulatorProxy(aws.emulator.endpoint, { latencyMs: 2 });
     const { report } = await runReport(aws, queues, manifest, target, { workers: 4, budgetMs: 40, endpoint: proxy.endpoint, shardRows: 1_000 });
@@ -112,10 +113,8 @@ describe('a data file split into shards', () => {
   });
 
   it('shows shards in the status while they run', async () => {
-    const keys = hexKeys(3_000, 'status');
-    const manifest = await oneFileReport(keys);
-    const queues = await createWorkQueues(aws, 'shard-status-work');
-    const context = workerContext(aws, queues, await aws.createQueue('shard-status'), { shardRows: 1_000 });
+    const { manifest, queues, target } = await oneFileRun('status', 3_000);
+    const context = workerContext(aws, queues, target, { shardRows: 1_000 });
     const [first] = await split(manifest, queues, context);
     await runPartTask(first?.task as PartTask, first?.message.MessageId ?? '', context);
 
@@ -124,10 +123,7 @@ describe('a data file split into shards', () => {
   });
 
   it('resumes a shard from its checkpoint after its worker is killed mid-shard', async () => {
-    const keys = hexKeys(8_000, 'killed');
-    const manifest = await oneFileReport(keys);
-    const queues = await createWorkQueues(aws, 'shard-killed-work');
-    const target = await aws.createQueue('shard-killed');
+    const { keys, manifest, queues, target } = await oneFileRun('killed', 8_000);
     const context = workerContext(aws, queues, target, { shardRows: 4_000 });
     const tasks = await split(manifest, queues, context);
     const second = tasks.find(({ task }) => task.shard?.index === 1);
@@ -166,10 +162,7 @@ describe('a data file split into shards', () => {
   });
 
   it('skips duplicate shard tasks: a split repeated after a crash, and a shard delivered again', async () => {
-    const keys = hexKeys(3_000, 'duplicate');
-    const manifest = await oneFileReport(keys);
-    const queues = await createWorkQueues(aws, 'shard-duplicate-work');
-    const target = await aws.createQueue('shard-duplicate');
+    const { keys, manifest, queues, target } = await oneFileRun('duplicate', 3_000);
     const context = workerContext(aws, queues, target, { shardRows: 1_000 });
     await startInventoryRun(manifest, { s3: aws.s3, ...queues, log: silentLog, deadline: Date.now() + 60_000 });
     const [file] = await receiveTasks(queues);
@@ -199,10 +192,7 @@ describe('a data file split into shards', () => {
     ['fewer rows than it has', 700, 2],
     ['more rows than it has', 1_500, 3],
   ])('ends the last shard exactly at the end of the file when the count said %s', async (_, countedRows, shardCount) => {
-    const keys = hexKeys(1_000, `count-${countedRows}`);
-    const manifest = await oneFileReport(keys);
-    const queues = await createWorkQueues(aws, `shard-count-${countedRows}-work`);
-    const target = await aws.createQueue(`shard-count-${countedRows}`);
+    const { keys, manifest, queues, target } = await oneFileRun(`count-${countedRows}`, 1_000);
     // The part's checkpoint as its integrity pass would have left it, with a wrong row count.
     const run = runFolder(manifest);
     const now = new Date().toISOString();

@@ -62,7 +62,8 @@ const tasks: Record<string, () => Promise<Counted>> = {
     const stats = new RunStats();
     let count = 0;
     for (const file of manifest.files) {
-      for await (const batch of readInventoryFile(clients.s3, { bucket: manifest.location.bucket, file, columns: manifest.columns }, stats)) count += batch.length;
+      for await (const batch of readInventoryFile(clients.s3, { bucket: manifest.location.bucket, file, columns: manifest.columns }, stats))
+        count += batch.length;
     }
     return count;
   },
@@ -90,7 +91,10 @@ const tasks: Record<string, () => Promise<Counted>> = {
     const { sender } = pipeline();
     const count = need(options.count, 'count');
     const batches = Array.from({ length: 1_000 }, (_, batch) =>
-      Array.from({ length: 10 }, (_, entry) => ({ Id: String(entry), MessageBody: messageBody({ bucket: 'bench', key: `${batch}-${entry}.jpg` }) })),
+      Array.from({ length: 10 }, (_, entry) => ({
+        Id: String(entry),
+        MessageBody: messageBody({ bucket: 'bench', key: `${batch}-${entry}.jpg` }),
+      })),
     );
     const queue = new PQueue({ concurrency });
     for (let sent = 0; sent < count; sent += 10) {
@@ -161,7 +165,9 @@ const tasks: Record<string, () => Promise<Counted>> = {
       const page = await clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, ...(token && { ContinuationToken: token }) }));
       const keys = (page.Contents ?? []).map((object) => object.Key ?? '');
       for (let start = 0; start < keys.length; start += 10) {
-        const entries = keys.slice(start, start + 10).map((key, index) => ({ Id: String(index), MessageBody: messageBody({ bucket, key }) }));
+        const entries = keys
+          .slice(start, start + 10)
+          .map((key, index) => ({ Id: String(index), MessageBody: messageBody({ bucket, key }) }));
         await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
         sent += entries.length;
       }
@@ -179,7 +185,8 @@ const tasks: Record<string, () => Promise<Counted>> = {
   async listParallel() {
     const bucket = need(options.bucket, 'bucket');
     let count = 0;
-    for await (const [, keys] of mergeAsync(splitKeySpace().map((range) => listKeyRange(clients.s3, bucket, '', range)))) count += keys.length;
+    for await (const [, keys] of mergeAsync(splitKeySpace().map((range) => listKeyRange(clients.s3, bucket, '', range))))
+      count += keys.length;
     return count;
   },
 };
@@ -190,7 +197,8 @@ const cpuBefore = process.cpuUsage();
 const started = performance.now();
 const counted = await run();
 const cpu = process.cpuUsage(cpuBefore);
-const measured = typeof counted === 'number' ? { count: counted, elapsedMs: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1000 } : counted;
+const measured =
+  typeof counted === 'number' ? { count: counted, elapsedMs: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1000 } : counted;
 console.log(
   JSON.stringify({
     task,

@@ -43,10 +43,16 @@ const rows = wholeNumberOption('rows', values.rows);
 const files = Math.max(1, wholeNumberOption('files', values.files));
 const latencyMs = wholeNumberOption('latency-ms', values['latency-ms']);
 const bucketObjects = wholeNumberOption('bucket-objects', values['bucket-objects']);
-const scale = values.scale.split(',').filter(Boolean).map((size) => wholeNumberOption('scale', size));
+const scale = values.scale
+  .split(',')
+  .filter(Boolean)
+  .map((size) => wholeNumberOption('scale', size));
 const scaleOutRows = wholeNumberOption('scale-out-rows', values['scale-out-rows']);
 const rounds = wholeNumberOption('rounds', values.rounds, 1);
-const scaleOutWorkers = values['scale-out-workers'].split(',').filter(Boolean).map((count) => wholeNumberOption('scale-out-workers', count, 1));
+const scaleOutWorkers = values['scale-out-workers']
+  .split(',')
+  .filter(Boolean)
+  .map((count) => wholeNumberOption('scale-out-workers', count, 1));
 const progress = (line: string) => {
   if (!values.json) console.log(line);
   else console.error(line);
@@ -107,7 +113,9 @@ async function measure(task: string, options: Record<string, unknown>, via = end
     ...(cpuBefore !== undefined &&
       cpuAfter !== undefined && { machineBusy: ratio(cpuAfter - cpuBefore, (performance.now() - started) * availableParallelism()) }),
   };
-  progress(`  ${task.padEnd(16)} ${String(measurement.count).padStart(9)} in ${(measurement.elapsedMs / 1000).toFixed(1).padStart(6)} s: ${perSecond(measurement).toLocaleString('en-US').padStart(9)}/s, ${measurement.cpuMs} ms CPU, ${measurement.maxRssMb} MB peak RSS, machine busy ${measurement.machineBusy ?? '?'}`);
+  progress(
+    `  ${task.padEnd(16)} ${String(measurement.count).padStart(9)} in ${(measurement.elapsedMs / 1000).toFixed(1).padStart(6)} s: ${perSecond(measurement).toLocaleString('en-US').padStart(9)}/s, ${measurement.cpuMs} ms CPU, ${measurement.maxRssMb} MB peak RSS, machine busy ${measurement.machineBusy ?? '?'}`,
+  );
   // The emulator keeps every message: empty the queue so that its memory does not grow.
   await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
   return measurement;
@@ -249,7 +257,9 @@ try {
 
   let scaleOut: ReturnType<typeof scaleOutFigures> | undefined;
   if (scaleOutRows > 0) {
-    progress(`Scale-out: one data file of ${scaleOutRows.toLocaleString('en-US')} rows in ${Math.max(...scaleOutWorkers)} shards, worker processes at once, +${latencyMs} ms per call:`);
+    progress(
+      `Scale-out: one data file of ${scaleOutRows.toLocaleString('en-US')} rows in ${Math.max(...scaleOutWorkers)} shards, worker processes at once, +${latencyMs} ms per call:`,
+    );
     const shards = Math.max(...scaleOutWorkers);
     const shardRows = Math.ceil(scaleOutRows / shards);
     const work = await createWorkQueue(sqs, 'bench-work', 3);
@@ -265,7 +275,13 @@ try {
           rows: syntheticRows(scaleOutRows),
           rowsPerFile: scaleOutRows,
         });
-        await startInventoryRun(written.manifest, { s3, work: sqs, workQueueUrl: work.workQueueUrl, log: quietLog, deadline: Date.now() + 60_000 });
+        await startInventoryRun(written.manifest, {
+          s3,
+          work: sqs,
+          workQueueUrl: work.workQueueUrl,
+          log: quietLog,
+          deadline: Date.now() + 60_000,
+        });
         const options = { manifest: formatS3Uri(written.manifest), queueUrl, ...work, shardRows, concurrency };
         runs.push({ workers, measured: await measure('worker', options, proxy.endpoint, workers) });
       }
@@ -279,8 +295,16 @@ try {
   progress('Scale (end to end, loopback):');
   const scaleCurve = [];
   for (const size of scale) {
-    const measured = size === rows ? endToEnd : await measure('inventory', { manifest: await report(`scale-${size}`, syntheticRows(size), size), queueUrl, concurrency });
-    scaleCurve.push({ rows: size, msgsPerSec: perSecond(measured), peakRssMb: measured.maxRssMb, cpuSecPerMillion: cpuSecPerMillion(measured) });
+    const measured =
+      size === rows
+        ? endToEnd
+        : await measure('inventory', { manifest: await report(`scale-${size}`, syntheticRows(size), size), queueUrl, concurrency });
+    scaleCurve.push({
+      rows: size,
+      msgsPerSec: perSecond(measured),
+      peakRssMb: measured.maxRssMb,
+      cpuSecPerMillion: cpuSecPerMillion(measured),
+    });
   }
 
   const bucketFigures = (measured: Awaited<ReturnType<typeof onBucket>>) => ({
@@ -379,10 +403,21 @@ try {
       {
         title: `a bucket of ${bucketObjects.toLocaleString('en-US')} objects`,
         unit: 'messages per second',
-        bars: [...bars('(loopback)', bucketFigures(loopback)), ...(withLatency ? bars(`(+${latencyMs} ms)`, bucketFigures(withLatency.bucket)) : [])],
+        bars: [
+          ...bars('(loopback)', bucketFigures(loopback)),
+          ...(withLatency ? bars(`(+${latencyMs} ms)`, bucketFigures(withLatency.bucket)) : []),
+        ],
       },
-      { title: 'scale, end to end', unit: 'peak RSS MB', bars: scaleCurve.map((point) => ({ label: `${point.rows.toLocaleString('en-US')} rows`, value: point.peakRssMb })) },
-      { title: 'scale, end to end', unit: 'messages per second', bars: scaleCurve.map((point) => ({ label: `${point.rows.toLocaleString('en-US')} rows`, value: point.msgsPerSec })) },
+      {
+        title: 'scale, end to end',
+        unit: 'peak RSS MB',
+        bars: scaleCurve.map((point) => ({ label: `${point.rows.toLocaleString('en-US')} rows`, value: point.peakRssMb })),
+      },
+      {
+        title: 'scale, end to end',
+        unit: 'messages per second',
+        bars: scaleCurve.map((point) => ({ label: `${point.rows.toLocaleString('en-US')} rows`, value: point.msgsPerSec })),
+      },
     ]),
   );
 
@@ -413,8 +448,14 @@ try {
         ? ([
             [`+${latencyMs} ms: SDK send ceiling msgs/s`, results.latency.sdkSendCeilingMsgsPerSec],
             [`+${latencyMs} ms: send ceiling msgs/s`, results.latency.sendCeilingMsgsPerSec],
-            [`+${latencyMs} ms: end to end / ceiling`, `${results.latency.endToEndVsCeiling} (rounds: ${results.latency.endToEndVsCeilingRounds.join(', ')})`],
-            [`+${latencyMs} ms: machine busy, send / end to end`, `${results.latency.machineBusy.send ?? '?'} / ${results.latency.machineBusy.endToEnd ?? '?'}`],
+            [
+              `+${latencyMs} ms: end to end / ceiling`,
+              `${results.latency.endToEndVsCeiling} (rounds: ${results.latency.endToEndVsCeilingRounds.join(', ')})`,
+            ],
+            [
+              `+${latencyMs} ms: machine busy, send / end to end`,
+              `${results.latency.machineBusy.send ?? '?'} / ${results.latency.machineBusy.endToEnd ?? '?'}`,
+            ],
             [`+${latencyMs} ms: end to end msgs/s`, results.latency.endToEndMsgsPerSec],
             [`+${latencyMs} ms: speed-up vs original`, results.latency.speedupVsOriginal],
             [`+${latencyMs} ms: backfill vs original`, results.latency.backfillSpeedupVsOriginal],
@@ -433,7 +474,8 @@ try {
           ]
         : []),
     ];
-    for (const [name, value] of table) console.log(`${name.padEnd(40)} ${typeof value === 'number' ? value.toLocaleString('en-US') : value}`);
+    for (const [name, value] of table)
+      console.log(`${name.padEnd(40)} ${typeof value === 'number' ? value.toLocaleString('en-US') : value}`);
     console.log(`\nWritten ${values.out} and ${values.chart}.`);
   }
 } finally {

@@ -49,17 +49,23 @@ withPublishOptions(
   program
     .command('inventory')
     .description('publish every current object listed by an S3 Inventory report (CSV)')
-    .argument('<manifest>', 'the report\'s manifest: s3://<bucket>/<prefix>/<source>/<config>/<time>/manifest.json')
+    .argument('<manifest>', "the report's manifest: s3://<bucket>/<prefix>/<source>/<config>/<time>/manifest.json")
     .argument('<queue-url>', 'target SQS queue URL (FIFO when it ends in .fifo)')
     .option('--continuation <json>', 'resume a stopped run: the "continuation" its summary printed'),
 ).action((manifest: string, queueUrl: string, options: PublishOptions & { continuation?: string }) => {
-  const continuation = options.continuation === undefined ? undefined : (parseJsonOption('--continuation', options.continuation) as InventoryContinuation);
+  const continuation =
+    options.continuation === undefined ? undefined : (parseJsonOption('--continuation', options.continuation) as InventoryContinuation);
   return runPublish(queueUrl, options, async (context, stats, signal) => {
     const location = parseS3Uri(manifest);
     // `changed`: the difference from the last complete run of the same inventory configuration.
-    const baseline = context.config.publishMode === 'changed' ? await findBaseline(context.s3, location, context.config.changedMarginHours) : undefined;
+    const baseline =
+      context.config.publishMode === 'changed' ? await findBaseline(context.s3, location, context.config.changedMarginHours) : undefined;
     const changedSince = baseline && new Date(baseline.changedSince);
-    const summary = await publishInventoryReport(location, context, stats, { signal, ...(continuation && { continuation }), ...(changedSince && { changedSince }) });
+    const summary = await publishInventoryReport(location, context, stats, {
+      signal,
+      ...(continuation && { continuation }),
+      ...(changedSince && { changedSince }),
+    });
     return context.config.publishMode === 'changed' ? { ...summary, baseline: baseline ?? 'none' } : summary;
   });
 });
@@ -114,7 +120,9 @@ program
     );
     for (const part of status.running ?? []) {
       const shard = part.shard === undefined ? '' : ` shard ${part.shard}`;
-      console.log(`  part ${part.part}${shard}: ${part.rowsDone} rows done, checkpoint ${part.updatedAt}${part.lastError ? `, last error: ${part.lastError}` : ''}`);
+      console.log(
+        `  part ${part.part}${shard}: ${part.rowsDone} rows done, checkpoint ${part.updatedAt}${part.lastError ? `, last error: ${part.lastError}` : ''}`,
+      );
     }
     for (const part of status.report?.partResults.filter((result) => result.status === 'failed') ?? []) {
       console.log(`  part ${part.part} failed: ${part.error}`);
@@ -123,7 +131,7 @@ program
 
 program
   .command('seed')
-  .description('write sample objects named <sha256>.<ext> to a bucket (like the original Terraform\'s object_count)')
+  .description("write sample objects named <sha256>.<ext> to a bucket (like the original Terraform's object_count)")
   .argument('<bucket>', 'an existing bucket')
   .option('--count <n>', 'objects to write', '500')
   .option('--start <n>', 'index of the first sample, to add more objects later', '0')
@@ -150,7 +158,11 @@ function withPublishOptions(command: Command): Command {
     .addOption(new Option('--key-pattern <regex>', 'publish only keys that match').env('KEY_PATTERN'))
     .addOption(new Option('--fifo-message-groups <n>', 'FIFO: message groups to spread keys over').env('FIFO_MESSAGE_GROUPS'))
     .addOption(new Option('--max-attempts <n>', 'attempts per message before it counts as failed').env('PUBLISH_MAX_ATTEMPTS'))
-    .addOption(new Option('--message-fields <list>', 'optional fields of each message: size,etag,lastModified,versionId,storageClass').env('MESSAGE_FIELDS'))
+    .addOption(
+      new Option('--message-fields <list>', 'optional fields of each message: size,etag,lastModified,versionId,storageClass').env(
+        'MESSAGE_FIELDS',
+      ),
+    )
     .addOption(new Option('--mode <mode>', 'inventory: all, or changed (modified since the last complete run)').env('PUBLISH_MODE'));
 }
 

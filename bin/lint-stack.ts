@@ -18,7 +18,9 @@ const run = promisify(execFile);
 try {
   await run('cfn-lint', ['--version']);
 } catch {
-  process.stderr.write('cfn-lint is not installed: install it with `pip install cfn-lint` (Python 3), then run `npm run lint:stack` again.\n');
+  process.stderr.write(
+    'cfn-lint is not installed: install it with `pip install cfn-lint` (Python 3), then run `npm run lint:stack` again.\n',
+  );
   process.exit(2);
 }
 
@@ -38,7 +40,9 @@ for (const stack of Object.values(STACK_VARIANTS)) {
   const templates = await packageStack(stack);
   const findings = (await lint(templates)).filter((finding) => finding.Level !== 'Informational');
   const count = (level: Finding['Level']) => findings.filter((finding) => finding.Level === level).length;
-  const params = Object.entries(stack.params).map(([name, value]) => ` ${name}=${value}`).join('');
+  const params = Object.entries(stack.params)
+    .map(([name, value]) => ` ${name}=${value}`)
+    .join('');
   console.log(
     `${stack.name} (${stack.stage}, ${stack.region}${params}): ${templates.length} templates checked, ` +
       `${count('Error')} errors, ${count('Warning')} warnings`,

@@ -24,7 +24,8 @@ const { values } = parseArgs({
     log: { type: 'string', default: join(tmpdir(), `s3-to-sqs-local-${process.pid}.log`) },
   },
 });
-if (!['inventory', 'backfill', 'changed'].includes(values.mode)) throw new Error(`--mode "${values.mode}" must be inventory, backfill or changed`);
+if (!['inventory', 'backfill', 'changed'].includes(values.mode))
+  throw new Error(`--mode "${values.mode}" must be inventory, backfill or changed`);
 const budget = values['time-budget-ms'];
 const shardRows = values['shard-rows'];
 const { json, verbose } = values;
@@ -77,11 +78,18 @@ const metrics = values.metrics ? sumEmfMetrics(await readFile(values.log, 'utf8'
 if (json) {
   process.stdout.write(`${JSON.stringify({ ...result, ...(metrics && { metrics }) })}\n`);
 } else {
-  if (metrics) say(`Metrics the run emitted (s3-to-sqs): ${Object.entries(metrics).map(([name, value]) => `${name} ${Math.round(value * 100) / 100}`).join(', ')}.`);
+  if (metrics)
+    say(
+      `Metrics the run emitted (s3-to-sqs): ${Object.entries(metrics)
+        .map(([name, value]) => `${name} ${Math.round(value * 100) / 100}`)
+        .join(', ')}.`,
+    );
   say(`The handlers' JSON logs and metrics are in ${values.log}${verbose ? '' : ' (--verbose shows them)'}.`);
   if (result.days) {
     // Rewritten keys published again within five minutes are dropped by the FIFO queue's deduplication.
-    say(`Day 1 published ${result.days[0]?.published}, day 2 published ${result.days[1]?.published} (only what changed); the queue holds ${result.queueDepth}.`);
+    say(
+      `Day 1 published ${result.days[0]?.published}, day 2 published ${result.days[1]?.published} (only what changed); the queue holds ${result.queueDepth}.`,
+    );
   }
   const shards = result.shards !== undefined && result.shards > (result.parts ?? 0) ? ` (${result.shards} shards)` : '';
   const parts = result.parts === undefined ? '' : ` by ${result.parts} parts${shards} with ${result.continuations} continuations`;

@@ -7,7 +7,5 @@ import type { BackfillEvent } from './event.ts';
  * detection counts, so a chain may be as long as the bucket needs.
  */
 export async function invokeNext(lambda: LambdaClient, functionArn: string, event: BackfillEvent): Promise<void> {
-  await lambda.send(
-    new InvokeCommand({ FunctionName: functionArn, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(event)) }),
-  );
+  await lambda.send(new InvokeCommand({ FunctionName: functionArn, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(event)) }));
 }

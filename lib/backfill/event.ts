@@ -86,10 +86,13 @@ function checkRanges({ prefix, ranges }: BackfillContinuation): void {
   ranges.forEach((range, index) => {
     const name = `"continuation" range ${index + 1} of ${ranges.length}`;
     for (const bound of [range.startAfter, range.end]) {
-      if (bound !== undefined && !bound.startsWith(prefix)) throw invalid(`${name} bound "${displayKey(bound)}" is not under the prefix "${prefix}"`);
+      if (bound !== undefined && !bound.startsWith(prefix))
+        throw invalid(`${name} bound "${displayKey(bound)}" is not under the prefix "${prefix}"`);
     }
     if (range.startAfter !== undefined && range.end !== undefined && compareUtf8(range.startAfter, range.end) >= 0) {
-      throw invalid(`${name} is empty or inverted: it starts after "${displayKey(range.startAfter)}" and ends at "${displayKey(range.end)}"`);
+      throw invalid(
+        `${name} is empty or inverted: it starts after "${displayKey(range.startAfter)}" and ends at "${displayKey(range.end)}"`,
+      );
     }
     const next = ranges[index + 1];
     if (!next) return;

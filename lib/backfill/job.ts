@@ -63,7 +63,9 @@ export async function backfillBucket(
 
   const fields = context.config.messageFields;
   if (fields.includes('versionId')) {
-    throw new ConfigError('MESSAGE_FIELDS versionId: a bucket listing (ListObjectsV2) has no version ids; publish from an inventory report of all versions instead');
+    throw new ConfigError(
+      'MESSAGE_FIELDS versionId: a bucket listing (ListObjectsV2) has no version ids; publish from an inventory report of all versions instead',
+    );
   }
   const since = request.modifiedSince?.getTime();
 

@@ -69,7 +69,10 @@ export function loadSelection(env: Environment): Selection {
 }
 
 function messageFields(env: Environment): MessageField[] {
-  const names = (env.MESSAGE_FIELDS ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  const names = (env.MESSAGE_FIELDS ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   for (const name of names) {
     if (!MESSAGE_FIELDS.includes(name as MessageField)) {
       throw new ConfigError(`MESSAGE_FIELDS "${env.MESSAGE_FIELDS}": "${name}" is not one of ${MESSAGE_FIELDS.join(', ')}`);
@@ -98,13 +101,13 @@ export function isFifoQueue(queueUrl: string): boolean {
 function requiredQueueUrl(env: Environment): string {
   const value = env.QUEUE_URL?.trim().replace(/\/+$/, '');
   if (!value) {
-    throw new ConfigError('QUEUE_URL is required: set it to the URL of the target SQS queue (in Lambda, QUEUE_ARN or QUEUE_NAME also name it)');
+    throw new ConfigError(
+      'QUEUE_URL is required: set it to the URL of the target SQS queue (in Lambda, QUEUE_ARN or QUEUE_NAME also name it)',
+    );
   }
   const url = optionalUrl({ QUEUE_URL: value }, 'QUEUE_URL');
   if (!url || url.split('/').filter(Boolean).length < 4) {
-    throw new ConfigError(
-      `QUEUE_URL "${value}" is not a queue URL: expected https://sqs.<region>.amazonaws.com/<account>/<queue>`,
-    );
+    throw new ConfigError(`QUEUE_URL "${value}" is not a queue URL: expected https://sqs.<region>.amazonaws.com/<account>/<queue>`);
   }
   return value;
 }

@@ -9,7 +9,10 @@ export async function* mergeAsync<T>(sources: AsyncIterable<T>[], signal?: Abort
   const pending = new Map<number, Promise<Next>>();
   const pull = (index: number) => {
     const iterator = iterators[index] as AsyncIterator<T>;
-    pending.set(index, iterator.next().then((result) => ({ index, result })));
+    pending.set(
+      index,
+      iterator.next().then((result) => ({ index, result })),
+    );
   };
   iterators.forEach((_, index) => pull(index));
   const aborted = new Promise<undefined>((resolve) => {

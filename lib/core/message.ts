@@ -14,10 +14,7 @@ const CHARACTERS_SQS_REJECTS = /[\uFFFE\uFFFF]/g;
 export function messageBody(object: ObjectRef, fields: readonly MessageField[] = []): string {
   const body: Record<string, unknown> = { bucket: object.bucket, key: object.key };
   for (const field of fields) if (object.details?.[field] !== undefined) body[field] = object.details[field];
-  return JSON.stringify(body).replace(
-    CHARACTERS_SQS_REJECTS,
-    (char) => `\\u${char.charCodeAt(0).toString(16)}`,
-  );
+  return JSON.stringify(body).replace(CHARACTERS_SQS_REJECTS, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
 }
 
 export interface FifoFields {
@@ -34,7 +31,11 @@ export interface FifoFields {
  */
 export function fifoFields(object: ObjectRef, messageGroups: number, withVersion = false): FifoFields {
   const keyDigest = createHash('sha256').update(`${object.bucket}/${object.key}`).digest('hex');
-  const digest = withVersion ? createHash('sha256').update(`${object.bucket}/${object.key}/${object.details?.versionId ?? ''}`).digest('hex') : keyDigest;
+  const digest = withVersion
+    ? createHash('sha256')
+        .update(`${object.bucket}/${object.key}/${object.details?.versionId ?? ''}`)
+        .digest('hex')
+    : keyDigest;
   const group = messageGroups === 1 ? 0 : Number.parseInt(keyDigest.slice(0, 12), 16) % messageGroups;
   return { MessageDeduplicationId: digest, MessageGroupId: `objects-${group}` };
 }

@@ -24,9 +24,10 @@ export class RunStats {
   downloadResumes = 0;
   /** Messages handed to the publisher whose fate is not known yet (in a batch, or in flight). */
   pending = 0;
-  readonly skipped: Record<SkipReason, number> = Object.fromEntries(
-    SKIP_REASONS.map((reason) => [reason, 0]),
-  ) as Record<SkipReason, number>;
+  readonly skipped: Record<SkipReason, number> = Object.fromEntries(SKIP_REASONS.map((reason) => [reason, 0])) as Record<
+    SkipReason,
+    number
+  >;
   readonly failedKeys: FailedKey[] = [];
   readonly malformedKeys: string[] = [];
 

@@ -71,7 +71,8 @@ function parseLine(text: string, start: number, end: number, row: number): strin
     let from = at + 1;
     for (;;) {
       const quote = text.indexOf('"', from);
-      if (quote === -1 || quote >= end) throw new CsvSyntaxError(row, `field ${fields.length + 1} opens a quote that the line never closes`);
+      if (quote === -1 || quote >= end)
+        throw new CsvSyntaxError(row, `field ${fields.length + 1} opens a quote that the line never closes`);
       if (quote + 1 < end && text.charCodeAt(quote + 1) === QUOTE) {
         value += text.slice(from, quote + 1);
         from = quote + 2;

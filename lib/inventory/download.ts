@@ -36,7 +36,9 @@ export async function openDataFile(s3: S3Client, bucket: string, file: ManifestF
   const uri = formatS3Uri({ bucket, key: file.key });
   const get = async (range?: string, ifMatch = options.ifMatch): Promise<GetObjectCommandOutput> => {
     try {
-      return await s3.send(new GetObjectCommand({ Bucket: bucket, Key: file.key, ...(range && { Range: range }), ...(ifMatch && { IfMatch: ifMatch }) }));
+      return await s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: file.key, ...(range && { Range: range }), ...(ifMatch && { IfMatch: ifMatch }) }),
+      );
     } catch (error) {
       if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) {
         throw new DataFileError(`data file ${uri} changed while it was being read (its ETag is no longer ${ifMatch})`, { cause: error });
@@ -69,7 +71,8 @@ export async function openDataFile(s3: S3Client, bucket: string, file: ManifestF
         } catch (error) {
           broken = error;
         }
-        if (received > file.size) throw new ChecksumMismatchError(`data file ${uri} has more than the ${file.size} bytes the manifest says`);
+        if (received > file.size)
+          throw new ChecksumMismatchError(`data file ${uri} has more than the ${file.size} bytes the manifest says`);
         // All bytes are here, even if the connection broke right after the last one.
         if (received === file.size) break;
         resumes += 1;

@@ -128,7 +128,11 @@ async function* keysOfReport(
   reading: ReportProgress,
   { signal, continuation, changedSince }: InventoryJobOptions,
 ): AsyncGenerator<FileObject[]> {
-  const dataFile = (index: number) => ({ bucket: manifest.location.bucket, file: manifest.files[index] as ManifestFile, columns: manifest.columns });
+  const dataFile = (index: number) => ({
+    bucket: manifest.location.bucket,
+    file: manifest.files[index] as ManifestFile,
+    columns: manifest.columns,
+  });
   // The next file is checked while this one is published: the sender never waits for a check.
   const check = (index: number) => {
     const checked = verifyDataFile(context.s3, dataFile(index), stats);
@@ -145,13 +149,21 @@ async function* keysOfReport(
     const { rows, etag } = await (nextCheck ?? check(index));
     nextCheck = index + 1 < manifest.files.length ? check(index + 1) : undefined;
     if (startRow > rows) {
-      throw new InvalidArgumentError(`the continuation's "startRow" ${startRow} is past the end of data file ${index}, which has ${rows} rows`);
+      throw new InvalidArgumentError(
+        `the continuation's "startRow" ${startRow} is past the end of data file ${index}, which has ${rows} rows`,
+      );
     }
     const position = { row: startRow };
     const selection = { fields: context.config.messageFields, ...(changedSince && { changedSince }) };
     let stopped = false;
     const shouldStop = () => (stopped ||= signal?.aborted === true);
-    for await (const objects of readInventoryFile(context.s3, file, stats, { startRow, position, shouldStop, ...selection, ...(etag && { etag }) })) {
+    for await (const objects of readInventoryFile(context.s3, file, stats, {
+      startRow,
+      position,
+      shouldStop,
+      ...selection,
+      ...(etag && { etag }),
+    })) {
       const batch = objects as FileObject[];
       for (const object of batch) {
         progress.watermark.sent(object.row);

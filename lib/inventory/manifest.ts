@@ -141,7 +141,8 @@ export function requireColumns(manifest: InventoryManifest, fields: readonly Mes
   const missing = [...needed].filter((field) => manifest.columns.details[field] === undefined);
   if (missing.length === 0) return;
   const configuration = manifest.location.key.split('/').at(-3) ?? '?';
-  const why = (field: MessageField) => (field === 'lastModified' && changedOnly && !fields.includes(field) ? 'PUBLISH_MODE=changed' : `MESSAGE_FIELDS ${field}`);
+  const why = (field: MessageField) =>
+    field === 'lastModified' && changedOnly && !fields.includes(field) ? 'PUBLISH_MODE=changed' : `MESSAGE_FIELDS ${field}`;
   throw new ManifestError(
     `manifest ${formatS3Uri(manifest.location)} has no ${missing.map((field) => `${DETAIL_COLUMNS[field]} column (for ${why(field)})`).join(', ')}: ` +
       `add it to the optional fields of inventory configuration "${configuration}" of bucket ${manifest.sourceBucket}` +

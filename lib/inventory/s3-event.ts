@@ -25,7 +25,9 @@ export function manifestLocations(event: S3Event, log: Log): S3Location[] {
     try {
       key = decodeS3Key(rawKey);
     } catch {
-      throw new InvalidArgumentError(`S3 event record for bucket "${bucket}" has a key that is not URL-encoded as S3 encodes keys: "${displayKey(rawKey)}"`);
+      throw new InvalidArgumentError(
+        `S3 event record for bucket "${bucket}" has a key that is not URL-encoded as S3 encodes keys: "${displayKey(rawKey)}"`,
+      );
     }
     if (!record.eventName?.startsWith('ObjectCreated:') || key.split('/').at(-1) !== MANIFEST_NAME) {
       log.info('ignored an event record that is not a new manifest.json', { eventName: record.eventName, bucket, key });

@@ -80,8 +80,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       return roll < 0.01 ? 500 : roll < 0.02 ? 400 : undefined;
     },
     holdRequest: () => chance() < 0.005,
-    cutResponse: (method, path) => (method === 'GET' && path.includes('.csv.gz') && chance() < 0.15 ? Math.floor(chance() * 200_000) : undefined),
-    stallResponse: (method, path) => (method === 'GET' && path.includes('.csv.gz') && chance() < 0.1 ? Math.floor(chance() * 200_000) : undefined),
+    cutResponse: (method, path) =>
+      method === 'GET' && path.includes('.csv.gz') && chance() < 0.15 ? Math.floor(chance() * 200_000) : undefined,
+    stallResponse: (method, path) =>
+      method === 'GET' && path.includes('.csv.gz') && chance() < 0.1 ? Math.floor(chance() * 200_000) : undefined,
   });
   try {
     Object.assign(process.env, emulatorEnvironment(emulator.endpoint));
@@ -120,12 +122,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       // Until the kills are done, every task's first invocation is killed at a random moment of
       // its life (start-up, the check of the file, publishing), unless it ends first.
       if (kills < options.kills && !killed.has(record.messageId)) {
-        timer = setTimeout(() => {
-          if (child.exitCode !== null || kills >= options.kills) return;
-          kills += 1;
-          killed.add(record.messageId);
-          child.kill('SIGKILL');
-        }, 200 + chance() * (options.timeBudgetMs + 500));
+        timer = setTimeout(
+          () => {
+            if (child.exitCode !== null || kills >= options.kills) return;
+            kills += 1;
+            killed.add(record.messageId);
+            child.kill('SIGKILL');
+          },
+          200 + chance() * (options.timeBudgetMs + 500),
+        );
       }
       const code = await exited;
       clearTimeout(timer);
@@ -172,7 +177,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 async function countDistinctKeys(sqs: SQSClient, queueUrl: string): Promise<number> {
   const keys = new Set<string>();
   for (;;) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
     if (Messages.length === 0) return keys.size;
     for (const message of Messages) keys.add((JSON.parse(message.Body ?? '{}') as { key: string }).key);
     await sqs.send(

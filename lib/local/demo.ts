@@ -119,7 +119,11 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
       if (options.shardRows !== undefined) process.env.SHARD_ROWS = String(options.shardRows);
       const inventory = { s3, sqs, work, options };
       if (options.mode === 'changed') ({ measured, days } = await runTwoDays(inventory));
-      else measured = await runInventory(inventory, await writeDemoReport(s3, sampleInventoryRows(options.objects), options.objects, options.files));
+      else
+        measured = await runInventory(
+          inventory,
+          await writeDemoReport(s3, sampleInventoryRows(options.objects), options.objects, options.files),
+        );
     }
     const { value: summary, durationMs, heapPeakBytes } = measured;
     const published = 'totals' in summary ? summary.totals.published : summary.published;
@@ -154,16 +158,27 @@ async function runTwoDays(inventory: InventoryDemo): Promise<{ measured: Measure
   const written = new Date(now - 96 * HOUR);
   const firstScan = new Date(now - 48 * HOUR);
   step(`Day 1: a report scanned ${firstScan.toISOString()} of objects written ${written.toISOString()}.`);
-  const first = await runInventory(inventory, await writeDemoReport(s3, sampleInventoryRows(options.objects, written), options.objects, options.files, firstScan));
+  const first = await runInventory(
+    inventory,
+    await writeDemoReport(s3, sampleInventoryRows(options.objects, written), options.objects, options.files, firstScan),
+  );
   step(`Day 2: ${NEW_OBJECTS} objects added and ${OVERWRITTEN} overwritten since.`);
   // The day-1 objects, the first ten rewritten now, then the new ones (samples past `objects`).
   const dayTwo = function* () {
     let index = 0;
-    for (const row of sampleInventoryRows(options.objects, written)) yield index++ < OVERWRITTEN ? { ...row, lastModified: new Date(now) } : row;
+    for (const row of sampleInventoryRows(options.objects, written))
+      yield index++ < OVERWRITTEN ? { ...row, lastModified: new Date(now) } : row;
     for (const row of sampleInventoryRows(options.objects + NEW_OBJECTS, new Date(now), options.objects)) yield row;
   };
-  const second = await runInventory(inventory, await writeDemoReport(s3, dayTwo(), options.objects + NEW_OBJECTS, options.files, new Date(now)));
-  const day = ({ value }: Measured<RunReport>): DayResult => ({ published: value.totals.published, skipped: value.totals.skipped, baseline: value.baseline });
+  const second = await runInventory(
+    inventory,
+    await writeDemoReport(s3, dayTwo(), options.objects + NEW_OBJECTS, options.files, new Date(now)),
+  );
+  const day = ({ value }: Measured<RunReport>): DayResult => ({
+    published: value.totals.published,
+    skipped: value.totals.skipped,
+    baseline: value.baseline,
+  });
   return { measured: second, days: [day(first), day(second)] };
 }
 
@@ -178,13 +193,19 @@ interface InventoryDemo {
 /** Delivers the event of a written report and runs the workers until the run's report exists. */
 async function runInventory({ s3, sqs, work, options }: InventoryDemo, report: WrittenReport): Promise<Measured<RunReport>> {
   const step = options.onStep ?? (() => {});
-  step(`S3 Inventory's report of it is written: ${options.files} gzipped CSV data files and s3://${report.manifest.bucket}/${report.manifest.key}.`);
+  step(
+    `S3 Inventory's report of it is written: ${options.files} gzipped CSV data files and s3://${report.manifest.bucket}/${report.manifest.key}.`,
+  );
 
   return measure(async () => {
     const { runs } = await options.handlers.inventory(objectCreatedEvent(report.manifest, 0));
     step(`The S3 event reached the inventory function: it claimed the report and queued ${runs[0]?.parts ?? 0} part tasks.`);
-    step(`${options.workers} worker invocations at a time publish the parts${options.timeBudgetMs ? `, each stopping after ${options.timeBudgetMs} ms` : ''}.`);
-    const ticker = options.onProgress && setInterval(async () => options.onProgress?.(`  ${await queueDepth(sqs, process.env.QUEUE_URL ?? '')} messages in the queue…`), 250);
+    step(
+      `${options.workers} worker invocations at a time publish the parts${options.timeBudgetMs ? `, each stopping after ${options.timeBudgetMs} ms` : ''}.`,
+    );
+    const ticker =
+      options.onProgress &&
+      setInterval(async () => options.onProgress?.(`  ${await queueDepth(sqs, process.env.QUEUE_URL ?? '')} messages in the queue…`), 250);
     const done = await runWorkersUntilReport({
       s3,
       sqs,
@@ -196,15 +217,24 @@ async function runInventory({ s3, sqs, work, options }: InventoryDemo, report: W
       log: options.log,
     }).finally(() => clearInterval(ticker));
     const { totals } = done;
-    const baseline = done.baseline === undefined ? '' : `, baseline ${done.baseline === 'none' ? 'none (everything published)' : done.baseline.manifest}`;
+    const baseline =
+      done.baseline === undefined ? '' : `, baseline ${done.baseline === 'none' ? 'none (everything published)' : done.baseline.manifest}`;
     const shards = done.shards > done.parts ? ` from ${done.shards} shards` : '';
-    step(`The run's report.json: ${done.status}, ${totals.published} published${shards}, ${totals.skipped} skipped, ${totals.failed} failed, ${totals.continuations} continuations${baseline}.`);
+    step(
+      `The run's report.json: ${done.status}, ${totals.published} published${shards}, ${totals.skipped} skipped, ${totals.failed} failed, ${totals.continuations} continuations${baseline}.`,
+    );
     return done;
   });
 }
 
 /** An inventory report of the demo bucket, in S3's layout and format, scanned at `createdAt`. */
-export function writeDemoReport(s3: S3Client, rows: Iterable<InventoryRow>, count: number, files: number, createdAt = new Date()): Promise<WrittenReport> {
+export function writeDemoReport(
+  s3: S3Client,
+  rows: Iterable<InventoryRow>,
+  count: number,
+  files: number,
+  createdAt = new Date(),
+): Promise<WrittenReport> {
   return writeInventoryReport(s3, {
     sourceBucket: DEMO.sourceBucket,
     destinationBucket: DEMO.inventoryBucket,

@@ -11,7 +11,8 @@ export interface EmfLine {
 export function parseEmfLine(line: string): EmfLine {
   const document = JSON.parse(line) as Partial<EmfLine>;
   const aws = document._aws;
-  if (!aws || typeof aws.Timestamp !== 'number' || !Array.isArray(aws.CloudWatchMetrics)) throw new Error('not EMF: no _aws.Timestamp and CloudWatchMetrics');
+  if (!aws || typeof aws.Timestamp !== 'number' || !Array.isArray(aws.CloudWatchMetrics))
+    throw new Error('not EMF: no _aws.Timestamp and CloudWatchMetrics');
   for (const directive of aws.CloudWatchMetrics) {
     if (!directive.Namespace) throw new Error('not EMF: a directive has no Namespace');
     for (const dimensions of directive.Dimensions) {

@@ -49,7 +49,9 @@ async function emulatorStores(): Promise<NonNullable<Parameters<typeof buildApp>
  */
 export async function startEmulator(options: { port?: number } = {}): Promise<Emulator> {
   const worker = new Worker(new URL('./emulator-thread.ts', import.meta.url), { workerData: { port: options.port ?? 0 } });
-  const [port] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => Promise.reject(error))])) as [number];
+  const [port] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => Promise.reject(error))])) as [
+    number,
+  ];
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,

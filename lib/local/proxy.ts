@@ -177,7 +177,10 @@ export async function startEmulatorProxy(target: string, faults: ProxyFaults = {
     await pipeline(response, stop, outgoing);
   }
 
-  async function forward(incoming: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+  async function forward(
+    incoming: IncomingMessage,
+    body: Buffer,
+  ): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
     const response = await upstream(incoming, body);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(response.headers)) {

@@ -21,7 +21,16 @@ export interface InventoryRow {
 }
 
 /** The columns a report can have, as `fileSchema` names them. */
-export type ReportColumn = 'Bucket' | 'Key' | 'VersionId' | 'IsLatest' | 'IsDeleteMarker' | 'Size' | 'LastModifiedDate' | 'ETag' | 'StorageClass';
+export type ReportColumn =
+  | 'Bucket'
+  | 'Key'
+  | 'VersionId'
+  | 'IsLatest'
+  | 'IsDeleteMarker'
+  | 'Size'
+  | 'LastModifiedDate'
+  | 'ETag'
+  | 'StorageClass';
 
 export interface InventoryReportOptions {
   sourceBucket: string;

@@ -96,7 +96,8 @@ export class BatchPublisher {
       this.#onSettled?.(object, false);
       return undefined;
     }
-    if (this.#batch.length > 0 && this.#batchBytes + bytes > this.#options.maxBatchBytes) return this.#publishAfterDispatch(object, body, bytes);
+    if (this.#batch.length > 0 && this.#batchBytes + bytes > this.#options.maxBatchBytes)
+      return this.#publishAfterDispatch(object, body, bytes);
     this.#add(object, body, bytes);
     return this.#batch.length === MAX_BATCH_ENTRIES ? this.#dispatch() : undefined;
   }
@@ -165,7 +166,10 @@ export class BatchPublisher {
   /** One SendMessageBatch call; returns the messages SQS did not take. */
   async #send(messages: PendingMessage[]): Promise<EntryFailure[]> {
     try {
-      const rejected = await this.#sender.sendBatch(this.#options.queueUrl, messages.map((message) => this.#entry(message)));
+      const rejected = await this.#sender.sendBatch(
+        this.#options.queueUrl,
+        messages.map((message) => this.#entry(message)),
+      );
       const failures = rejected.length === 0 ? [] : entryFailures(messages, rejected);
       this.#stats.published += messages.length - failures.length;
       this.#stats.pending -= messages.length - failures.length;
@@ -210,12 +214,15 @@ export class BatchPublisher {
 function entryFailures(messages: PendingMessage[], rejected: BatchResultErrorEntry[]): EntryFailure[] {
   return rejected.flatMap((entry) => {
     const message = messages.find((candidate) => candidate.id === entry.Id);
-    return message ? [{ message, reason: `${entry.Code}: ${entry.Message ?? 'no message'}`, retryable: isRetryableEntryFailure(entry) }] : [];
+    return message
+      ? [{ message, reason: `${entry.Code}: ${entry.Message ?? 'no message'}`, retryable: isRetryableEntryFailure(entry) }]
+      : [];
   });
 }
 
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const status = error instanceof SqsRequestError ? error.status : (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const status =
+    error instanceof SqsRequestError ? error.status : (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   return `${error.name}: ${error.message}${status ? ` (HTTP ${status})` : ''}`;
 }

@@ -146,8 +146,9 @@ function answerError(status: number, text: string, headers: Record<string, strin
 function networkError(error: unknown, endpoint: URL, timeoutMs: number): SqsRequestError {
   const cause = error as Error & { code?: string };
   if (cause.code === 'UND_ERR_HEADERS_TIMEOUT' || cause.code === 'UND_ERR_BODY_TIMEOUT') {
-    return new SqsRequestError('RequestTimeout', undefined, true, `no complete answer from ${endpoint.origin} within ${timeoutMs} ms`, { cause });
+    return new SqsRequestError('RequestTimeout', undefined, true, `no complete answer from ${endpoint.origin} within ${timeoutMs} ms`, {
+      cause,
+    });
   }
   return new SqsRequestError(cause.code ?? cause.name, undefined, true, `${endpoint.origin}: ${cause.message}`, { cause });
 }
-

@@ -37,13 +37,22 @@ export async function findBaseline(s3: S3Client, manifest: S3Location, marginHou
   let token: string | undefined;
   do {
     const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: manifest.bucket, Prefix: configPrefix, Delimiter: '/', ...(token && { ContinuationToken: token }) }),
+      new ListObjectsV2Command({
+        Bucket: manifest.bucket,
+        Prefix: configPrefix,
+        Delimiter: '/',
+        ...(token && { ContinuationToken: token }),
+      }),
     );
     for (const { Prefix = '' } of page.CommonPrefixes ?? []) folders.push(Prefix.slice(configPrefix.length, -1));
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   // Folder names sort as their times do.
-  const earlier = folders.filter((folder) => REPORT_FOLDER.test(folder) && folder < current).sort().reverse().slice(0, LOOKBACK);
+  const earlier = folders
+    .filter((folder) => REPORT_FOLDER.test(folder) && folder < current)
+    .sort()
+    .reverse()
+    .slice(0, LOOKBACK);
   for (const folder of earlier) {
     const location = { bucket: manifest.bucket, key: `${configPrefix}${folder}/manifest.json` };
     const run = runFolder(location);

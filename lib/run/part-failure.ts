@@ -41,6 +41,11 @@ export async function recordDeadLetters(event: SQSEvent, s3: S3Client, log: Log)
       continue;
     }
     const receives = record.attributes.ApproximateReceiveCount;
-    await recordFailedPart(s3, task, `the task went to the dead-letter queue after failing every delivery (received ${receives} times)`, log);
+    await recordFailedPart(
+      s3,
+      task,
+      `the task went to the dead-letter queue after failing every delivery (received ${receives} times)`,
+      log,
+    );
   }
 }

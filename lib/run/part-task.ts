@@ -73,7 +73,9 @@ function isShardRange(shard: ShardRange, integer: (value: unknown) => boolean): 
     shard.index < shard.count &&
     integer(shard.firstRow) &&
     // Only the last shard, and always it, reads to the end of the file: no row is left out.
-    (shard.index === shard.count - 1 ? shard.lastRow === undefined : integer(shard.lastRow) && (shard.lastRow as number) > shard.firstRow) &&
+    (shard.index === shard.count - 1
+      ? shard.lastRow === undefined
+      : integer(shard.lastRow) && (shard.lastRow as number) > shard.firstRow) &&
     integer(shard.verified?.rows) &&
     (shard.verified.etag === undefined || typeof shard.verified.etag === 'string')
   );
@@ -82,5 +84,7 @@ function isShardRange(shard: ShardRange, integer: (value: unknown) => boolean): 
 /** Queues tasks, a bounded number of SendMessage calls at once (the client retries each). */
 export async function queueTasks(sqs: SQSClient, queueUrl: string, tasks: PartTask[]): Promise<void> {
   const queue = new PQueue({ concurrency: 16 });
-  await Promise.all(tasks.map((task) => queue.add(() => sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(task) })))));
+  await Promise.all(
+    tasks.map((task) => queue.add(() => sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(task) })))),
+  );
 }

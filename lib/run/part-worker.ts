@@ -187,12 +187,19 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
 
   if (leaseLost) return skipped('another worker took the part over');
   if (failure !== undefined || stats.failed > 0) {
-    const problem = failure instanceof Error ? failure.message : `${stats.failed} keys could not be published, first "${stats.failedKeys[0]?.key}": ${stats.failedKeys[0]?.reason}`;
+    const problem =
+      failure instanceof Error
+        ? failure.message
+        : `${stats.failed} keys could not be published, first "${stats.failedKeys[0]?.key}": ${stats.failedKeys[0]?.reason}`;
     // Releasing the lease lets the retry of this task start at once; the error is what matters.
     await save({ lastError: problem, owner: '' }).catch(() => false);
-    throw new RunFailedError(`part ${task.part}${shard === undefined ? '' : ` shard ${shard}`} of ${formatS3Uri(task.manifest)} stopped at row ${watermark.rowsDone}: ${problem}`, stats.counters(), {
-      cause: failure,
-    });
+    throw new RunFailedError(
+      `part ${task.part}${shard === undefined ? '' : ` shard ${shard}`} of ${formatS3Uri(task.manifest)} stopped at row ${watermark.rowsDone}: ${problem}`,
+      stats.counters(),
+      {
+        cause: failure,
+      },
+    );
   }
 
   if (shards) {

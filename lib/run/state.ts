@@ -36,7 +36,9 @@ export const shardFinishedPrefix = (run: RunFolder, part: number) => `${run.pref
 
 /** Checkpoint (the lease) of a part, or of one shard of it. */
 export function checkpointKey(run: RunFolder, part: number, shard?: number): string {
-  return shard === undefined ? `${run.prefix}parts/${partName(part)}.json` : `${run.prefix}shards/${partName(part)}/${shardName(shard)}.json`;
+  return shard === undefined
+    ? `${run.prefix}parts/${partName(part)}.json`
+    : `${run.prefix}shards/${partName(part)}/${shardName(shard)}.json`;
 }
 
 /** Result of a part, or of one shard of it. */
@@ -132,7 +134,13 @@ export type WriteCondition = { ifNoneMatch: '*' } | { ifMatch: string } | Record
  * Writes a JSON state object; with a condition, returns undefined instead of writing when the
  * condition does not hold (another writer was first), else the new ETag.
  */
-export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown, condition: WriteCondition = {}): Promise<string | undefined> {
+export async function putJson(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  value: unknown,
+  condition: WriteCondition = {},
+): Promise<string | undefined> {
   const body = JSON.stringify(value);
   try {
     const { ETag } = await s3.send(

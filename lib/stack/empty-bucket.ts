@@ -13,7 +13,9 @@ export async function emptyBucket(s3: S3Client, bucket: string): Promise<number>
       new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
     );
     if (Errors.length > 0) {
-      throw new Error(`emptying bucket "${bucket}": ${Errors.length} objects could not be deleted, first "${Errors[0]?.Key}": ${Errors[0]?.Code}`);
+      throw new Error(
+        `emptying bucket "${bucket}": ${Errors.length} objects could not be deleted, first "${Errors[0]?.Key}": ${Errors[0]?.Code}`,
+      );
     }
     deleted += batch.length;
     batch = [];

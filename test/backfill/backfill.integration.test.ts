@@ -67,7 +67,12 @@ describe('backfillBucket', () => {
       const runs: BackfillSummary[] = [];
       let continuation: BackfillContinuation | undefined;
       do {
-        const summary = await backfillBucket({ bucket: BUCKET, ...(continuation && { continuation }) }, context, undefined, AbortSignal.timeout(100));
+        const summary = await backfillBucket(
+          { bucket: BUCKET, ...(continuation && { continuation }) },
+          context,
+          undefined,
+          AbortSignal.timeout(100),
+        );
         runs.push(summary);
         continuation = summary.continuation;
         expect(runs.length).toBeLessThan(200);
@@ -132,7 +137,13 @@ describe('backfill: fields and changes from the listing', () => {
     const [body] = await aws.drain(queueUrl);
     const message = JSON.parse(body ?? '{}');
     expect(Object.keys(message)).toEqual(['bucket', 'key', 'size', 'etag', 'lastModified', 'storageClass']);
-    expect(message).toMatchObject({ bucket: 'fields-source', key: 'a.jpg', size: 5, etag: '5d41402abc4b2a76b9719d911017c592', storageClass: 'STANDARD' });
+    expect(message).toMatchObject({
+      bucket: 'fields-source',
+      key: 'a.jpg',
+      size: 5,
+      etag: '5d41402abc4b2a76b9719d911017c592',
+      storageClass: 'STANDARD',
+    });
     expect(Number.isNaN(Date.parse(message.lastModified))).toBe(false);
     await expect(backfillBucket({ bucket: 'fields-source' }, aws.context(queueUrl, { messageFields: ['versionId'] }))).rejects.toThrow(
       'MESSAGE_FIELDS versionId: a bucket listing (ListObjectsV2) has no version ids',

@@ -110,10 +110,42 @@ describe('parseBackfillEvent', () => {
     [[], 'photos', 'the event must be a JSON object'],
     [{ continuation: { ...continuation, ranges: [] } }, undefined, '"continuation" has no ranges'],
     [{ continuation: { ...continuation, ranges: [{ startAfter: 'a/6', end: 'a/5' }] } }, undefined, 'range 1 of 1 is empty or inverted'],
-    [{ continuation: { ...continuation, ranges: [{ startAfter: 'a/1', end: 'a/6' }, { startAfter: 'a/5', end: 'a/7' }] } }, undefined, 'range 1 of 2 overlaps the next one'],
-    [{ continuation: { ...continuation, ranges: [{ startAfter: 'a/8', end: 'a/9' }, { startAfter: 'a/1', end: 'a/2' }] } }, undefined, 'out of order'],
-    [{ continuation: { ...continuation, ranges: [{ startAfter: 'a/1' }, { startAfter: 'a/5' }] } }, undefined, 'range 1 of 2 overlaps the next one'],
-    [{ continuation: { ...continuation, ranges: [{ startAfter: 'b/1', end: 'b/2' }] } }, undefined, 'bound "b/1" is not under the prefix "a/"'],
+    [
+      {
+        continuation: {
+          ...continuation,
+          ranges: [
+            { startAfter: 'a/1', end: 'a/6' },
+            { startAfter: 'a/5', end: 'a/7' },
+          ],
+        },
+      },
+      undefined,
+      'range 1 of 2 overlaps the next one',
+    ],
+    [
+      {
+        continuation: {
+          ...continuation,
+          ranges: [
+            { startAfter: 'a/8', end: 'a/9' },
+            { startAfter: 'a/1', end: 'a/2' },
+          ],
+        },
+      },
+      undefined,
+      'out of order',
+    ],
+    [
+      { continuation: { ...continuation, ranges: [{ startAfter: 'a/1' }, { startAfter: 'a/5' }] } },
+      undefined,
+      'range 1 of 2 overlaps the next one',
+    ],
+    [
+      { continuation: { ...continuation, ranges: [{ startAfter: 'b/1', end: 'b/2' }] } },
+      undefined,
+      'bound "b/1" is not under the prefix "a/"',
+    ],
   ])('rejects %j', (event, defaultBucket, message) => {
     expect(() => parseBackfillEvent(event, defaultBucket)).toThrow(InvalidArgumentError);
     expect(() => parseBackfillEvent(event, defaultBucket)).toThrow(message);

@@ -49,7 +49,10 @@ describe('splitKeySpace', () => {
       ...['0', 'f', 'fff', 'g', 'A', 'Z9', '/', '', '0'.repeat(64), `${'f'.repeat(64)}.jpg`].map((key) => prefix + key),
     ];
     for (const key of keys) {
-      expect(ranges.filter((range) => contains(range, key)), key).toHaveLength(1);
+      expect(
+        ranges.filter((range) => contains(range, key)),
+        key,
+      ).toHaveLength(1);
     }
   });
 

@@ -72,7 +72,11 @@ describe('cli inventory', () => {
 
 describe('cli exit codes and errors', () => {
   it('exits 2 on a usage error: a missing argument, an unknown option or command', async () => {
-    for (const args of [['inventory'], ['inventory', MANIFEST, 'https://sqs.us-east-1.amazonaws.com/1/q', '--bogus'], ['publish-everything']]) {
+    for (const args of [
+      ['inventory'],
+      ['inventory', MANIFEST, 'https://sqs.us-east-1.amazonaws.com/1/q', '--bogus'],
+      ['publish-everything'],
+    ]) {
       const result = await runCli(args);
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr, args.join(' ')).toMatch(/^error: /m);
@@ -99,10 +103,25 @@ describe('cli exit codes and errors', () => {
   it('exits 2 naming the problem when a continuation was edited into overlapping or inverted ranges', async () => {
     const queueUrl = await aws.createQueue('cli-bad-continuation');
     const continuation = (ranges: unknown[]) => JSON.stringify({ bucket: 'fixture-photos', prefix: '', ranges });
-    const overlapping = await runCli(['backfill', 'fixture-photos', queueUrl, '--continuation', continuation([{ startAfter: '1', end: '5' }, { startAfter: '3', end: '7' }])]);
+    const overlapping = await runCli([
+      'backfill',
+      'fixture-photos',
+      queueUrl,
+      '--continuation',
+      continuation([
+        { startAfter: '1', end: '5' },
+        { startAfter: '3', end: '7' },
+      ]),
+    ]);
     expect(overlapping.code).toBe(2);
     expect(overlapping.stderr).toContain('range 1 of 2 overlaps the next one');
-    const inverted = await runCli(['backfill', 'fixture-photos', queueUrl, '--continuation', continuation([{ startAfter: '7', end: '5' }])]);
+    const inverted = await runCli([
+      'backfill',
+      'fixture-photos',
+      queueUrl,
+      '--continuation',
+      continuation([{ startAfter: '7', end: '5' }]),
+    ]);
     expect(inverted.code).toBe(2);
     expect(inverted.stderr).toContain('is empty or inverted');
     expect(await aws.drain(queueUrl)).toEqual([]);
@@ -112,8 +131,8 @@ describe('cli exit codes and errors', () => {
 describe('cli interrupted with Ctrl-C', () => {
   const depth = async (queueUrl: string) =>
     Number(
-      (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes
-        ?.ApproximateNumberOfMessages,
+      (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] })))
+        .Attributes?.ApproximateNumberOfMessages,
     );
   const until = async (condition: () => boolean | Promise<boolean>) => {
     while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -146,7 +165,12 @@ describe('cli interrupted with Ctrl-C', () => {
       await interruptOnceStarted(first, queueUrl);
       const stopped = await first.result;
       expect(stopped.code).toBe(130);
-      const summary = stopped.json<{ published: number; done: boolean; continuation: { file: number; startRow: number }; files: unknown[] }>();
+      const summary = stopped.json<{
+        published: number;
+        done: boolean;
+        continuation: { file: number; startRow: number };
+        files: unknown[];
+      }>();
       expect(summary.done).toBe(false);
       expect(summary.published).toBeLessThan(keys.length);
       expect(await depth(queueUrl)).toBe(summary.published);
@@ -168,7 +192,11 @@ describe('cli interrupted with Ctrl-C', () => {
     // Calls slow enough that the batches in flight are still out when the second Ctrl-C comes.
     const proxy = await startEmulatorProxy(aws.emulator.endpoint, { latencyMs: 200 });
     try {
-      const run = startCli(['backfill', 'interrupted-bucket', queueUrl, '--json'], { ...process.env, AWS_ENDPOINT_URL: proxy.endpoint, CONCURRENCY: '4' });
+      const run = startCli(['backfill', 'interrupted-bucket', queueUrl, '--json'], {
+        ...process.env,
+        AWS_ENDPOINT_URL: proxy.endpoint,
+        CONCURRENCY: '4',
+      });
       await interruptOnceStarted(run, queueUrl, 2);
       const result = await run.result;
       expect(result.code).toBe(130);

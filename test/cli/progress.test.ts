@@ -10,6 +10,8 @@ describe('progressLine', () => {
     expect(progressLine(stats, stats.startedAt + 2_000)).toBe('12,345 published | 1 skipped | 0 failed | 6,173 msg/s');
     stats.bytesTotal = 1_000;
     stats.bytesRead = 500;
-    expect(progressLine(stats, stats.startedAt + 2_000)).toBe(`${'█'.repeat(12)}${'░'.repeat(12)} 50% | 12,345 published | 1 skipped | 0 failed | 6,173 msg/s`);
+    expect(progressLine(stats, stats.startedAt + 2_000)).toBe(
+      `${'█'.repeat(12)}${'░'.repeat(12)} 50% | 12,345 published | 1 skipped | 0 failed | 6,173 msg/s`,
+    );
   });
 });

@@ -6,7 +6,13 @@ const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/objects.fifo
 
 describe('loadConfig', () => {
   it('applies defaults when only the queue is set', () => {
-    expect(loadConfig({ QUEUE_URL })).toEqual({ queueUrl: QUEUE_URL, ...DEFAULTS, messageFields: [], publishMode: 'all', sqsClient: 'lean' });
+    expect(loadConfig({ QUEUE_URL })).toEqual({
+      queueUrl: QUEUE_URL,
+      ...DEFAULTS,
+      messageFields: [],
+      publishMode: 'all',
+      sqsClient: 'lean',
+    });
     expect(loadConfig({ QUEUE_URL, SQS_CLIENT: 'sdk' }).sqsClient).toBe('sdk');
   });
 
@@ -20,7 +26,13 @@ describe('loadConfig', () => {
       AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
       REQUEST_TIMEOUT_MS: '5000',
     });
-    expect(config).toMatchObject({ concurrency: 64, fifoMessageGroups: 1, maxAttempts: 3, endpointUrl: 'http://127.0.0.1:4566', requestTimeoutMs: 5_000 });
+    expect(config).toMatchObject({
+      concurrency: 64,
+      fifoMessageGroups: 1,
+      maxAttempts: 3,
+      endpointUrl: 'http://127.0.0.1:4566',
+      requestTimeoutMs: 5_000,
+    });
     expect(config.keyPattern?.test(`${'a'.repeat(64)}.jpg`)).toBe(true);
     expect(config.keyPattern?.test(`${'a'.repeat(64)}.png`)).toBe(false);
   });
@@ -36,7 +48,10 @@ describe('loadConfig', () => {
     [{ QUEUE_URL, KEY_PATTERN: '([a-f' }, /KEY_PATTERN "\(\[a-f" is not a valid regular expression/],
     [{ QUEUE_URL, AWS_ENDPOINT_URL: 'ftp://host' }, /AWS_ENDPOINT_URL "ftp:\/\/host" must be an http/],
     [{ QUEUE_URL, REQUEST_TIMEOUT_MS: '50' }, /REQUEST_TIMEOUT_MS "50" must be a whole number from 100 to 900000/],
-    [{ QUEUE_URL, MESSAGE_FIELDS: 'size,colour' }, /MESSAGE_FIELDS "size,colour": "colour" is not one of size, etag, lastModified, versionId, storageClass/],
+    [
+      { QUEUE_URL, MESSAGE_FIELDS: 'size,colour' },
+      /MESSAGE_FIELDS "size,colour": "colour" is not one of size, etag, lastModified, versionId, storageClass/,
+    ],
     [{ QUEUE_URL, MESSAGE_FIELDS: 'size,size' }, /MESSAGE_FIELDS "size,size" names a field twice/],
     [{ QUEUE_URL, PUBLISH_MODE: 'some' }, /PUBLISH_MODE "some" must be all or changed/],
     [{ QUEUE_URL, CHANGED_MARGIN_HOURS: '-1' }, /CHANGED_MARGIN_HOURS "-1"/],
@@ -48,7 +63,9 @@ describe('loadConfig', () => {
 
   it('reads what is published: all by default with bucket and key only, or changed with fields', () => {
     expect(loadConfig({ QUEUE_URL })).toMatchObject({ publishMode: 'all', messageFields: [], changedMarginHours: 24 });
-    expect(loadConfig({ QUEUE_URL, PUBLISH_MODE: 'changed', MESSAGE_FIELDS: ' size , lastModified ', CHANGED_MARGIN_HOURS: '6' })).toMatchObject({
+    expect(
+      loadConfig({ QUEUE_URL, PUBLISH_MODE: 'changed', MESSAGE_FIELDS: ' size , lastModified ', CHANGED_MARGIN_HOURS: '6' }),
+    ).toMatchObject({
       publishMode: 'changed',
       messageFields: ['size', 'lastModified'],
       changedMarginHours: 6,

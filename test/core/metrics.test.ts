@@ -25,7 +25,14 @@ describe('InvocationMetrics', () => {
 
   it('emits valid EMF in namespace s3-to-sqs with service and stage, counters as differences since the start', () => {
     const stats = new RunStats();
-    stats.restore({ rowsRead: 100, published: 90, skipped: 10, skippedByReason: { deleteMarker: 10, notLatest: 0, patternMismatch: 0, malformedKey: 0, unchanged: 0 }, failed: 0, retries: 0 });
+    stats.restore({
+      rowsRead: 100,
+      published: 90,
+      skipped: 10,
+      skippedByReason: { deleteMarker: 10, notLatest: 0, patternMismatch: 0, malformedKey: 0, unchanged: 0 },
+      failed: 0,
+      retries: 0,
+    });
     const metrics = new InvocationMetrics(createMetrics({ STAGE: 'prod' }), stats, silentLog);
     stats.rowsRead += 50;
     stats.published += 45;

@@ -18,8 +18,7 @@ describe('retry classification', () => {
   });
 
   it('retries throttling, 5xx and network errors, not access or missing-queue errors', () => {
-    const withStatus = (name: string, status: number) =>
-      Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+    const withStatus = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
     expect(isRetryableRequestError(withStatus('ThrottlingException', 400))).toBe(true);
     expect(isRetryableRequestError(withStatus('InternalError', 500))).toBe(true);
     expect(isRetryableRequestError(withStatus('ServiceUnavailable', 503))).toBe(true);

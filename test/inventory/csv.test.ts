@@ -36,7 +36,9 @@ describe('csvRecordBatches', () => {
   });
 
   it('names the row and the problem of a malformed line, counting from the rows before it', async () => {
-    await expect(records(['"b","ok"\n\n"b","never closed\n'], 40)).rejects.toThrow('row 42: field 2 opens a quote that the line never closes');
+    await expect(records(['"b","ok"\n\n"b","never closed\n'], 40)).rejects.toThrow(
+      'row 42: field 2 opens a quote that the line never closes',
+    );
     await expect(records(['"b","x"y\n'])).rejects.toThrow('row 1: field 2 has "y" after its closing quote');
     await expect(records(['b,x"y\n'])).rejects.toThrow('row 1: a quote inside the unquoted field 2');
   });

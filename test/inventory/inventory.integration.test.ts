@@ -59,7 +59,13 @@ describe('publishInventoryReport', () => {
   it('publishes every key of a multi-part report exactly once', async () => {
     const keys = hexKeys(2_500);
     const queueUrl = await newQueue();
-    const summary = await publishInventoryReport(await report(keys.map((key) => row(key)), { files: 5 }), aws.context(queueUrl));
+    const summary = await publishInventoryReport(
+      await report(
+        keys.map((key) => row(key)),
+        { files: 5 },
+      ),
+      aws.context(queueUrl),
+    );
     expect(summary).toMatchObject({ sourceBucket: SOURCE, dataFiles: 5, rowsRead: 2_500, published: 2_500, skipped: 0, failed: 0 });
     expect(keysOf(await aws.drain(queueUrl))).toEqual([...keys].sort());
   });
@@ -166,7 +172,7 @@ describe('publishInventoryReport', () => {
     expect(keysOf(await aws.drain(queueUrl))).toEqual([...keys].sort());
   });
 
-  it('adds MESSAGE_FIELDS after bucket and key, typed, from the report\'s columns', async () => {
+  it("adds MESSAGE_FIELDS after bucket and key, typed, from the report's columns", async () => {
     const written = await writeInventoryReport(aws.s3, {
       sourceBucket: SOURCE,
       destinationBucket: INVENTORY,
@@ -220,7 +226,10 @@ describe('publishInventoryReport', () => {
   it('lets a FIFO queue drop the second delivery of the same report', async () => {
     const keys = hexKeys(300);
     const queueUrl = await newQueue(true);
-    const manifest = await report(keys.map((key) => row(key)), { files: 3 });
+    const manifest = await report(
+      keys.map((key) => row(key)),
+      { files: 3 },
+    );
     await publishInventoryReport(manifest, aws.context(queueUrl));
     const again = await publishInventoryReport(manifest, aws.context(queueUrl));
     expect(again.published).toBe(300);
@@ -230,7 +239,10 @@ describe('publishInventoryReport', () => {
   it('re-sends entries that fail transiently until every key is published once', async () => {
     const keys = hexKeys(2_000);
     const queueUrl = await newQueue();
-    const manifest = await report(keys.map((key) => row(key)), { files: 2 });
+    const manifest = await report(
+      keys.map((key) => row(key)),
+      { files: 2 },
+    );
     proxy = await startEmulatorProxy(aws.emulator.endpoint, {
       failEntry: () => (Math.random() < 0.1 ? { code: 'InternalError', senderFault: false } : undefined),
     });
@@ -264,7 +276,11 @@ describe('publishInventoryReport', () => {
         doomed.has(JSON.parse(String(entry.MessageBody)).key) ? { code: 'ServiceUnavailable', senderFault: false } : undefined,
     });
     const run = publishInventoryReport(manifest, aws.context(queueUrl, { maxAttempts: 3 }, proxy.endpoint));
-    const error = (await run.catch((caught: unknown) => caught)) as RunFailedError<{ failed: number; published: number; failedKeys: Array<{ key: string }> }>;
+    const error = (await run.catch((caught: unknown) => caught)) as RunFailedError<{
+      failed: number;
+      published: number;
+      failedKeys: Array<{ key: string }>;
+    }>;
     expect(error).toBeInstanceOf(RunFailedError);
     expect(error.message).toMatch(/failed after publishing 97 keys: 3 keys were not published: /);
     for (const key of doomed) expect(error.message).toContain(key);
@@ -315,9 +331,14 @@ describe('BatchPublisher', () => {
     const manifest = await rawReport('Bucket, Key', `"photos","small.jpg"\n"photos","${huge}"\n`);
     const queueUrl = await newQueue();
     const run = publishInventoryReport(manifest, aws.context(queueUrl));
-    const error = (await run.catch((failure: unknown) => failure)) as RunFailedError<{ failedKeys: Array<{ key: string }>; published: number }>;
+    const error = (await run.catch((failure: unknown) => failure)) as RunFailedError<{
+      failedKeys: Array<{ key: string }>;
+      published: number;
+    }>;
     expect(error).toBeInstanceOf(RunFailedError);
-    expect(error.message).toMatch(/1 keys were not published: "h{200}… \(1099804 more characters\)" \(message is \d+ bytes, over the 1048576-byte limit\)/);
+    expect(error.message).toMatch(
+      /1 keys were not published: "h{200}… \(1099804 more characters\)" \(message is \d+ bytes, over the 1048576-byte limit\)/,
+    );
     expect(error.message.length).toBeLessThan(1_000);
     expect(error.summary.published).toBe(1);
     expect(JSON.stringify(error.summary).length).toBeLessThan(2_000);

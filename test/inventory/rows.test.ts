@@ -27,7 +27,11 @@ describe('skipRows', () => {
     const rows = ['"b","k1"', '"b","k2"', '"b","k3"', '"b","k4"', '"b","k5"'];
     for (let skip = 0; skip <= 6; skip += 1) {
       for (let cut = 1; cut < CSV.length; cut += 4) {
-        const output = Buffer.concat(await Readable.from(chunks(CSV, [cut])).pipe(skipRows(skip)).toArray()).toString();
+        const output = Buffer.concat(
+          await Readable.from(chunks(CSV, [cut]))
+            .pipe(skipRows(skip))
+            .toArray(),
+        ).toString();
         const kept = output.split('\n').filter(Boolean);
         expect(kept, `skip ${skip}, cut at ${cut}`).toEqual(rows.slice(skip));
       }

@@ -19,11 +19,13 @@ describe('the emulator enforces S3 conditional writes', () => {
   });
 
   it('lets exactly one of many concurrent conditional creates win', async () => {
-    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, index) => put('race.json', String(index), { IfNoneMatch: '*' })));
-    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
-    expect(results.filter((result) => result.status === 'rejected').map((result) => status((result as PromiseRejectedResult).reason))).toEqual(
-      Array(19).fill(412),
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, index) => put('race.json', String(index), { IfNoneMatch: '*' })),
     );
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    expect(
+      results.filter((result) => result.status === 'rejected').map((result) => status((result as PromiseRejectedResult).reason)),
+    ).toEqual(Array(19).fill(412));
   });
 
   it('updates with If-Match only while the ETag is unchanged', async () => {

@@ -28,7 +28,15 @@ describe('npm start', () => {
   });
 
   it('reads the metrics the run emitted back from their EMF lines with --metrics', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, '--objects', '800', '--time-budget-ms', '50', '--metrics', '--json']);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      LOCAL_RUN,
+      '--objects',
+      '800',
+      '--time-budget-ms',
+      '50',
+      '--metrics',
+      '--json',
+    ]);
     const summary = JSON.parse(stdout.trim());
     expect(summary.metrics).toMatchObject({ Published: summary.published, PartsFinished: 4, Failed: 0, RowsRead: 800 });
     expect(summary.metrics.Continuations).toBe(summary.continuations);

@@ -37,7 +37,13 @@ interface PublishOptions {
 /** Publishes keys through the proxy with the given sender; returns the run's counters. */
 async function publish(kind: SqsClientKind, keys: string[], { queueUrl, requestTimeoutMs = 30_000, credentials }: PublishOptions) {
   const endpoint = proxy?.endpoint ?? aws.emulator.endpoint;
-  const sqs = new SQSClient({ endpoint, region: 'us-east-1', maxAttempts: 1, requestHandler: requestHandler(4, requestTimeoutMs), ...(credentials && { credentials }) });
+  const sqs = new SQSClient({
+    endpoint,
+    region: 'us-east-1',
+    maxAttempts: 1,
+    requestHandler: requestHandler(4, requestTimeoutMs),
+    ...(credentials && { credentials }),
+  });
   const sender = createBatchSender(kind, sqs, { concurrency: 4, requestTimeoutMs, endpointUrl: endpoint });
   const stats = new RunStats();
   const publisher = new BatchPublisher(sender, {

@@ -7,7 +7,13 @@ import { SigningSha256 } from '../../lib/publish/signing-hash.ts';
 
 const example: AwsCredentialIdentity = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 
-async function authorization(sha256: ChecksumConstructor, credentials: AwsCredentialIdentity, request: HttpRequest, signingDate: Date, region = 'us-east-1') {
+async function authorization(
+  sha256: ChecksumConstructor,
+  credentials: AwsCredentialIdentity,
+  request: HttpRequest,
+  signingDate: Date,
+  region = 'us-east-1',
+) {
   const signer = new SignatureV4({ service: request.hostname.split('.')[0] ?? '', region, credentials, sha256, applyChecksum: false });
   const signed = await signer.sign(request, { signingDate });
   return signed.headers.authorization;
@@ -19,13 +25,23 @@ const sendBatch = (body: string) =>
     protocol: 'https:',
     hostname: 'sqs.eu-west-1.amazonaws.com',
     path: '/',
-    headers: { host: 'sqs.eu-west-1.amazonaws.com', 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.SendMessageBatch' },
+    headers: {
+      host: 'sqs.eu-west-1.amazonaws.com',
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amz-target': 'AmazonSQS.SendMessageBatch',
+    },
     body,
   });
 
 describe('the hash the SendMessageBatch signer uses', () => {
   it("gives AWS's published SigV4 signature (test suite, get-vanilla)", async () => {
-    const request = new HttpRequest({ method: 'GET', protocol: 'https:', hostname: 'service.example.amazonaws.com', path: '/', headers: { host: 'example.amazonaws.com' } });
+    const request = new HttpRequest({
+      method: 'GET',
+      protocol: 'https:',
+      hostname: 'service.example.amazonaws.com',
+      path: '/',
+      headers: { host: 'example.amazonaws.com' },
+    });
     const header = await authorization(SigningSha256, example, request, new Date('2015-08-30T12:36:00Z'));
     expect(header).toContain('Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31');
   });
@@ -44,7 +60,10 @@ describe('the hash the SendMessageBatch signer uses', () => {
     for (const identity of credentials) {
       for (const day of days) {
         for (const region of ['eu-west-1', 'us-east-1']) {
-          const body = JSON.stringify({ QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/objects', Entries: [{ Id: '0', MessageBody: `{"key":"${identity.accessKeyId}é"}` }] });
+          const body = JSON.stringify({
+            QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/objects',
+            Entries: [{ Id: '0', MessageBody: `{"key":"${identity.accessKeyId}é"}` }],
+          });
           const ours = await authorization(SigningSha256, identity, sendBatch(body), day, region);
           expect(ours).toBe(await authorization(Sha256, identity, sendBatch(body), day, region));
         }

@@ -46,7 +46,12 @@ describe('changed mode: only what changed since the last complete run', () => {
     const firstScan = new Date(Date.UTC(2026, 10, 20, 0, 0));
     const secondScan = new Date(firstScan.getTime() + 24 * HOUR);
     const at = (offsetMs: number) => new Date(firstScan.getTime() + offsetMs);
-    const day1 = [row('old.jpg', at(-72 * HOUR)), row('just-outside.jpg', at(-24 * HOUR - 1_000)), row('edge.jpg', at(-24 * HOUR)), row('second-before.jpg', at(-1_000))];
+    const day1 = [
+      row('old.jpg', at(-72 * HOUR)),
+      row('just-outside.jpg', at(-24 * HOUR - 1_000)),
+      row('edge.jpg', at(-24 * HOUR)),
+      row('second-before.jpg', at(-1_000)),
+    ];
     const first = await run(await report(config, day1, firstScan));
     expect(first.result).toMatchObject({ status: 'complete', baseline: 'none', totals: { published: 4 } });
 
@@ -84,7 +89,11 @@ describe('changed mode: only what changed since the last complete run', () => {
     const firstScan = new Date(Date.UTC(2026, 10, 1));
     const old = Array.from({ length: 2_000 }, (_, index) => row(`old-${index}.jpg`, new Date(firstScan.getTime() - 72 * HOUR)));
     await run(await report(config, old.slice(0, 10), firstScan));
-    const manifest = await report(config, [...old, row('new.jpg', new Date(firstScan.getTime() + HOUR))], new Date(firstScan.getTime() + 24 * HOUR));
+    const manifest = await report(
+      config,
+      [...old, row('new.jpg', new Date(firstScan.getTime() + HOUR))],
+      new Date(firstScan.getTime() + 24 * HOUR),
+    );
     const taskQueues = await createWorkQueues(aws, `changed-budget-${configs}`);
     await startInventoryRun(manifest, { s3: aws.s3, ...taskQueues, log: silentLog, deadline: Date.now() + 60_000, selection: changed });
     const { Messages: [message] = [] } = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: taskQueues.workQueueUrl }));

@@ -38,7 +38,11 @@ describe('an inventory run spread over workers', () => {
       lines.push({ message, size: message.length + text.length, extra: text });
     };
     const log = { debug: capture, info: capture, warn: capture, error: capture };
-    const { report: result } = await runReport(aws, queues, manifest, await aws.createQueue('run-logs'), { workers: 4, budgetMs: 60_000, log });
+    const { report: result } = await runReport(aws, queues, manifest, await aws.createQueue('run-logs'), {
+      workers: 4,
+      budgetMs: 60_000,
+      log,
+    });
     expect(result.partResults).toHaveLength(40);
     expect(lines.filter((line) => line.message === 'inventory run finished')).toHaveLength(1);
     for (const line of lines) {
@@ -74,7 +78,11 @@ describe('an inventory run spread over workers', () => {
     const target = await aws.createQueue('run-spread');
     // Every call takes 2 ms more, so a worker stops after 60 ms with most of its part left.
     proxy = await startEmulatorProxy(aws.emulator.endpoint, { latencyMs: 2 });
-    const { fanOut, report: result } = await runReport(aws, queues, manifest, target, { workers: 4, budgetMs: 60, endpoint: proxy.endpoint });
+    const { fanOut, report: result } = await runReport(aws, queues, manifest, target, {
+      workers: 4,
+      budgetMs: 60,
+      endpoint: proxy.endpoint,
+    });
 
     expect(fanOut).toMatchObject({ parts: 8, status: 'started' });
     expect(result).toMatchObject({ status: 'complete', parts: 8, failedParts: [], sourceBucket: 'run-source' });
@@ -116,13 +124,26 @@ describe('an inventory run spread over workers', () => {
     const target = await aws.createQueue('run-killed');
     const killQueues = await createWorkQueues(aws, 'run-killed-work');
     await startInventoryRun(manifest, { s3: aws.s3, ...killQueues, log: silentLog, deadline: Date.now() + 60_000 });
-    const { Messages: [task] = [] } = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: killQueues.workQueueUrl, VisibilityTimeout: 300 }));
+    const { Messages: [task] = [] } = await aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: killQueues.workQueueUrl, VisibilityTimeout: 300 }),
+    );
     // A slow worker in its own process, killed once it has checkpointed a thousand rows.
     proxy = await startEmulatorProxy(aws.emulator.endpoint, { latencyMs: 3 });
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../../lib/local/worker-process.ts', import.meta.url)), task?.Body ?? '', task?.MessageId ?? ''], {
-      env: { ...process.env, AWS_ENDPOINT_URL: proxy.endpoint, QUEUE_URL: target, WORK_QUEUE_URL: killQueues.workQueueUrl, CONCURRENCY: '2', CHECKPOINT_INTERVAL_MS: '20' },
-      stdio: 'inherit',
-    });
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('../../lib/local/worker-process.ts', import.meta.url)), task?.Body ?? '', task?.MessageId ?? ''],
+      {
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL: proxy.endpoint,
+          QUEUE_URL: target,
+          WORK_QUEUE_URL: killQueues.workQueueUrl,
+          CONCURRENCY: '2',
+          CHECKPOINT_INTERVAL_MS: '20',
+        },
+        stdio: 'inherit',
+      },
+    );
     const run = runFolder(manifest);
     const checkpoint = async () => (await getJson<PartCheckpoint>(aws.s3, run.bucket, checkpointKey(run, 0)))?.value;
     while (((await checkpoint())?.rowsDone ?? 0) < 1_000) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -160,15 +181,28 @@ describe('an inventory run spread over workers', () => {
   it('lets a later delivery take over a claim that was released or has expired', async () => {
     const manifest = await report(hexKeys(30, 'abandoned'), 2);
     const run = runFolder(manifest);
-    const claimed = { manifest: `s3://${manifest.bucket}/${manifest.key}`, sourceBucket: 'run-source', parts: 2, claimedAt: new Date().toISOString() };
+    const claimed = {
+      manifest: `s3://${manifest.bucket}/${manifest.key}`,
+      sourceBucket: 'run-source',
+      parts: 2,
+      claimedAt: new Date().toISOString(),
+    };
     const fanOut = () => startInventoryRun(manifest, { s3: aws.s3, ...queues, log: silentLog, deadline: Date.now() + 60_000 });
     // A crashed invocation's claim, still within its deadline: another delivery keeps off.
-    await putJson(aws.s3, run.bucket, claimKey(run), { ...claimed, expiresAt: new Date(Date.now() + 60_000).toISOString(), status: 'claimed' });
+    await putJson(aws.s3, run.bucket, claimKey(run), {
+      ...claimed,
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      status: 'claimed',
+    });
     expect((await fanOut()).status).toBe('duplicate');
     // Past its deadline, or released by a failed invocation: the next delivery queues the tasks.
     await putJson(aws.s3, run.bucket, claimKey(run), { ...claimed, expiresAt: new Date(Date.now() - 1).toISOString(), status: 'claimed' });
     expect((await fanOut()).status).toBe('resumed');
-    await putJson(aws.s3, run.bucket, claimKey(run), { ...claimed, expiresAt: new Date(Date.now() + 60_000).toISOString(), status: 'released' });
+    await putJson(aws.s3, run.bucket, claimKey(run), {
+      ...claimed,
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      status: 'released',
+    });
     expect((await fanOut()).status).toBe('resumed');
     expect((await getJson<{ status: string }>(aws.s3, run.bucket, claimKey(run)))?.value.status).toBe('queued');
     expect(await aws.drain(queues.workQueueUrl)).toHaveLength(4);
@@ -187,7 +221,9 @@ describe('an inventory run spread over workers', () => {
     expect(result).toMatchObject({ status: 'failed', failedParts: [1] });
     const failed = result.partResults[1];
     expect(failed?.status).toBe('failed');
-    expect(failed?.error).toMatch(/went to the dead-letter queue after failing every delivery .*; last error: .*has MD5 [0-9a-f]{32}; the manifest says 0{32}/);
+    expect(failed?.error).toMatch(
+      /went to the dead-letter queue after failing every delivery .*; last error: .*has MD5 [0-9a-f]{32}; the manifest says 0{32}/,
+    );
     expect(result.partResults.filter((part) => part.status === 'done')).toHaveLength(2);
     expect(result.totals.published).toBeGreaterThanOrEqual(600);
     expect(await runStatus(aws.s3, manifest)).toMatchObject({ state: 'failed' });

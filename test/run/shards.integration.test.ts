@@ -52,7 +52,11 @@ async function receiveTasks(queues: WorkQueues): Promise<Array<{ message: Messag
 }
 
 /** Runs the fan-out and the file's first task, which splits it: returns the shard tasks it queued. */
-async function split(manifest: S3Location, queues: WorkQueues, context: WorkerContext): Promise<Array<{ message: Message; task: PartTask }>> {
+async function split(
+  manifest: S3Location,
+  queues: WorkQueues,
+  context: WorkerContext,
+): Promise<Array<{ message: Message; task: PartTask }>> {
   await startInventoryRun(manifest, { s3: aws.s3, ...queues, log: silentLog, deadline: Date.now() + 60_000 });
   const [file] = await receiveTasks(queues);
   expect(await runPartTask(file?.task as PartTask, file?.message.MessageId ?? '', context)).toMatchObject({ status: 'split' });
@@ -79,7 +83,16 @@ describe('shard plan', () => {
   it('refuses a shard task whose range would leave rows out', () => {
     const [first, , last] = shardTasks(task, { ...verified, rows: 300 }, 100) ?? [];
     const body = (changes: object) => JSON.stringify({ ...baseTask, ...changes });
-    const baseTask = { manifest: { bucket: 'b', key: 'k' }, sourceBucket: 's', part: 0, parts: 1, file: { key: 'f', size: 1, md5: 'm' }, columns: { key: 1, bucket: 0, count: 2 }, startRow: 0, sequence: 0 };
+    const baseTask = {
+      manifest: { bucket: 'b', key: 'k' },
+      sourceBucket: 's',
+      part: 0,
+      parts: 1,
+      file: { key: 'f', size: 1, md5: 'm' },
+      columns: { key: 1, bucket: 0, count: 2 },
+      startRow: 0,
+      sequence: 0,
+    };
     expect(parsePartTask(body({ shard: first?.shard })).shard).toEqual(first?.shard);
     expect(() => parsePartTask(body({ shard: { ...last?.shard, lastRow: 300 } }))).toThrow('work task is not a part task');
     expect(() => parsePartTask(body({ shard: { ...first?.shard, lastRow: undefined } }))).toThrow('work task is not a part task');
@@ -92,7 +105,12 @@ describe('a data file split into shards', () => {
     const { keys, manifest, queues, target } = await oneFileRun('once', 4_500);
     // Every call takes 2 ms more, so a worker stops after 40 ms with most of its shard left.
     proxy = await startEmulatorProxy(aws.emulator.endpoint, { latencyMs: 2 });
-    const { report } = await runReport(aws, queues, manifest, target, { workers: 4, budgetMs: 40, endpoint: proxy.endpoint, shardRows: 1_000 });
+    const { report } = await runReport(aws, queues, manifest, target, {
+      workers: 4,
+      budgetMs: 40,
+      endpoint: proxy.endpoint,
+      shardRows: 1_000,
+    });
 
     expect(report).toMatchObject({ status: 'complete', parts: 1, shards: 5, failedParts: [] });
     expect(report.totals).toMatchObject({ rowsRead: 4_500, published: 4_500, failed: 0 });
@@ -119,7 +137,14 @@ describe('a data file split into shards', () => {
     await runPartTask(first?.task as PartTask, first?.message.MessageId ?? '', context);
 
     const status = await runStatus(aws.s3, manifest);
-    expect(status).toMatchObject({ state: 'running', parts: 1, partsFinished: 0, shards: 3, shardsFinished: 1, totals: { published: 1_000 } });
+    expect(status).toMatchObject({
+      state: 'running',
+      parts: 1,
+      partsFinished: 0,
+      shards: 3,
+      shardsFinished: 1,
+      totals: { published: 1_000 },
+    });
   });
 
   it('resumes a shard from its checkpoint after its worker is killed mid-shard', async () => {
@@ -131,10 +156,25 @@ describe('a data file split into shards', () => {
 
     // A slow worker in its own process, killed once it has checkpointed a thousand rows of shard 1.
     proxy = await startEmulatorProxy(aws.emulator.endpoint, { latencyMs: 3 });
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../../lib/local/worker-process.ts', import.meta.url)), second?.message.Body ?? '', second?.message.MessageId ?? ''], {
-      env: { ...process.env, AWS_ENDPOINT_URL: proxy.endpoint, QUEUE_URL: target, WORK_QUEUE_URL: queues.workQueueUrl, CONCURRENCY: '2', CHECKPOINT_INTERVAL_MS: '20' },
-      stdio: 'inherit',
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        fileURLToPath(new URL('../../lib/local/worker-process.ts', import.meta.url)),
+        second?.message.Body ?? '',
+        second?.message.MessageId ?? '',
+      ],
+      {
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL: proxy.endpoint,
+          QUEUE_URL: target,
+          WORK_QUEUE_URL: queues.workQueueUrl,
+          CONCURRENCY: '2',
+          CHECKPOINT_INTERVAL_MS: '20',
+        },
+        stdio: 'inherit',
+      },
+    );
     const run = runFolder(manifest);
     const checkpoint = async () => (await getJson<PartCheckpoint>(aws.s3, run.bucket, checkpointKey(run, 0, 1)))?.value;
     while (((await checkpoint())?.rowsDone ?? 0) < 5_000) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -175,9 +215,14 @@ describe('a data file split into shards', () => {
     const { shards: _, ...unsaved } = { ...plan, handedOver: false, owner: '' } as PartCheckpoint;
     await putJson(aws.s3, run.bucket, checkpointKey(run, 0), unsaved, { ifMatch: etag ?? '' });
     expect(await runPartTask(fileTask, 'second-delivery', context)).toMatchObject({ status: 'split', shards: 3 });
-    expect(await runPartTask(fileTask, 'third-delivery', context)).toMatchObject({ status: 'skipped', reason: 'the part was split into 3 shards' });
+    expect(await runPartTask(fileTask, 'third-delivery', context)).toMatchObject({
+      status: 'skipped',
+      reason: 'the part was split into 3 shards',
+    });
 
-    const shardTaskCount = (await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.workQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }))).Messages?.length;
+    const shardTaskCount = (
+      await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.workQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }))
+    ).Messages?.length;
     expect(shardTaskCount).toBe(6);
     const report = await workUntilReport(aws, queues, manifest, context, { workers: 3, budgetMs: 60_000 });
     expect(report).toMatchObject({ status: 'complete', shards: 3, totals: { published: 3_000 } });
@@ -185,7 +230,10 @@ describe('a data file split into shards', () => {
 
     // A shard task delivered once more after its shard is done.
     const [again] = shardTasks(fileTask, { rows: 3_000, etag: undefined }, 1_000) ?? [];
-    expect(await runPartTask(again as PartTask, 'late-copy', context)).toMatchObject({ status: 'skipped', reason: 'the part is already finished' });
+    expect(await runPartTask(again as PartTask, 'late-copy', context)).toMatchObject({
+      status: 'skipped',
+      reason: 'the part is already finished',
+    });
   });
 
   it.each([

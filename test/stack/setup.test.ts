@@ -38,7 +38,11 @@ beforeAll(async () => {
 });
 afterAll(() => cloudFormation.server.close());
 
-function event(type: string, request: 'Create' | 'Update' | 'Delete', properties: Record<string, string>): CloudFormationCustomResourceEvent {
+function event(
+  type: string,
+  request: 'Create' | 'Update' | 'Delete',
+  properties: Record<string, string>,
+): CloudFormationCustomResourceEvent {
   return {
     RequestType: request,
     ServiceToken: 'arn:aws:lambda:us-east-1:000000000000:function:s3-to-sqs-test-stackSetup',
@@ -66,7 +70,11 @@ describe('stack setup custom resources', () => {
     await putObject(aws.s3, 'setup-reports', 'inventory/a b/manifest.json', '{}');
     await handler(event('Custom::EmptyBucketOnDelete', 'Delete', { Bucket: 'setup-reports' }));
     expect(cloudFormation.requests.at(-1)).toMatchObject({ method: 'PUT', path: '/response?signature=abc' });
-    expect(lastResponse()).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'empty-on-delete/setup-reports', LogicalResourceId: 'Resource' });
+    expect(lastResponse()).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: 'empty-on-delete/setup-reports',
+      LogicalResourceId: 'Resource',
+    });
     const { Contents } = await aws.s3.send(new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({ Bucket: 'setup-reports' }));
     expect(Contents ?? []).toHaveLength(0);
   });
@@ -102,7 +110,12 @@ describe('inventory configuration of an existing bucket', () => {
   let client: S3Client;
   beforeAll(async () => {
     s3 = await recorder();
-    client = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    client = new S3Client({
+      endpoint: s3.url,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
   });
   afterAll(() => s3.server.close());
 
@@ -156,7 +169,12 @@ describe('inventory configuration of an existing bucket', () => {
     expect(s3.requests.at(-1)?.method).toBe('DELETE');
     expect(inventoryCall(s3.requests.at(-1)?.path)).toEqual({ bucket: 'acme-photos', id: 's3-to-sqs-prod' });
     const gone = await recorder(404);
-    const goneClient = new S3Client({ endpoint: gone.url, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const goneClient = new S3Client({
+      endpoint: gone.url,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
     await expect(deleteInventoryConfiguration(goneClient, 'acme-photos', 'x')).resolves.toBeUndefined();
     gone.server.close();
   });

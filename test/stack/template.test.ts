@@ -73,9 +73,7 @@ describe('the packaged stack, default parameters', () => {
         },
       }),
     );
-    expect(statements).toContainEqual(
-      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-    );
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
   });
 
   it('expires old reports and empties the inventory bucket on removal', () => {
@@ -91,7 +89,14 @@ describe('the packaged stack, default parameters', () => {
         {
           Event: 's3:ObjectCreated:*',
           Function: { 'Fn::GetAtt': ['InventoryLambdaFunction', 'Arn'] },
-          Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'inventory/' }, { Name: 'suffix', Value: 'manifest.json' }] } },
+          Filter: {
+            S3Key: {
+              Rules: [
+                { Name: 'prefix', Value: 'inventory/' },
+                { Name: 'suffix', Value: 'manifest.json' },
+              ],
+            },
+          },
         },
       ],
     });
@@ -156,7 +161,14 @@ describe('the packaged stack, default parameters', () => {
       QUEUE_ARN: '',
       SOURCE_BUCKET: `${PREFIX}-source`,
     });
-    for (const group of ['InventoryLogGroup', 'WorkerLogGroup', 'DeadLetterLogGroup', 'StatusLogGroup', 'BackfillLogGroup', 'StackSetupLogGroup']) {
+    for (const group of [
+      'InventoryLogGroup',
+      'WorkerLogGroup',
+      'DeadLetterLogGroup',
+      'StatusLogGroup',
+      'BackfillLogGroup',
+      'StackSetupLogGroup',
+    ]) {
       expect(props(byDefault, group).RetentionInDays).toBe(30);
     }
     expect((props(byDefault, 'WorkerLambdaFunction').Environment as { Variables: object }).Variables).toMatchObject({
@@ -197,7 +209,14 @@ describe('the packaged stack, default parameters', () => {
 
   it('grants each function only what it does, with no wildcard action and no S3 or SQS action on every resource', () => {
     const roles = Object.entries(byDefault.Resources).filter(([, resource]) => resource.Type === 'AWS::IAM::Role');
-    expect(roles.map(([id]) => id).sort()).toEqual(['BackfillRole', 'DeadLetterRole', 'InventoryRole', 'StackSetupRole', 'StatusRole', 'WorkerRole']);
+    expect(roles.map(([id]) => id).sort()).toEqual([
+      'BackfillRole',
+      'DeadLetterRole',
+      'InventoryRole',
+      'StackSetupRole',
+      'StatusRole',
+      'WorkerRole',
+    ]);
     for (const [id] of roles) {
       for (const statement of roleStatements(byDefault, id)) {
         for (const action of asList(statement.Action)) {
@@ -215,7 +234,11 @@ describe('the packaged stack, default parameters', () => {
     const sendToTarget = [['sqs:SendMessage', 'sqs:GetQueueUrl'], { 'Fn::GetAtt': ['TargetQueue', 'Arn'] }];
     const queueWork = [['sqs:SendMessage', 'sqs:GetQueueUrl'], { 'Fn::GetAtt': ['WorkQueue', 'Arn'] }];
     expect(actions('InventoryRole')).toEqual(
-      expect.arrayContaining([['s3:GetObject', sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-inventory/inventory/*`)], ['s3:PutObject', runState], queueWork]),
+      expect.arrayContaining([
+        ['s3:GetObject', sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-inventory/inventory/*`)],
+        ['s3:PutObject', runState],
+        queueWork,
+      ]),
     );
     expect(actions('InventoryRole')).not.toContainEqual(sendToTarget);
     expect(actions('WorkerRole')).toEqual(
@@ -318,7 +341,10 @@ describe('the packaged stack, changed mode with message fields', () => {
       CHANGED_MARGIN_HOURS: '24',
     });
     expect(props(stack, 'SourceBucketInventory')).toMatchObject({ MessageFields: 'size,etag,versionId', PublishMode: 'changed' });
-    expect((props(byDefault, 'WorkerLambdaFunction').Environment as { Variables: object }).Variables).toMatchObject({ PUBLISH_MODE: 'all', MESSAGE_FIELDS: '' });
+    expect((props(byDefault, 'WorkerLambdaFunction').Environment as { Variables: object }).Variables).toMatchObject({
+      PUBLISH_MODE: 'all',
+      MESSAGE_FIELDS: '',
+    });
   });
 });
 
@@ -348,7 +374,10 @@ describe('what operators see', () => {
     expect(props(byDefault, 'FailedKeysAlarm')).toMatchObject({
       Namespace: 's3-to-sqs',
       MetricName: 'Failed',
-      Dimensions: [{ Name: 'service', Value: 's3-to-sqs' }, { Name: 'stage', Value: 'test' }],
+      Dimensions: [
+        { Name: 'service', Value: 's3-to-sqs' },
+        { Name: 'stage', Value: 'test' },
+      ],
       Statistic: 'Sum',
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
@@ -362,7 +391,8 @@ describe('what operators see', () => {
 describe('rules of real AWS, on every variant', () => {
   const each = () => Object.entries(packaged).map(([name, template]) => [name, deployed(template)] as const);
   const ofType = (template: Template, type: string) => Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
-  const getAttTarget = (value: Json): string | undefined => ((value as { 'Fn::GetAtt'?: [string, string] } | null)?.['Fn::GetAtt'] ?? [])[0];
+  const getAttTarget = (value: Json): string | undefined =>
+    ((value as { 'Fn::GetAtt'?: [string, string] } | null)?.['Fn::GetAtt'] ?? [])[0];
   const literalStrings = (value: Json): string[] => (typeof value === 'string' ? [value] : []);
 
   it('gives every queue that triggers a function a visibility timeout of at least the function timeout', () => {
@@ -405,7 +435,10 @@ describe('rules of real AWS, on every variant', () => {
   it('blocks public access on every bucket, the deployment bucket included', () => {
     for (const [name, template] of each()) {
       const buckets = ofType(template, 'AWS::S3::Bucket');
-      expect(buckets.map(([id]) => id), name).toContain('ServerlessDeploymentBucket');
+      expect(
+        buckets.map(([id]) => id),
+        name,
+      ).toContain('ServerlessDeploymentBucket');
       for (const [id, bucket] of buckets) {
         expect(bucket.Properties.PublicAccessBlockConfiguration, `${name}: ${id}`).toEqual({
           BlockPublicAcls: true,
@@ -422,7 +455,9 @@ describe('rules of real AWS, on every variant', () => {
       const inventoryBucket = JSON.stringify(template.Resources.InventoryBucket?.Properties.BucketName);
       const readers = ofType(template, 'AWS::IAM::Role').filter(([id]) =>
         roleStatements(template, id).some(
-          (statement) => asList(statement.Action).includes('s3:GetObject') && JSON.stringify(statement.Resource).includes(`s3:::${JSON.parse(inventoryBucket)}/`),
+          (statement) =>
+            asList(statement.Action).includes('s3:GetObject') &&
+            JSON.stringify(statement.Resource).includes(`s3:::${JSON.parse(inventoryBucket)}/`),
         ),
       );
       expect(readers.length, name).toBeGreaterThanOrEqual(4);

@@ -55,7 +55,12 @@ export interface RunOptions {
   selection?: Selection;
 }
 
-export function workerContext(aws: TestEmulator, queues: WorkQueues, targetQueueUrl: string, options: Omit<RunOptions, 'workers' | 'budgetMs'>): WorkerContext {
+export function workerContext(
+  aws: TestEmulator,
+  queues: WorkQueues,
+  targetQueueUrl: string,
+  options: Omit<RunOptions, 'workers' | 'budgetMs'>,
+): WorkerContext {
   return {
     ...aws.context(targetQueueUrl, options.config, options.endpoint),
     ...(options.log && { log: options.log }),

@@ -26,7 +26,10 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Pr
 }
 
 /** Starts the CLI without waiting for it: to interrupt it as a person would with Ctrl-C. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; result: Promise<CliResult>; stderr: () => string } {
+export function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { child: ChildProcess; result: Promise<CliResult>; stderr: () => string } {
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

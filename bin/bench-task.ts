@@ -13,8 +13,9 @@ import { runWorkersUntilReport } from '../lib/local/event-source.ts';
 import { recordDeadLetters } from '../lib/run/part-failure.ts';
 import { runTaskBatch } from '../lib/run/part-worker.ts';
 import { workerContextFromEnvironment } from '../lib/run/worker-context.ts';
-import { checkpointKey, getJson, runFolder, type PartCheckpoint } from '../lib/run/state.ts';
-import { readInventoryFile, verifyDataFile } from '../lib/inventory/reader.ts';
+import { checkpointKey, getJson, runFolder } from '../lib/run/state.ts';
+import { csvFormat } from '../lib/inventory/csv-format.ts';
+import { TrackedRead } from '../lib/inventory/tracked-read.ts';
 import { splitKeySpace } from '../lib/backfill/key-ranges.ts';
 import { fetchManifest } from '../lib/inventory/manifest.ts';
 import { mergeAsync } from '../lib/core/merge-async.ts';
@@ -23,6 +24,7 @@ import { createPipelineContext } from '../lib/publish/pipeline.ts';
 import { RunStats } from '../lib/core/run-stats.ts';
 import { parseS3Uri } from '../lib/core/s3-location.ts';
 import type { Log } from '../lib/core/types.ts';
+import type { PartCheckpoint } from '../lib/run/types.ts';
 
 interface Options {
   manifest?: string;
@@ -62,8 +64,14 @@ const tasks: Record<string, () => Promise<Counted>> = {
     const stats = new RunStats();
     let count = 0;
     for (const file of manifest.files) {
-      for await (const batch of readInventoryFile(clients.s3, { bucket: manifest.location.bucket, file, columns: manifest.columns }, stats))
-        count += batch.length;
+      const read = new TrackedRead(
+        { s3: clients.s3, format: csvFormat, file: { bucket: manifest.location.bucket, file, columns: manifest.columns } },
+        stats,
+        {
+          startRow: 0,
+        },
+      );
+      for await (const batch of read.batches({ fields: [] })) count += batch.length;
     }
     return count;
   },
@@ -71,8 +79,11 @@ const tasks: Record<string, () => Promise<Counted>> = {
   async skip() {
     const manifest = await fetchManifest(clients.s3, parseS3Uri(need(options.manifest, 'manifest')));
     for (const file of manifest.files) {
-      const rows = readInventoryFile(clients.s3, { bucket: manifest.location.bucket, file, columns: manifest.columns }, new RunStats(), {
+      const dataFile = { bucket: manifest.location.bucket, file, columns: manifest.columns };
+      const rows = csvFormat.open(clients.s3, dataFile, {
         startRow: Number.MAX_SAFE_INTEGER,
+        stats: new RunStats(),
+        selection: { fields: [] },
       });
       for await (const _ of rows) throw new Error('skip: a row was not skipped');
     }
@@ -82,7 +93,7 @@ const tasks: Record<string, () => Promise<Counted>> = {
   async verify() {
     const manifest = await fetchManifest(clients.s3, parseS3Uri(need(options.manifest, 'manifest')));
     let rows = 0;
-    for (const file of manifest.files) rows += (await verifyDataFile(clients.s3, { bucket: manifest.location.bucket, file })).rows;
+    for (const file of manifest.files) rows += (await csvFormat.verify(clients.s3, { bucket: manifest.location.bucket, file })).rows;
     return rows;
   },
   /** Bare SendMessageBatch calls of prebuilt bodies at the pipeline's concurrency, by `sqsClient`. */

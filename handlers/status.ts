@@ -1,8 +1,9 @@
 import type { Context } from 'aws-lambda';
 import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
 import { InvalidArgumentError } from '../lib/core/errors.ts';
-import { runStatus, type RunStatus } from '../lib/run/report.ts';
+import { runStatus } from '../lib/run/report.ts';
 import { parseS3Uri } from '../lib/core/s3-location.ts';
+import type { RunStatus } from '../lib/run/types.ts';
 
 const { s3 } = createAwsClientsFromEnvironment(4);
 

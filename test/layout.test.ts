@@ -1,9 +1,10 @@
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { describeCircle, importCircles, importGraph } from './support/import-graph.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOCAL = 'lib/local/';
@@ -68,5 +69,23 @@ describe('what ships never reaches lib/local/', () => {
     await writeFile(middle, `export { serveEmulator } from ${JSON.stringify(join(ROOT, LOCAL, 'emulator.ts'))};\n`);
     await writeFile(entry, `export * from ${JSON.stringify(middle)};\n`);
     expect(localImports(await reachedFiles([entry]))).toContainEqual(expect.stringMatching(/entry\.ts → lib\/local\/emulator\.ts$/));
+  });
+});
+
+describe('imports point one way', () => {
+  it('no import circle in lib/, handlers/ or bin/, type-only imports included', async () => {
+    const circles = importCircles(await importGraph(ROOT, ['lib', 'handlers', 'bin']));
+    expect(circles.map((circle) => describeCircle(ROOT, circle))).toEqual([]);
+  });
+
+  it('the check sees a circle of three modules, one link of it type-only', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'circle-'));
+    await mkdir(join(folder, 'lib'));
+    await writeFile(join(folder, 'lib', 'a.ts'), "import { b } from './b.ts';\nexport const a = b;\n");
+    await writeFile(join(folder, 'lib', 'b.ts'), "export { c as b } from './c.ts';\n");
+    await writeFile(join(folder, 'lib', 'c.ts'), "import type { a } from './a.ts';\nexport const c = 1;\n");
+    await writeFile(join(folder, 'lib', 'd.ts'), "import { a } from './a.ts';\nexport const d = a;\n");
+    const circles = importCircles(await importGraph(folder, ['lib']));
+    expect(circles.map((circle) => describeCircle(folder, circle))).toEqual(['lib/a.ts → lib/b.ts → lib/c.ts → lib/a.ts']);
   });
 });

@@ -1,8 +1,9 @@
 import { InvalidArgumentError } from '../core/errors.ts';
 import { fetchManifest, requireColumns, type InventoryManifest, type ManifestFile } from './manifest.ts';
-import { readInventoryFile, verifyDataFile, type InventoryObject, type VerifiedFile } from './reader.ts';
+import { csvFormat } from './csv-format.ts';
+import type { InventoryObject, VerifiedFile } from './data-file.ts';
+import { TrackedRead } from './tracked-read.ts';
 import { publishAll, requireAllPublished, type PipelineContext } from '../publish/pipeline.ts';
-import { RowWatermark } from '../core/row-watermark.ts';
 import { RunStats, type StatsSummary } from '../core/run-stats.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
 import type { S3Location } from '../core/types.ts';
@@ -50,9 +51,9 @@ interface FileObject extends InventoryObject {
   file: number;
 }
 
-/** The data files read so far, each with the rows whose messages settled; finished at the end. */
+/** The data files read so far, each with its read; finished at the end. */
 interface ReportProgress {
-  files: Array<DataFileProgress & { watermark: RowWatermark }>;
+  files: Array<Omit<DataFileProgress, 'rowsDone'> & { read: TrackedRead }>;
   finished: boolean;
 }
 
@@ -86,15 +87,14 @@ export async function publishInventoryReport(
         destinationBucket: manifest.destinationBucket,
       });
     }
-    await publishAll(keysOfReport(manifest, context, stats, reading, options), context, stats, (object, done) => {
-      const { watermark } = reading.files.at(object.file - reading.files[0]!.file)!;
-      if (done) watermark.settled(object.row);
-      else watermark.failed(object.row);
-    });
+    const firstFile = options.continuation?.file ?? 0;
+    await publishAll(keysOfReport(manifest, context, stats, reading, options), context, stats, (object, done) =>
+      reading.files[object.file - firstFile]?.read.settle(object, done),
+    );
   } catch (error) {
     failure = error;
   }
-  const progress = reading.files.map(({ watermark, ...file }) => ({ ...file, rowsDone: watermark.rowsDone }));
+  const progress = reading.files.map(({ read, ...file }) => ({ ...file, rowsDone: read.watermark.rowsDone }));
   const last = progress.at(-1);
   const done = failure === undefined && reading.finished;
   const summary: InventorySummary = {
@@ -135,15 +135,20 @@ async function* keysOfReport(
   });
   // The next file is checked while this one is published: the sender never waits for a check.
   const check = (index: number) => {
-    const checked = verifyDataFile(context.s3, dataFile(index), stats);
+    const checked = csvFormat.verify(context.s3, dataFile(index), stats);
     checked.catch(() => {});
     return checked;
   };
+  const selection = { fields: context.config.messageFields, ...(changedSince && { changedSince: changedSince.getTime() }) };
   let nextCheck: Promise<VerifiedFile> | undefined;
   for (let index = continuation?.file ?? 0; index < manifest.files.length; index += 1) {
     const file = dataFile(index);
     const startRow = index === continuation?.file ? continuation.startRow : 0;
-    const progress = { file: index, key: file.file.key, rowsDone: startRow, done: false, watermark: new RowWatermark(startRow) };
+    const read = new TrackedRead({ s3: context.s3, format: csvFormat, file }, stats, {
+      startRow,
+      shouldStop: () => signal?.aborted === true,
+    });
+    const progress = { file: index, key: file.file.key, done: false, read };
     reading.files.push(progress);
     if (signal?.aborted) return;
     const { rows, etag } = await (nextCheck ?? check(index));
@@ -153,27 +158,13 @@ async function* keysOfReport(
         `the continuation's "startRow" ${startRow} is past the end of data file ${index}, which has ${rows} rows`,
       );
     }
-    const position = { row: startRow };
-    const selection = { fields: context.config.messageFields, ...(changedSince && { changedSince }) };
-    let stopped = false;
-    const shouldStop = () => (stopped ||= signal?.aborted === true);
-    for await (const objects of readInventoryFile(context.s3, file, stats, {
-      startRow,
-      position,
-      shouldStop,
-      ...selection,
-      ...(etag && { etag }),
-    })) {
+    for await (const objects of read.batches(selection, etag)) {
       const batch = objects as FileObject[];
-      for (const object of batch) {
-        progress.watermark.sent(object.row);
-        object.file = index;
-      }
+      for (const object of batch) object.file = index;
       yield batch;
     }
-    progress.watermark.consumedThrough(position.row);
     // Stopped on the way: the row where it stopped is left for the continuation.
-    if (stopped) return;
+    if (read.stopped) return;
     progress.done = true;
   }
   reading.finished = true;

@@ -7,12 +7,13 @@ import { createAwsClients } from '../core/aws-clients.ts';
 import type { Log } from '../core/types.ts';
 import { startInventoryRun } from '../run/fan-out.ts';
 import { recordDeadLetters } from '../run/part-failure.ts';
-import type { RunTotals } from '../run/report.ts';
+
 import { createQueue, createWorkQueue, DEMO, queueDepth, writeDemoReport } from './demo.ts';
 import { emulatorEnvironment, startEmulator } from './emulator.ts';
 import { runWorkersUntilReport } from './event-source.ts';
 import { startEmulatorProxy, type ProxyCounts } from './proxy.ts';
 import { sampleInventoryRows } from './sample-objects.ts';
+import type { RunTotals } from '../run/types.ts';
 
 export interface ChaosOptions {
   objects: number;

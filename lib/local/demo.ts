@@ -8,10 +8,11 @@ import { emulatorEnvironment, startEmulator } from './emulator.ts';
 import type { FanOutSummary } from '../run/fan-out.ts';
 import { writeInventoryReport, type InventoryRow, type WrittenReport } from './report-writer.ts';
 import { runWorkersUntilReport } from './event-source.ts';
-import type { RunReport } from '../run/report.ts';
+
 import { objectCreatedEvent } from '../inventory/s3-event.ts';
 import { sampleInventoryRows, seedBucket } from './sample-objects.ts';
 import type { Log } from '../core/types.ts';
+import type { RunReport } from '../run/types.ts';
 
 export type DemoMode = 'inventory' | 'backfill' | 'changed';
 

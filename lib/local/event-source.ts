@@ -8,9 +8,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { RunReport } from '../run/report.ts';
+
 import { getJson, reportKey, runFolder } from '../run/state.ts';
 import type { Log, S3Location } from '../core/types.ts';
+import type { RunReport } from '../run/types.ts';
 
 const IDLE_POLL_MS = 50;
 

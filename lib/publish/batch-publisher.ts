@@ -7,7 +7,7 @@ import { fifoFields, messageBody } from '../core/message.ts';
 import { DEFAULT_BACKOFF, isRetryableEntryFailure, isRetryableRequestError, waitBeforeRetry, type BackoffPolicy } from '../core/retry.ts';
 import type { RunStats } from '../core/run-stats.ts';
 import type { Log, MessageField, ObjectRef } from '../core/types.ts';
-import type { BatchSender } from './batch-sender.ts';
+import type { BatchSender } from './types.ts';
 
 /** SendMessageBatch limits: entries per call, and bytes per message and per call. */
 export const MAX_BATCH_ENTRIES = 10;

@@ -4,7 +4,8 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { BatchResultErrorEntry, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { Pool } from 'undici';
 import { SqsRequestError } from '../core/errors.ts';
-import { EXPIRED_CREDENTIALS, withFreshCredentials, type BatchSender } from './batch-sender.ts';
+import { EXPIRED_CREDENTIALS, withFreshCredentials } from './fresh-credentials.ts';
+import type { BatchSender } from './types.ts';
 import { SigningSha256 } from './signing-hash.ts';
 
 export interface JsonBatchSenderOptions {

@@ -1,7 +1,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../core/aws-clients.ts';
 import { BatchPublisher } from './batch-publisher.ts';
-import { createBatchSender, type BatchSender } from './batch-sender.ts';
+import { createBatchSender } from './batch-sender.ts';
+import type { BatchSender } from './types.ts';
 import { loadConfig, type Environment, type PipelineConfig } from '../core/config.ts';
 import { RunFailedError } from '../core/errors.ts';
 import { queueUrlFromEnvironment } from '../core/queue-lookup.ts';

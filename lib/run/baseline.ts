@@ -1,18 +1,9 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { formatS3Uri } from '../core/s3-location.ts';
 import type { S3Location } from '../core/types.ts';
-import type { RunReport } from './report.ts';
-import { getJson, reportKey, runFolder } from './state.ts';
 
-/** The run that `changed` mode publishes the difference from. */
-export interface Baseline {
-  /** The manifest of the last earlier report of the same configuration whose run completed. */
-  manifest: string;
-  /** When that report's scan began (its folder's name). */
-  scanStart: string;
-  /** Objects modified at or after this are published: the scan start less the margin. */
-  changedSince: string;
-}
+import { getJson, reportKey, runFolder } from './state.ts';
+import type { Baseline, RunReport } from './types.ts';
 
 const REPORT_FOLDER = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})Z$/;
 /** Earlier reports looked at, newest first: a fortnight of daily reports and then some. */

@@ -5,9 +5,10 @@ import { fetchManifest, requireColumns } from '../inventory/manifest.ts';
 import { findBaseline } from './baseline.ts';
 import { queueTasks, type PartTask } from './part-task.ts';
 import { completeRunIfFinished } from './report.ts';
-import { claimKey, getJson, putJson, runFolder, type RunClaim } from './state.ts';
+import { claimKey, getJson, putJson, runFolder } from './state.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
 import type { Log, S3Location } from '../core/types.ts';
+import type { RunClaim } from './types.ts';
 
 export interface FanOutContext {
   s3: S3Client;

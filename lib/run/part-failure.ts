@@ -1,11 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
 import { parsePartTask, type PartTask } from './part-task.ts';
-import { completeRunIfFinished, type RunReport } from './report.ts';
+import { completeRunIfFinished } from './report.ts';
 import { recordResult } from './shards.ts';
-import { checkpointKey, getJson, runFolder, type PartCheckpoint, type WorkResult } from './state.ts';
+import { checkpointKey, getJson, runFolder } from './state.ts';
 import { RunStats } from '../core/run-stats.ts';
 import type { Log } from '../core/types.ts';
+import type { PartCheckpoint, RunReport, WorkResult } from './types.ts';
 
 /**
  * Records a part (or a shard of one) whose task ended in the dead-letter queue as failed, with the

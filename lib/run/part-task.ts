@@ -2,7 +2,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import PQueue from 'p-queue';
 import { InvalidArgumentError } from '../core/errors.ts';
 import type { ColumnPositions, ManifestFile } from '../inventory/manifest.ts';
-import type { VerifiedFile } from '../inventory/reader.ts';
+import type { VerifiedFile } from '../inventory/data-file.ts';
 import type { S3Location } from '../core/types.ts';
 
 /** One message of the work queue: publish one data file of a report, from `startRow` on. */

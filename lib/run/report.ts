@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { formatS3Uri } from '../core/s3-location.ts';
 import { fetchManifest } from '../inventory/manifest.ts';
-import type { Baseline } from './baseline.ts';
+
 import {
   claimKey,
   countFinished,
@@ -13,36 +13,20 @@ import {
   runFolder,
   checkpointKey,
   shardFinishedPrefix,
-  type PartCheckpoint,
-  type PartCounters,
-  type PartResult,
-  type RunClaim,
-  type ShardResult,
 } from './state.ts';
 import { RunStats, type StatsSummary } from '../core/run-stats.ts';
 import type { Log, S3Location } from '../core/types.ts';
-
-export type RunTotals = Pick<StatsSummary, 'rowsRead' | 'published' | 'skipped' | 'skippedByReason' | 'failed' | 'retries'> & {
-  continuations: number;
-};
-
-/** Written next to the manifest when every part has a result. */
-export interface RunReport {
-  manifest: string;
-  sourceBucket: string;
-  /** `complete` when every part was done; `failed` when any part failed. */
-  status: 'complete' | 'failed';
-  parts: number;
-  /** Row ranges published by tasks of their own: each split part's shards, and 1 per other part. */
-  shards: number;
-  failedParts: number[];
-  startedAt: string;
-  endedAt: string;
-  totals: RunTotals;
-  /** `changed` mode: the run it published the difference from, or `none` (everything). */
-  baseline?: Baseline | 'none';
-  partResults: PartResult[];
-}
+import type {
+  Baseline,
+  PartCheckpoint,
+  PartCounters,
+  PartResult,
+  RunClaim,
+  RunReport,
+  RunStatus,
+  RunTotals,
+  ShardResult,
+} from './types.ts';
 
 export function sumCounters(parts: Array<{ counters: PartCounters; continuations: number }>): RunTotals {
   const stats = new RunStats();
@@ -98,22 +82,6 @@ export async function completeRunIfFinished(
   else log.error('inventory run finished with failed parts', logged);
   onWritten?.(report);
   return report;
-}
-
-/** How far a run has come, from its state objects. */
-export interface RunStatus {
-  manifest: string;
-  state: 'not started' | 'running' | 'complete' | 'failed';
-  parts?: number;
-  partsFinished?: number;
-  /** Row ranges published by tasks of their own, as far as known: parts not split yet count 1. */
-  shards?: number;
-  shardsFinished?: number;
-  /** Sums over the parts' and shards' results and latest checkpoints. */
-  totals?: RunTotals;
-  /** Parts and shards being worked on: rows done so far and when their checkpoint was last saved. */
-  running?: Array<{ part: number; shard?: number; rowsDone: number; published: number; updatedAt: string; lastError?: string }>;
-  report?: RunReport;
 }
 
 export async function runStatus(s3: S3Client, manifest: S3Location): Promise<RunStatus> {

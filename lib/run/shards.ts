@@ -1,19 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { VerifiedFile } from '../inventory/reader.ts';
+import type { VerifiedFile } from '../inventory/data-file.ts';
 import type { PartTask, ShardRange } from './part-task.ts';
-import {
-  finishedKey,
-  finishedResults,
-  putJson,
-  runFolder,
-  shardFinishedPrefix,
-  type PartResult,
-  type ShardResult,
-  type WorkResult,
-  type WriteCondition,
-} from './state.ts';
+import { finishedKey, finishedResults, putJson, runFolder, shardFinishedPrefix, type WriteCondition } from './state.ts';
 import { RunStats } from '../core/run-stats.ts';
 import type { Log } from '../core/types.ts';
+import type { PartResult, ShardResult, WorkResult } from './types.ts';
 
 /**
  * The tasks that publish a verified data file of `verified.rows` rows in shards of at most

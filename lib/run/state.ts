@@ -1,9 +1,10 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { listObjects } from '../core/listing.ts';
 import type { StatsSummary } from '../core/run-stats.ts';
-import type { VerifiedFile } from '../inventory/reader.ts';
-import type { Baseline } from './baseline.ts';
+import type { VerifiedFile } from '../inventory/data-file.ts';
+
 import type { S3Location } from '../core/types.ts';
+import type { Baseline, WorkResult } from './types.ts';
 
 /**
  * The state of one run of a report lives in small JSON objects beside its manifest, under
@@ -46,71 +47,6 @@ export function finishedKey(run: RunFolder, part: number, shard?: number): strin
   return shard === undefined ? `${finishedPrefix(run)}${partName(part)}.json` : `${shardFinishedPrefix(run, part)}${shardName(shard)}.json`;
 }
 export const reportKey = (run: RunFolder) => `${run.prefix}report.json`;
-
-/** Counters of a part, summed over every invocation that worked on it. */
-export type PartCounters = Omit<StatsSummary, 'durationMs'>;
-
-export interface RunClaim {
-  manifest: string;
-  sourceBucket: string;
-  parts: number;
-  claimedAt: string;
-  /** The claiming invocation will have ended by then: a claim still `claimed` after it is abandoned. */
-  expiresAt: string;
-  /** `claimed` while the tasks are being queued, `queued` once they all are, `released` after a failure. */
-  status: 'claimed' | 'queued' | 'released';
-  /** `changed` mode: the run published the difference from this one, or everything (`none`). */
-  baseline?: Baseline | 'none';
-}
-
-export interface PartCheckpoint {
-  part: number;
-  /** Set on the checkpoint of a shard. */
-  shard?: number;
-  file: string;
-  /** The task attempt holding the part: SQS message id and receive count. */
-  owner: string;
-  /** Continuation number of the owner's task: 0 for the first. */
-  sequence: number;
-  /** The owner queued a continuation and stopped: a later task takes over. */
-  handedOver?: boolean;
-  /** Leading rows of the data file whose keys are settled: a resumed task starts after them. */
-  rowsDone: number;
-  counters: PartCounters;
-  continuations: number;
-  startedAt: string;
-  updatedAt: string;
-  lastError?: string;
-  /** Set once the data file's size and MD5 were checked: its rows, and the ETag checked. */
-  verified?: VerifiedFile;
-  /** The part was split into this many shards, each published by tasks of its own. */
-  shards?: number;
-}
-
-/** How a part, or a shard of one, ended. */
-export interface WorkResult {
-  status: 'done' | 'failed';
-  rowsDone: number;
-  counters: PartCounters;
-  continuations: number;
-  startedAt?: string;
-  endedAt: string;
-  error?: string;
-}
-
-export interface PartResult extends WorkResult {
-  part: number;
-  file: string;
-  /** A part split into shards: each one's result, in order. */
-  shards?: ShardResult[];
-}
-
-export interface ShardResult extends WorkResult {
-  shard: number;
-  /** The shard's rows are those after `firstRow`, up to `lastRow` or the end of the file. */
-  firstRow: number;
-  lastRow?: number;
-}
 
 export interface StoredJson<T> {
   value: T;

@@ -3,10 +3,11 @@ import { createControlSqsClient } from '../core/aws-clients.ts';
 import { createMetrics } from '../core/metrics.ts';
 import { loadWorkerTuning, type Environment } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
-import type { WorkerContext } from './part-worker.ts';
+
 import { pipelineFromEnvironment } from '../publish/pipeline.ts';
 import { queueUrlFromEnvironment } from '../core/queue-lookup.ts';
 import type { Log } from '../core/types.ts';
+import type { WorkerContext } from './types.ts';
 
 /** The internal work queue from `WORK_QUEUE_URL` or `WORK_QUEUE_NAME`, with a retrying client. */
 export async function workQueueFromEnvironment(env: Environment): Promise<{ work: SQSClient; workQueueUrl: string }> {

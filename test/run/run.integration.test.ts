@@ -8,10 +8,11 @@ import { runStatus } from '../../lib/run/report.ts';
 import { parsePartTask } from '../../lib/run/part-task.ts';
 import { runPartTask, runTaskBatch } from '../../lib/run/part-worker.ts';
 import { startInventoryRun } from '../../lib/run/fan-out.ts';
-import { checkpointKey, claimKey, getJson, putJson, runFolder, type PartCheckpoint } from '../../lib/run/state.ts';
+import { checkpointKey, claimKey, getJson, putJson, runFolder } from '../../lib/run/state.ts';
 import { hexKeys, keysOf, silentLog, useEmulator } from '../support/emulator.ts';
 import { runCli } from '../support/run-cli.ts';
 import { createWorkQueues, keysReport, runReport, workerContext, type WorkQueues } from '../support/inventory-run.ts';
+import type { PartCheckpoint } from '../../lib/run/types.ts';
 
 const aws = useEmulator();
 const INVENTORY = 'run-inventory';

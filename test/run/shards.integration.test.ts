@@ -5,14 +5,15 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProxy, type EmulatorProxy } from '../../lib/local/proxy.ts';
 import { startInventoryRun } from '../../lib/run/fan-out.ts';
 import { parsePartTask, type PartTask } from '../../lib/run/part-task.ts';
-import { runPartTask, type WorkerContext } from '../../lib/run/part-worker.ts';
+import { runPartTask } from '../../lib/run/part-worker.ts';
 import { runStatus } from '../../lib/run/report.ts';
 import { shardTasks } from '../../lib/run/shards.ts';
-import { checkpointKey, getJson, putJson, runFolder, type PartCheckpoint } from '../../lib/run/state.ts';
+import { checkpointKey, getJson, putJson, runFolder } from '../../lib/run/state.ts';
 import { RunStats } from '../../lib/core/run-stats.ts';
 import type { S3Location } from '../../lib/core/types.ts';
 import { hexKeys, keysOf, silentLog, useEmulator } from '../support/emulator.ts';
 import { createWorkQueues, keysReport, runReport, workerContext, workUntilReport, type WorkQueues } from '../support/inventory-run.ts';
+import type { PartCheckpoint, WorkerContext } from '../../lib/run/types.ts';
 
 const aws = useEmulator();
 const INVENTORY = 'shard-inventory';

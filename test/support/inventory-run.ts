@@ -4,11 +4,12 @@ import { createWorkQueue } from '../../lib/local/demo.ts';
 import { writeInventoryReport } from '../../lib/local/report-writer.ts';
 import { runWorkersUntilReport } from '../../lib/local/event-source.ts';
 import { recordDeadLetters } from '../../lib/run/part-failure.ts';
-import { runTaskBatch, type WorkerContext } from '../../lib/run/part-worker.ts';
+import { runTaskBatch } from '../../lib/run/part-worker.ts';
 import type { PipelineConfig, Selection } from '../../lib/core/config.ts';
-import type { RunReport } from '../../lib/run/report.ts';
+
 import type { Log, S3Location } from '../../lib/core/types.ts';
 import { silentLog, type TestEmulator } from './emulator.ts';
+import type { RunReport, WorkerContext } from '../../lib/run/types.ts';
 
 let reportsWritten = 0;
 

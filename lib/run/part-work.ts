@@ -1,0 +1,113 @@
+import { RunFailedError } from '../core/errors.ts';
+import { InvocationMetrics } from '../core/metrics.ts';
+import { RunStats } from '../core/run-stats.ts';
+import { formatS3Uri } from '../core/s3-location.ts';
+import { csvFormat } from '../inventory/csv-format.ts';
+import type { DataFile } from '../inventory/data-file.ts';
+import { TrackedRead } from '../inventory/tracked-read.ts';
+import { publishAll } from '../publish/pipeline.ts';
+import type { PartLease } from './part-lease.ts';
+import { queueTasks, type PartTask } from './part-task.ts';
+import { shardTasks } from './shards.ts';
+import { runFolder } from './state.ts';
+import type { WorkerContext } from './types.ts';
+
+/** The part (and shard, if any) and link of the chain a task is: the fields every log line names. */
+export type TaskLabel = { part: number; shard?: number; sequence: number };
+
+export function taskLabel(task: PartTask): TaskLabel {
+  return { part: task.part, ...(task.shard && { shard: task.shard.index }), sequence: task.sequence };
+}
+
+/**
+ * One invocation's work on a part whose lease it holds: the integrity pass and the split into
+ * shards on the part's first task, else publishing from the checkpoint on until the file or the
+ * shard ends, the budget runs out, or the lease is lost. Errors are kept in `failure` for the
+ * outcome to report: the counters and the checkpoint are final either way.
+ */
+export class PartWork {
+  readonly task: PartTask;
+  readonly lease: PartLease;
+  readonly context: WorkerContext;
+  readonly label: TaskLabel;
+  readonly stats = new RunStats();
+  readonly read: TrackedRead;
+  readonly metrics: InvocationMetrics | undefined;
+  /** Set when the part's first task split the file: the shards' tasks, queued. */
+  shards: PartTask[] | undefined;
+  failure: unknown;
+  readonly #dataFile: DataFile;
+  readonly #publishedBefore: number;
+
+  constructor(task: PartTask, lease: PartLease, context: WorkerContext, budget?: AbortSignal) {
+    this.task = task;
+    this.lease = lease;
+    this.context = context;
+    this.label = taskLabel(task);
+    const startRow = Math.max(task.startRow, lease.checkpoint.rowsDone);
+    // Keys that failed before are at or after the checkpoint, so they are sent again now.
+    this.stats.restore({ ...lease.checkpoint.counters, failed: 0, failedKeys: [] });
+    this.#publishedBefore = this.stats.published;
+    this.metrics = context.metrics && new InvocationMetrics(context.metrics, this.stats, context.log);
+    this.#dataFile = { bucket: runFolder(task.manifest).bucket, file: task.file, columns: task.columns };
+    // The budget is honoured once this invocation has got past a row (sent or skipped), so that
+    // every link of a chain makes progress whatever its budget (the check of the file may have
+    // used it up); the row where it stops is left for the continuation.
+    const shouldStop = (row: number) => lease.lost || (budget?.aborted === true && row > startRow + 1);
+    const range = { startRow, ...(task.shard?.lastRow !== undefined && { lastRow: task.shard.lastRow }), shouldStop };
+    this.read = new TrackedRead({ s3: context.s3, format: csvFormat, file: this.#dataFile }, this.stats, range);
+  }
+
+  /** Messages published by this invocation. */
+  get publishedNow(): number {
+    return this.stats.published - this.#publishedBefore;
+  }
+
+  get failed(): boolean {
+    return this.failure !== undefined || this.stats.failed > 0;
+  }
+
+  /**
+   * No row is published before the file's size and MD5 matched the manifest: once per part, by
+   * its first task, which also splits a big file into shards (never one partly published).
+   */
+  async run(): Promise<void> {
+    const { lease, context, task } = this;
+    lease.keepAlive(context.settings.checkpointIntervalMs, () => ({
+      rowsDone: this.read.watermark.rowsDone,
+      counters: this.stats.counters(),
+    }));
+    try {
+      if (!lease.checkpoint.verified) await lease.save({ verified: await csvFormat.verify(context.s3, this.#dataFile, this.stats) });
+      const { verified } = lease.checkpoint;
+      if (!task.shard && verified && lease.checkpoint.rowsDone === 0) this.shards = shardTasks(task, verified, context.settings.shardRows);
+      if (this.shards) await queueTasks(context.work, context.settings.workQueueUrl, this.shards);
+      else if (!lease.lost) await this.#publish(verified?.etag);
+    } catch (error) {
+      this.failure = error;
+    } finally {
+      this.metrics?.end();
+      await lease.stop();
+    }
+  }
+
+  /** Saves where the work got to and frees the part; returns the error that fails the task. */
+  async fail(): Promise<RunFailedError> {
+    const { stats, task, failure } = this;
+    const first = stats.failedKeys[0];
+    const problem =
+      failure instanceof Error ? failure.message : `${stats.failed} keys could not be published, first "${first?.key}": ${first?.reason}`;
+    await this.lease.release(problem);
+    const which = `part ${task.part}${task.shard ? ` shard ${task.shard.index}` : ''} of ${formatS3Uri(task.manifest)}`;
+    return new RunFailedError(`${which} stopped at row ${this.read.watermark.rowsDone}: ${problem}`, stats.counters(), { cause: failure });
+  }
+
+  async #publish(etag: string | undefined): Promise<void> {
+    const { context, task } = this;
+    const selection = {
+      fields: context.config.messageFields,
+      ...(task.changedSince !== undefined && { changedSince: Date.parse(task.changedSince) }),
+    };
+    await publishAll(this.read.batches(selection, etag), context, this.stats, (object, done) => this.read.settle(object, done));
+  }
+}

@@ -1,0 +1,146 @@
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { WorkerTuning } from '../core/config.ts';
+import type { StatsSummary } from '../core/run-stats.ts';
+import type { VerifiedFile } from '../inventory/data-file.ts';
+import type { PipelineContext } from '../publish/pipeline.ts';
+
+// The shapes of a run's state objects (see state.ts for where each one lives), of its report and
+// status, and of a worker's context and outcome: in one module, so that the modules that read and
+// write them depend on it and not on each other.
+
+/** The run that `changed` mode publishes the difference from. */
+export interface Baseline {
+  /** The manifest of the last earlier report of the same configuration whose run completed. */
+  manifest: string;
+  /** When that report's scan began (its folder's name). */
+  scanStart: string;
+  /** Objects modified at or after this are published: the scan start less the margin. */
+  changedSince: string;
+}
+
+/** Counters of a part, summed over every invocation that worked on it. */
+export type PartCounters = Omit<StatsSummary, 'durationMs'>;
+
+export interface RunClaim {
+  manifest: string;
+  sourceBucket: string;
+  parts: number;
+  claimedAt: string;
+  /** The claiming invocation will have ended by then: a claim still `claimed` after it is abandoned. */
+  expiresAt: string;
+  /** `claimed` while the tasks are being queued, `queued` once they all are, `released` after a failure. */
+  status: 'claimed' | 'queued' | 'released';
+  /** `changed` mode: the run published the difference from this one, or everything (`none`). */
+  baseline?: Baseline | 'none';
+}
+
+export interface PartCheckpoint {
+  part: number;
+  /** Set on the checkpoint of a shard. */
+  shard?: number;
+  file: string;
+  /** The task attempt holding the part: SQS message id and receive count. */
+  owner: string;
+  /** Continuation number of the owner's task: 0 for the first. */
+  sequence: number;
+  /** The owner queued a continuation and stopped: a later task takes over. */
+  handedOver?: boolean;
+  /** Leading rows of the data file whose keys are settled: a resumed task starts after them. */
+  rowsDone: number;
+  counters: PartCounters;
+  continuations: number;
+  startedAt: string;
+  updatedAt: string;
+  lastError?: string;
+  /** Set once the data file's size and MD5 were checked: its rows, and the ETag checked. */
+  verified?: VerifiedFile;
+  /** The part was split into this many shards, each published by tasks of its own. */
+  shards?: number;
+}
+
+/** How a part, or a shard of one, ended. */
+export interface WorkResult {
+  status: 'done' | 'failed';
+  rowsDone: number;
+  counters: PartCounters;
+  continuations: number;
+  startedAt?: string;
+  endedAt: string;
+  error?: string;
+}
+
+export interface PartResult extends WorkResult {
+  part: number;
+  file: string;
+  /** A part split into shards: each one's result, in order. */
+  shards?: ShardResult[];
+}
+
+export interface ShardResult extends WorkResult {
+  shard: number;
+  /** The shard's rows are those after `firstRow`, up to `lastRow` or the end of the file. */
+  firstRow: number;
+  lastRow?: number;
+}
+
+export type RunTotals = Pick<StatsSummary, 'rowsRead' | 'published' | 'skipped' | 'skippedByReason' | 'failed' | 'retries'> & {
+  continuations: number;
+};
+
+/** Written next to the manifest when every part has a result. */
+export interface RunReport {
+  manifest: string;
+  sourceBucket: string;
+  /** `complete` when every part was done; `failed` when any part failed. */
+  status: 'complete' | 'failed';
+  parts: number;
+  /** Row ranges published by tasks of their own: each split part's shards, and 1 per other part. */
+  shards: number;
+  failedParts: number[];
+  startedAt: string;
+  endedAt: string;
+  totals: RunTotals;
+  /** `changed` mode: the run it published the difference from, or `none` (everything). */
+  baseline?: Baseline | 'none';
+  partResults: PartResult[];
+}
+
+/** How far a run has come, from its state objects. */
+export interface RunStatus {
+  manifest: string;
+  state: 'not started' | 'running' | 'complete' | 'failed';
+  parts?: number;
+  partsFinished?: number;
+  /** Row ranges published by tasks of their own, as far as known: parts not split yet count 1. */
+  shards?: number;
+  shardsFinished?: number;
+  /** Sums over the parts' and shards' results and latest checkpoints. */
+  totals?: RunTotals;
+  /** Parts and shards being worked on: rows done so far and when their checkpoint was last saved. */
+  running?: Array<{ part: number; shard?: number; rowsDone: number; published: number; updatedAt: string; lastError?: string }>;
+  report?: RunReport;
+}
+
+/** The workers' tuning from the environment, and the queue their tasks come from. */
+export type WorkerSettings = Omit<WorkerTuning, 'timeBudgetMs'> & { workQueueUrl: string };
+
+export interface WorkerContext extends PipelineContext {
+  /** Client for the work queue, with the SDK's own retries. */
+  work: SQSClient;
+  settings: WorkerSettings;
+  /** Where each invocation's counters go as CloudWatch metrics, if anywhere. */
+  metrics?: Metrics;
+}
+
+export type PartOutcome = { part: number; shard?: number; sequence: number } & (
+  | {
+      status: 'done' | 'continued';
+      rowsDone: number;
+      /** Messages published by this invocation. */
+      published: number;
+      report?: RunReport;
+    }
+  | { status: 'split'; shards: number }
+  | { status: 'skipped'; reason: string }
+);

@@ -1,12 +1,13 @@
 // `npm run chaos`: the distributed run on the local emulator under injected faults and killed
 // workers; prints whether every object still reached the queue. Exit 1 if any was lost.
-import { parseArgs } from 'node:util';
+import { commandLine } from '../lib/cli/command-line.ts';
 import { wholeNumberOption } from '../lib/cli/options.ts';
 import { stderrLog } from '../lib/cli/stderr-log.ts';
 import { runChaos } from '../lib/local/chaos.ts';
 
-const { values } = parseArgs({
-  options: {
+const { json, ...options } = commandLine(
+  'npm run chaos --',
+  {
     objects: { type: 'string', default: '50000' },
     files: { type: 'string', default: '8' },
     workers: { type: 'string', default: '4' },
@@ -16,19 +17,20 @@ const { values } = parseArgs({
     'shard-rows': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
-});
+  (values) => ({
+    json: values.json,
+    objects: wholeNumberOption('objects', values.objects, 1),
+    files: wholeNumberOption('files', values.files, 1),
+    workers: wholeNumberOption('workers', values.workers, 1),
+    kills: wholeNumberOption('kills', values.kills, 0),
+    timeBudgetMs: wholeNumberOption('time-budget-ms', values['time-budget-ms'], 1),
+    seed: wholeNumberOption('seed', values.seed, 0),
+    ...(values['shard-rows'] !== undefined && { shardRows: wholeNumberOption('shard-rows', values['shard-rows'], 1_000) }),
+  }),
+);
 
-const result = await runChaos({
-  objects: wholeNumberOption('objects', values.objects, 1),
-  files: wholeNumberOption('files', values.files, 1),
-  workers: wholeNumberOption('workers', values.workers, 1),
-  kills: wholeNumberOption('kills', values.kills, 0),
-  timeBudgetMs: wholeNumberOption('time-budget-ms', values['time-budget-ms'], 1),
-  seed: wholeNumberOption('seed', values.seed, 0),
-  ...(values['shard-rows'] !== undefined && { shardRows: wholeNumberOption('shard-rows', values['shard-rows'], 1_000) }),
-  log: stderrLog(false),
-});
-if (values.json) {
+const result = await runChaos({ ...options, log: stderrLog(false) });
+if (json) {
   console.log(JSON.stringify(result));
 } else {
   const { faults } = result;

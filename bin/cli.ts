@@ -4,7 +4,8 @@ import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
 import { wholeNumberOption } from '../lib/cli/options.ts';
 import { parseBackfillEvent } from '../lib/backfill/event.ts';
 import { backfillBucket } from '../lib/backfill/job.ts';
-import { InvalidArgumentError, PipelineError, RunFailedError } from '../lib/core/errors.ts';
+import { EXIT_BAD_INPUT, EXIT_RUN_FAILED, InvalidArgumentError, PipelineError, RunFailedError } from '../lib/core/errors.ts';
+import { exitCodeOf } from '../lib/cli/command-line.ts';
 import { publishInventoryReport, type DataFileProgress, type InventoryContinuation } from '../lib/inventory/job.ts';
 import { EXIT_INTERRUPTED, listenForInterrupts } from '../lib/cli/interrupt.ts';
 import { showProgress } from '../lib/cli/progress.ts';
@@ -34,8 +35,6 @@ interface BackfillOptions {
   timeBudgetMs?: string;
 }
 
-const EXIT_RUN_FAILED = 1;
-const EXIT_BAD_INPUT = 2;
 // A stack trace only on request: every expected failure has a message of its own.
 const VERBOSE = process.argv.includes('--verbose');
 
@@ -267,11 +266,11 @@ function printSummary(summary: PrintedSummary, json: boolean): void {
 try {
   await program.parseAsync();
 } catch (error) {
-  process.exitCode = exitCodeOf(error);
+  process.exitCode = exitCodeAfter(error);
 }
 
-/** 2 for bad arguments or configuration, 1 for anything else; the message, never a bare stack. */
-function exitCodeOf(error: unknown): number {
+/** 2 for bad arguments, 1 for a failed run, as each error's class says; the message, never a bare stack. */
+function exitCodeAfter(error: unknown): number {
   if (error instanceof CommanderError) {
     // Commander printed the message (or the help) already.
     return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code) ? 0 : EXIT_BAD_INPUT;
@@ -279,5 +278,5 @@ function exitCodeOf(error: unknown): number {
   const { name, message, stack } = error instanceof Error ? error : new Error(String(error));
   console.error(error instanceof PipelineError ? `error: ${message}` : `error: ${name}: ${message}`);
   if (VERBOSE && stack) console.error(stack);
-  return error instanceof PipelineError ? EXIT_BAD_INPUT : EXIT_RUN_FAILED;
+  return exitCodeOf(error);
 }

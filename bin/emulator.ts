@@ -1,20 +1,23 @@
-import { parseArgs } from 'node:util';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import { commandLine } from '../lib/cli/command-line.ts';
+import { wholeNumberOption } from '../lib/cli/options.ts';
 import { createAwsClients } from '../lib/core/aws-clients.ts';
 import { emulatorEnvironment, serveEmulator } from '../lib/local/emulator.ts';
 import { createFifoQueue } from '../lib/local/demo.ts';
 
 // `npm run emulator`: S3 + SQS on 127.0.0.1 for manual use with the AWS CLI, this project's CLI
 // or `sls invoke local`; --bucket and --queue create resources to start with.
-const { values } = parseArgs({
-  options: {
+const values = commandLine(
+  'npm run emulator --',
+  {
     port: { type: 'string', default: '4566' },
     bucket: { type: 'string', multiple: true, default: [] },
     queue: { type: 'string', multiple: true, default: [] },
   },
-});
-const emulator = await serveEmulator(Number(values.port));
+  (raw) => ({ ...raw, port: wholeNumberOption('port', raw.port, 0) }),
+);
+const emulator = await serveEmulator(values.port);
 const { s3, sqs } = createAwsClients({ concurrency: 4, endpointUrl: emulator.endpoint });
 Object.assign(process.env, emulatorEnvironment(emulator.endpoint));
 for (const bucket of values.bucket) {

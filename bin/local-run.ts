@@ -4,14 +4,17 @@ import { Console } from 'node:console';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { parseArgs } from 'node:util';
+import { commandLine } from '../lib/cli/command-line.ts';
 import { wholeNumberOption } from '../lib/cli/options.ts';
+import { InvalidArgumentError } from '../lib/core/errors.ts';
 import { stderrLog } from '../lib/cli/stderr-log.ts';
 import { runLocalDemo, type DemoMode } from '../lib/local/demo.ts';
 import { sumEmfMetrics } from '../lib/local/emf.ts';
 
-const { values } = parseArgs({
-  options: {
+const DEMO_MODES: readonly DemoMode[] = ['inventory', 'backfill', 'changed'];
+const options = commandLine(
+  'npm start --',
+  {
     objects: { type: 'string', default: '500' },
     files: { type: 'string', default: '4' },
     workers: { type: 'string', default: '4' },
@@ -23,12 +26,23 @@ const { values } = parseArgs({
     verbose: { type: 'boolean', default: false },
     log: { type: 'string', default: join(tmpdir(), `s3-to-sqs-local-${process.pid}.log`) },
   },
-});
-if (!['inventory', 'backfill', 'changed'].includes(values.mode))
-  throw new Error(`--mode "${values.mode}" must be inventory, backfill or changed`);
-const budget = values['time-budget-ms'];
-const shardRows = values['shard-rows'];
-const { json, verbose } = values;
+  (values) => {
+    if (!DEMO_MODES.includes(values.mode as DemoMode))
+      throw new InvalidArgumentError(`--mode "${values.mode}" must be ${DEMO_MODES.join(', ')}`);
+    const budget = values['time-budget-ms'];
+    const shardRows = values['shard-rows'];
+    return {
+      ...values,
+      mode: values.mode as DemoMode,
+      objects: wholeNumberOption('objects', values.objects, 0),
+      files: wholeNumberOption('files', values.files, 1),
+      workers: wholeNumberOption('workers', values.workers, 1),
+      ...(budget !== undefined && { timeBudgetMs: wholeNumberOption('time-budget-ms', budget, 1) }),
+      ...(shardRows !== undefined && { shardRows: wholeNumberOption('shard-rows', shardRows, 1_000) }),
+    };
+  },
+);
+const { json, verbose } = options;
 const say = (line: string) => {
   if (!json) process.stdout.write(`${line}\n`);
 };
@@ -37,7 +51,7 @@ const say = (line: string) => {
 // the lines that tell the story: in dev mode Powertools writes through the global console.
 process.env.POWERTOOLS_DEV = 'true';
 process.env.POWERTOOLS_METRICS_DISABLED = 'false';
-const logFile = createWriteStream(values.log);
+const logFile = createWriteStream(options.log);
 const handlerOutput = new PassThrough();
 handlerOutput.pipe(logFile);
 if (verbose) handlerOutput.pipe(process.stderr);
@@ -52,12 +66,12 @@ const [inventory, worker, deadLetter, backfill] = await Promise.all([
 
 const progress = process.stdout.isTTY && !json;
 const result = await runLocalDemo({
-  objects: wholeNumberOption('objects', values.objects, 0),
-  files: wholeNumberOption('files', values.files, 1),
-  workers: wholeNumberOption('workers', values.workers, 1),
-  ...(budget !== undefined && { timeBudgetMs: wholeNumberOption('time-budget-ms', budget, 1) }),
-  ...(shardRows !== undefined && { shardRows: wholeNumberOption('shard-rows', shardRows, 1_000) }),
-  mode: values.mode as DemoMode,
+  objects: options.objects,
+  files: options.files,
+  workers: options.workers,
+  ...(options.timeBudgetMs !== undefined && { timeBudgetMs: options.timeBudgetMs }),
+  ...(options.shardRows !== undefined && { shardRows: options.shardRows }),
+  mode: options.mode,
   handlers: {
     inventory: (event) => inventory.handler(event),
     worker: (event) => worker.handler(event),
@@ -73,7 +87,7 @@ const result = await runLocalDemo({
 });
 if (progress) process.stdout.write('\r\x1b[K');
 await new Promise((resolve) => logFile.end(resolve));
-const metrics = values.metrics ? sumEmfMetrics(await readFile(values.log, 'utf8')) : undefined;
+const metrics = options.metrics ? sumEmfMetrics(await readFile(options.log, 'utf8')) : undefined;
 
 if (json) {
   process.stdout.write(`${JSON.stringify({ ...result, ...(metrics && { metrics }) })}\n`);
@@ -84,7 +98,7 @@ if (json) {
         .map(([name, value]) => `${name} ${Math.round(value * 100) / 100}`)
         .join(', ')}.`,
     );
-  say(`The handlers' JSON logs and metrics are in ${values.log}${verbose ? '' : ' (--verbose shows them)'}.`);
+  say(`The handlers' JSON logs and metrics are in ${options.log}${verbose ? '' : ' (--verbose shows them)'}.`);
   if (result.days) {
     // Rewritten keys published again within five minutes are dropped by the FIFO queue's deduplication.
     say(

@@ -1,22 +1,21 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { createLambdaClient } from '../lib/core/aws-clients.ts';
 import type { Context } from 'aws-lambda';
 import { invokeNext } from '../lib/backfill/chain.ts';
 import { parseBackfillEvent, type BackfillEvent } from '../lib/backfill/event.ts';
 import { backfillBucket, type BackfillSummary } from '../lib/backfill/job.ts';
-import { RunFailedError } from '../lib/core/errors.ts';
+import type { RunFailedError } from '../lib/core/errors.ts';
 import { publishingBudget } from '../lib/core/time-budget.ts';
 import { lazy } from '../lib/core/lazy.ts';
 import { createMetrics, InvocationMetrics } from '../lib/core/metrics.ts';
 import { RunStats } from '../lib/core/run-stats.ts';
 import { pipelineFromEnvironment } from '../lib/publish/pipeline.ts';
+import { createLogger } from '../lib/core/logger.ts';
 
-const logger = new Logger({ serviceName: 's3-to-sqs' });
+const logger = createLogger();
 // Built on the first invocation and reused while the container lives (clients keep their sockets).
 const pipeline = lazy(() => pipelineFromEnvironment(process.env, logger));
 const metrics = createMetrics();
-let lambda: LambdaClient | undefined;
+const lambda = lazy(async () => createLambdaClient());
 
 /**
  * `sls invoke -f backfill --data '{"bucket":"…","prefix":"…"}'`: lists the bucket in parallel key
@@ -50,8 +49,7 @@ export async function handler(event: BackfillEvent | null, context?: Context): P
   // `sls invoke local` sets IS_LOCAL: there is no deployed function to invoke.
   const chain = request.chain ?? (context !== undefined && process.env.IS_LOCAL !== 'true');
   if (!summary.done && chain && context) {
-    lambda ??= createLambdaClient();
-    await invokeNext(lambda, context.invokedFunctionArn, {
+    await invokeNext(await lambda(), context.invokedFunctionArn, {
       bucket: request.bucket,
       continuation: summary.continuation,
       ...(request.timeBudgetMs !== undefined && { timeBudgetMs: request.timeBudgetMs }),

@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, S3Event } from 'aws-lambda';
 import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
 import { startInventoryRun, type FanOutSummary } from '../lib/run/fan-out.ts';
@@ -6,8 +5,9 @@ import { loadSelection } from '../lib/core/config.ts';
 import { lazy } from '../lib/core/lazy.ts';
 import { manifestLocations } from '../lib/inventory/s3-event.ts';
 import { workQueueFromEnvironment } from '../lib/run/worker-context.ts';
+import { createLogger } from '../lib/core/logger.ts';
 
-const logger = new Logger({ serviceName: 's3-to-sqs' });
+const logger = createLogger();
 // Built on the first invocation and reused while the container lives.
 const clients = lazy(async () => ({
   s3: createAwsClientsFromEnvironment(16).s3,

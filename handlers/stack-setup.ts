@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
 import { loadSelection } from '../lib/core/config.ts';
@@ -6,9 +5,12 @@ import { assertBucketInRegion } from '../lib/stack/bucket-region.ts';
 import { sendCustomResourceResponse } from '../lib/stack/custom-resource.ts';
 import { emptyBucket } from '../lib/stack/empty-bucket.ts';
 import { deleteInventoryConfiguration, putInventoryConfiguration } from '../lib/stack/inventory-configuration.ts';
+import { lazy } from '../lib/core/lazy.ts';
+import { createLogger } from '../lib/core/logger.ts';
 
-const logger = new Logger({ serviceName: 's3-to-sqs' });
-const { s3 } = createAwsClientsFromEnvironment(4);
+const logger = createLogger();
+// Built on the first invocation and reused while the container lives.
+const clients = lazy(async () => createAwsClientsFromEnvironment(4));
 
 /**
  * CloudFormation custom resources of the stack:
@@ -22,6 +24,7 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
   const properties = event.ResourceProperties as Record<string, string>;
   let physicalId = 'PhysicalResourceId' in event ? event.PhysicalResourceId : `${event.LogicalResourceId}-${event.RequestId}`;
   try {
+    const { s3 } = await clients();
     switch (event.ResourceType) {
       case 'Custom::SourceBucketInventory': {
         const settings = {

@@ -1,11 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { lazy } from '../lib/core/lazy.ts';
 import { runTaskBatch } from '../lib/run/part-worker.ts';
 import { publishingBudget } from '../lib/core/time-budget.ts';
 import { workerContextFromEnvironment } from '../lib/run/worker-context.ts';
+import { createLogger } from '../lib/core/logger.ts';
 
-const logger = new Logger({ serviceName: 's3-to-sqs' });
+const logger = createLogger();
 // Built on the first invocation and reused while the container lives (clients keep their sockets).
 const worker = lazy(() => workerContextFromEnvironment(process.env, logger));
 

@@ -17,7 +17,7 @@ export interface PipelineConfig {
   endpointUrl?: string;
   /** Deadline of every AWS call, and the longest silence a download may have before it is resumed. */
   requestTimeoutMs: number;
-  /** How SendMessageBatch is called: `lean` (JSON protocol, about a quarter of the CPU) or the stock `sdk`. */
+  /** How SendMessageBatch is called: `lean` (JSON protocol, about a fifth of the SDK's CPU) or the stock `sdk`. */
   sqsClient: SqsClientKind;
   /** Optional fields of every message, after `bucket` and `key`. */
   messageFields: MessageField[];
@@ -32,12 +32,19 @@ export type SqsClientKind = 'lean' | 'sdk';
 
 export type Environment = Record<string, string | undefined>;
 
+/** Every setting's default: the configuration table in the README lists the same. */
 export const DEFAULTS = {
   concurrency: 64,
   fifoMessageGroups: 1024,
   maxAttempts: 8,
   requestTimeoutMs: 30_000,
+  sqsClient: 'lean',
+  publishMode: 'all',
   changedMarginHours: 24,
+  checkpointIntervalMs: 5_000,
+  leaseMs: 60_000,
+  /** About 8 minutes of one worker's publishing; see docs/performance.md, "Shards", for the arithmetic. */
+  shardRows: 20_000_000,
 } as const;
 
 /** Reads and validates the pipeline settings; throws a ConfigError naming the variable. */
@@ -52,7 +59,7 @@ export function loadConfig(env: Environment): PipelineConfig {
     maxAttempts: integer(env, 'PUBLISH_MAX_ATTEMPTS', DEFAULTS.maxAttempts, 1, 50),
     ...(endpointUrl && { endpointUrl }),
     requestTimeoutMs: loadRequestTimeoutMs(env),
-    sqsClient: oneOf(env, 'SQS_CLIENT', ['lean', 'sdk'] as const, 'lean'),
+    sqsClient: oneOf(env, 'SQS_CLIENT', ['lean', 'sdk'] as const, DEFAULTS.sqsClient),
     ...loadSelection(env),
   };
 }
@@ -63,7 +70,7 @@ export type Selection = Pick<PipelineConfig, 'messageFields' | 'publishMode' | '
 export function loadSelection(env: Environment): Selection {
   return {
     messageFields: messageFields(env),
-    publishMode: oneOf(env, 'PUBLISH_MODE', ['all', 'changed'] as const, 'all'),
+    publishMode: oneOf(env, 'PUBLISH_MODE', ['all', 'changed'] as const, DEFAULTS.publishMode),
     changedMarginHours: integer(env, 'CHANGED_MARGIN_HOURS', DEFAULTS.changedMarginHours, 0, 24 * 30),
   };
 }
@@ -137,12 +144,11 @@ function optionalPattern(env: Environment, name: string): RegExp | undefined {
   }
 }
 
-/** About 8 minutes of one worker's publishing; see README, "Shards", for the arithmetic. */
-export const DEFAULT_SHARD_ROWS = 20_000_000;
-
 /** Settings of the inventory workers. */
 export interface WorkerTuning {
+  /** How often the checkpoint is saved while publishing. */
   checkpointIntervalMs: number;
+  /** A checkpoint not saved for this long belongs to a worker that is gone. */
   leaseMs: number;
   /** Data files of more rows are split into shards of at most this many rows. */
   shardRows: number;
@@ -153,9 +159,9 @@ export interface WorkerTuning {
 export function loadWorkerTuning(env: Environment): WorkerTuning {
   const timeBudgetMs = env.TIME_BUDGET_MS?.trim() ? integer(env, 'TIME_BUDGET_MS', 0, 1, 900_000) : undefined;
   return {
-    checkpointIntervalMs: integer(env, 'CHECKPOINT_INTERVAL_MS', 5_000, 10, 600_000),
-    leaseMs: integer(env, 'PART_LEASE_MS', 60_000, 10, 3_600_000),
-    shardRows: integer(env, 'SHARD_ROWS', DEFAULT_SHARD_ROWS, 1_000, 1_000_000_000),
+    checkpointIntervalMs: integer(env, 'CHECKPOINT_INTERVAL_MS', DEFAULTS.checkpointIntervalMs, 10, 600_000),
+    leaseMs: integer(env, 'PART_LEASE_MS', DEFAULTS.leaseMs, 10, 3_600_000),
+    shardRows: integer(env, 'SHARD_ROWS', DEFAULTS.shardRows, 1_000, 1_000_000_000),
     ...(timeBudgetMs !== undefined && { timeBudgetMs }),
   };
 }

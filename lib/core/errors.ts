@@ -1,8 +1,18 @@
 import type { ObjectRef } from './types.ts';
 
-/** Base class: every error this project raises on purpose carries a stable code. */
-export class PipelineError extends Error {
+/** A command's exit code when the input it was given is wrong: an argument, an option, a setting, the report named. */
+export const EXIT_BAD_INPUT = 2;
+/** A command's exit code when the run itself failed: a key not published, a file that broke, a service that refused. */
+export const EXIT_RUN_FAILED = 1;
+export type ErrorExitCode = typeof EXIT_BAD_INPUT | typeof EXIT_RUN_FAILED;
+
+/**
+ * Base class: every error this project raises on purpose carries a stable code, and says whether
+ * it is bad input or a failed run, which a command's exit code tells apart.
+ */
+export abstract class PipelineError extends Error {
   readonly code: string;
+  abstract readonly exitCode: ErrorExitCode;
 
   constructor(code: string, message: string, options?: ErrorOptions) {
     super(message, options);
@@ -13,6 +23,7 @@ export class PipelineError extends Error {
 
 /** An environment variable or option is missing or invalid. */
 export class ConfigError extends PipelineError {
+  readonly exitCode = EXIT_BAD_INPUT;
   constructor(message: string) {
     super('InvalidConfig', message);
   }
@@ -20,6 +31,7 @@ export class ConfigError extends PipelineError {
 
 /** An argument such as `s3://bucket/key` could not be understood. */
 export class InvalidArgumentError extends PipelineError {
+  readonly exitCode = EXIT_BAD_INPUT;
   constructor(message: string) {
     super('InvalidArgument', message);
   }
@@ -27,6 +39,7 @@ export class InvalidArgumentError extends PipelineError {
 
 /** manifest.json is missing, unreadable or does not describe an inventory report. */
 export class ManifestError extends PipelineError {
+  readonly exitCode = EXIT_BAD_INPUT;
   constructor(message: string, options?: ErrorOptions) {
     super('InvalidManifest', message, options);
   }
@@ -34,6 +47,7 @@ export class ManifestError extends PipelineError {
 
 /** The report is ORC or Parquet: only CSV reports are read. */
 export class UnsupportedFormatError extends PipelineError {
+  readonly exitCode = EXIT_BAD_INPUT;
   constructor(message: string) {
     super('UnsupportedFormat', message);
   }
@@ -41,6 +55,7 @@ export class UnsupportedFormatError extends PipelineError {
 
 /** A data file's bytes do not match what the manifest says about them. */
 export class ChecksumMismatchError extends PipelineError {
+  readonly exitCode = EXIT_RUN_FAILED;
   constructor(message: string) {
     super('ChecksumMismatch', message);
   }
@@ -48,6 +63,7 @@ export class ChecksumMismatchError extends PipelineError {
 
 /** A data file could not be downloaded, decompressed or parsed. */
 export class DataFileError extends PipelineError {
+  readonly exitCode = EXIT_RUN_FAILED;
   constructor(message: string, options?: ErrorOptions) {
     super('InvalidDataFile', message, options);
   }
@@ -58,6 +74,7 @@ export class DataFileError extends PipelineError {
  * error code as the SDK's errors are, so that logs and messages read "QueueDoesNotExist: …".
  */
 export class SqsRequestError extends PipelineError {
+  readonly exitCode = EXIT_RUN_FAILED;
   /** HTTP status of the answer; undefined when none came (network error, deadline). */
   readonly status: number | undefined;
   /** Throttling, a 5xx, no answer, expired credentials: the same call may succeed later. */
@@ -73,6 +90,7 @@ export class SqsRequestError extends PipelineError {
 
 /** A bucket listing failed (missing bucket, no permission, ...). */
 export class ListingError extends PipelineError {
+  readonly exitCode = EXIT_RUN_FAILED;
   constructor(message: string, options?: ErrorOptions) {
     super('ListingFailed', message, options);
   }
@@ -88,6 +106,7 @@ export interface FailedKey extends ObjectRef {
  * done before it stopped.
  */
 export class RunFailedError<Summary = unknown> extends PipelineError {
+  readonly exitCode = EXIT_RUN_FAILED;
   readonly summary: Summary;
 
   constructor(message: string, summary: Summary, options?: ErrorOptions) {
@@ -98,6 +117,7 @@ export class RunFailedError<Summary = unknown> extends PipelineError {
 
 /** SQS refused a whole request for a reason that will not pass (missing queue, no permission). */
 export class PublishAbortedError extends PipelineError {
+  readonly exitCode = EXIT_RUN_FAILED;
   constructor(message: string, options?: ErrorOptions) {
     super('PublishAborted', message, options);
   }

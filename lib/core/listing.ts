@@ -1,4 +1,4 @@
-import { ListObjectsV2Command, type _Object, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type _Object, type S3Client } from '@aws-sdk/client-s3';
 import { ListingError } from './errors.ts';
 
 /** Every object under `prefix` after `startAfter`. */
@@ -10,7 +10,7 @@ export async function* listObjects(s3: S3Client, bucket: string, prefix = '', st
 export async function* listPages(s3: S3Client, bucket: string, prefix = '', startAfter?: string): AsyncGenerator<_Object[]> {
   let continuationToken: string | undefined;
   do {
-    let page;
+    let page: ListObjectsV2CommandOutput;
     try {
       page = await s3.send(
         new ListObjectsV2Command({

@@ -14,7 +14,7 @@ export async function* mergeAsync<T>(sources: AsyncIterable<T>[], signal?: Abort
       iterator.next().then((result) => ({ index, result })),
     );
   };
-  iterators.forEach((_, index) => pull(index));
+  for (let index = 0; index < iterators.length; index += 1) pull(index);
   const aborted = new Promise<undefined>((resolve) => {
     if (signal?.aborted) resolve(undefined);
     signal?.addEventListener('abort', () => resolve(undefined), { once: true });

@@ -1,5 +1,6 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Environment } from './config.ts';
+import { serviceName } from './logger.ts';
 import type { RunStats } from './run-stats.ts';
 import type { Log } from './types.ts';
 
@@ -14,7 +15,7 @@ export const METRICS_INTERVAL_MS = 60_000;
 export function createMetrics(env: Environment = process.env): Metrics {
   return new Metrics({
     namespace: METRICS_NAMESPACE,
-    serviceName: env.POWERTOOLS_SERVICE_NAME || 's3-to-sqs',
+    serviceName: serviceName(env),
     defaultDimensions: { stage: env.STAGE || 'local' },
   });
 }

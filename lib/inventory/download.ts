@@ -6,6 +6,7 @@ import { DEFAULT_BACKOFF, waitBeforeRetry } from '../core/retry.ts';
 import type { RunStats } from '../core/run-stats.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
 import type { ManifestFile } from './manifest.ts';
+import { httpStatusOf } from '../core/aws-errors.ts';
 
 /** Resumes in a row that bring no new byte before the download counts as failed. */
 export const MAX_RESUMES_WITHOUT_PROGRESS = 5;
@@ -40,7 +41,7 @@ export async function openDataFile(s3: S3Client, bucket: string, file: ManifestF
         new GetObjectCommand({ Bucket: bucket, Key: file.key, ...(range && { Range: range }), ...(ifMatch && { IfMatch: ifMatch }) }),
       );
     } catch (error) {
-      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) {
+      if (httpStatusOf(error) === 412) {
         throw new DataFileError(`data file ${uri} changed while it was being read (its ETag is no longer ${ifMatch})`, { cause: error });
       }
       throw asDataFileError(error, uri);
@@ -54,39 +55,23 @@ export async function openDataFile(s3: S3Client, bucket: string, file: ManifestF
 
   async function* chunks(): AsyncGenerator<Buffer> {
     const md5 = createHash('md5');
-    let received = 0;
+    const progress = { received: 0, resumes: 0 };
     let body = first.Body as Readable;
-    let resumes = 0;
     try {
       for (;;) {
-        let broken: unknown;
-        try {
-          for await (const chunk of body as AsyncIterable<Buffer>) {
-            md5.update(chunk);
-            received += chunk.length;
-            resumes = 0;
-            if (options.stats) options.stats.bytesRead += chunk.length;
-            yield chunk;
-          }
-        } catch (error) {
-          broken = error;
-        }
-        if (received > file.size)
-          throw new ChecksumMismatchError(`data file ${uri} has more than the ${file.size} bytes the manifest says`);
+        const broken = yield* bodyChunks(body, (chunk) => {
+          md5.update(chunk);
+          progress.received += chunk.length;
+          progress.resumes = 0;
+          if (options.stats) options.stats.bytesRead += chunk.length;
+        });
         // All bytes are here, even if the connection broke right after the last one.
-        if (received === file.size) break;
-        resumes += 1;
-        if (resumes > MAX_RESUMES_WITHOUT_PROGRESS) {
-          const why = broken instanceof Error ? `${broken.name}: ${broken.message}` : 'the connection closed early';
-          throw new DataFileError(`data file ${uri} stopped at byte ${received} of ${file.size} after ${resumes - 1} resumes: ${why}`, {
-            cause: broken,
-          });
-        }
+        if (isComplete(uri, file, progress, broken)) break;
         body.destroy();
-        await waitBeforeRetry(resumes, DEFAULT_BACKOFF);
+        await waitBeforeRetry(progress.resumes, DEFAULT_BACKOFF);
         options.stats?.recordResume();
         options.onResume?.();
-        body = (await get(`bytes=${received}-`, etag)).Body as Readable;
+        body = (await get(`bytes=${progress.received}-`, etag)).Body as Readable;
       }
     } finally {
       // Also when the reader stops early (its time budget): the connection is not left open.
@@ -96,6 +81,38 @@ export async function openDataFile(s3: S3Client, bucket: string, file: ManifestF
     if (actual !== file.md5) throw new ChecksumMismatchError(`data file ${uri} has MD5 ${actual}; the manifest says ${file.md5}`);
   }
   return { etag, chunks: chunks() };
+}
+
+/** Yields a body's chunks until it ends or breaks; returns what broke it, if anything. */
+async function* bodyChunks(body: Readable, onChunk: (chunk: Buffer) => void): AsyncGenerator<Buffer, unknown> {
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      onChunk(chunk);
+      yield chunk;
+    }
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/**
+ * True when every byte the manifest promises has come; false when the download should resume
+ * (counted in `progress.resumes`); throws when it has too many bytes or makes no more progress.
+ */
+function isComplete(uri: string, file: ManifestFile, progress: { received: number; resumes: number }, broken: unknown): boolean {
+  if (progress.received > file.size)
+    throw new ChecksumMismatchError(`data file ${uri} has more than the ${file.size} bytes the manifest says`);
+  if (progress.received === file.size) return true;
+  progress.resumes += 1;
+  if (progress.resumes <= MAX_RESUMES_WITHOUT_PROGRESS) return false;
+  const why = broken instanceof Error ? `${broken.name}: ${broken.message}` : 'the connection closed early';
+  throw new DataFileError(
+    `data file ${uri} stopped at byte ${progress.received} of ${file.size} after ${progress.resumes - 1} resumes: ${why}`,
+    {
+      cause: broken,
+    },
+  );
 }
 
 export function asDataFileError(error: unknown, uri: string): PipelineError {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -11,7 +11,7 @@ import { recordDeadLetters } from '../run/part-failure.ts';
 import { createQueue, createWorkQueue, DEMO, queueDepth, writeDemoReport } from './demo.ts';
 import { emulatorEnvironment, startEmulator } from './emulator.ts';
 import { runWorkersUntilReport } from './event-source.ts';
-import { startEmulatorProxy, type ProxyCounts } from './proxy.ts';
+import { type ProxyCounts, type ProxyFaults, startEmulatorProxy } from './proxy.ts';
 import { sampleInventoryRows } from './sample-objects.ts';
 import type { RunTotals } from '../run/types.ts';
 
@@ -74,18 +74,7 @@ function random(seed: number): () => number {
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const chance = random(options.seed);
   const emulator = await startEmulator();
-  const proxy = await startEmulatorProxy(emulator.endpoint, {
-    failEntry: () => (chance() < 0.01 ? { code: 'InternalError', senderFault: false } : undefined),
-    failRequest: () => {
-      const roll = chance();
-      return roll < 0.01 ? 500 : roll < 0.02 ? 400 : undefined;
-    },
-    holdRequest: () => chance() < 0.005,
-    cutResponse: (method, path) =>
-      method === 'GET' && path.includes('.csv.gz') && chance() < 0.15 ? Math.floor(chance() * 200_000) : undefined,
-    stallResponse: (method, path) =>
-      method === 'GET' && path.includes('.csv.gz') && chance() < 0.1 ? Math.floor(chance() * 200_000) : undefined,
-  });
+  const proxy = await startEmulatorProxy(emulator.endpoint, chaosFaults(chance));
   try {
     Object.assign(process.env, emulatorEnvironment(emulator.endpoint));
     const { s3, sqs } = createAwsClients({ concurrency: 16, endpointUrl: emulator.endpoint });
@@ -97,46 +86,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     const started = performance.now();
     await startInventoryRun(manifest, { s3, work: sqs, workQueueUrl, log: options.log, deadline: Date.now() + 60_000 });
-    // Workers talk to AWS through the proxy, with short deadlines so that held calls and stalled
-    // downloads are given up on in a second.
-    const workerEnvironment = {
-      ...process.env,
-      AWS_ENDPOINT_URL: proxy.endpoint,
-      QUEUE_URL: queueUrl,
-      WORK_QUEUE_URL: workQueueUrl,
-      REQUEST_TIMEOUT_MS: '1000',
-      CHECKPOINT_INTERVAL_MS: '100',
-      TIME_BUDGET_MS: String(options.timeBudgetMs),
-      CONCURRENCY: '8',
-      ...(options.shardRows !== undefined && { SHARD_ROWS: String(options.shardRows) }),
-    };
-    let kills = 0;
-    let invocations = 0;
-    const killed = new Set<string>();
-    const worker = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-      const record = event.Records[0];
-      if (!record) return { batchItemFailures: [] };
-      invocations += 1;
-      const child = spawn(process.execPath, [WORKER_PROCESS, record.body, record.messageId], { env: workerEnvironment, stdio: 'ignore' });
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      let timer: NodeJS.Timeout | undefined;
-      // Until the kills are done, every task's first invocation is killed at a random moment of
-      // its life (start-up, the check of the file, publishing), unless it ends first.
-      if (kills < options.kills && !killed.has(record.messageId)) {
-        timer = setTimeout(
-          () => {
-            if (child.exitCode !== null || kills >= options.kills) return;
-            kills += 1;
-            killed.add(record.messageId);
-            child.kill('SIGKILL');
-          },
-          200 + chance() * (options.timeBudgetMs + 500),
-        );
-      }
-      const code = await exited;
-      clearTimeout(timer);
-      return { batchItemFailures: code === 0 ? [] : [{ itemIdentifier: record.messageId }] };
-    };
+    const workers = new KilledWorkers(options, chance, workerEnvironment(options, proxy.endpoint, queueUrl, workQueueUrl));
     const report = await runWorkersUntilReport({
       s3,
       sqs,
@@ -144,7 +94,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       workQueueUrl,
       deadLetterQueueUrl,
       workers: options.workers,
-      worker,
+      worker: (event) => workers.invoke(event),
       deadLetter: (event) => recordDeadLetters(event, s3, options.log),
       retryDelaySeconds: 0,
       log: options.log,
@@ -159,8 +109,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       queueDepth: depth,
       distinctKeys,
       lost: options.objects - distinctKeys,
-      kills,
-      invocations,
+      kills: workers.kills,
+      invocations: workers.invocations,
       status: report.status,
       shards: report.shards,
       continuations: report.totals.continuations,
@@ -171,6 +121,82 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   } finally {
     await proxy.stop();
     await emulator.stop();
+  }
+}
+
+/** SQS entries and calls failed, calls held, downloads cut and stalled, at random. */
+function chaosFaults(chance: () => number): ProxyFaults {
+  const download = (method: string, path: string) => method === 'GET' && path.includes('.csv.gz');
+  return {
+    failEntry: () => (chance() < 0.01 ? { code: 'InternalError', senderFault: false } : undefined),
+    failRequest: () => {
+      const roll = chance();
+      return roll < 0.01 ? 500 : roll < 0.02 ? 400 : undefined;
+    },
+    holdRequest: () => chance() < 0.005,
+    cutResponse: (method, path) => (download(method, path) && chance() < 0.15 ? Math.floor(chance() * 200_000) : undefined),
+    stallResponse: (method, path) => (download(method, path) && chance() < 0.1 ? Math.floor(chance() * 200_000) : undefined),
+  };
+}
+
+/**
+ * Workers talk to AWS through the proxy, with short deadlines so that held calls and stalled
+ * downloads are given up on in a second.
+ */
+function workerEnvironment(options: ChaosOptions, endpoint: string, queueUrl: string, workQueueUrl: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    AWS_ENDPOINT_URL: endpoint,
+    QUEUE_URL: queueUrl,
+    WORK_QUEUE_URL: workQueueUrl,
+    REQUEST_TIMEOUT_MS: '1000',
+    CHECKPOINT_INTERVAL_MS: '100',
+    TIME_BUDGET_MS: String(options.timeBudgetMs),
+    CONCURRENCY: '8',
+    ...(options.shardRows !== undefined && { SHARD_ROWS: String(options.shardRows) }),
+  };
+}
+
+/** Worker invocations, each a process of its own; `options.kills` of them are killed with SIGKILL. */
+class KilledWorkers {
+  kills = 0;
+  invocations = 0;
+  readonly #killed = new Set<string>();
+  readonly #options: ChaosOptions;
+  readonly #chance: () => number;
+  readonly #environment: NodeJS.ProcessEnv;
+
+  constructor(options: ChaosOptions, chance: () => number, environment: NodeJS.ProcessEnv) {
+    this.#options = options;
+    this.#chance = chance;
+    this.#environment = environment;
+  }
+
+  async invoke(event: SQSEvent): Promise<SQSBatchResponse> {
+    const record = event.Records[0];
+    if (!record) return { batchItemFailures: [] };
+    this.invocations += 1;
+    const child = spawn(process.execPath, [WORKER_PROCESS, record.body, record.messageId], { env: this.#environment, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Until the kills are done, every task's first invocation is killed at a random moment of
+    // its life (start-up, the check of the file, publishing), unless it ends first.
+    const timer =
+      this.kills < this.#options.kills && !this.#killed.has(record.messageId) ? this.#killLater(child, record.messageId) : undefined;
+    const code = await exited;
+    clearTimeout(timer);
+    return { batchItemFailures: code === 0 ? [] : [{ itemIdentifier: record.messageId }] };
+  }
+
+  #killLater(child: ChildProcess, messageId: string): NodeJS.Timeout {
+    return setTimeout(
+      () => {
+        if (child.exitCode !== null || this.kills >= this.#options.kills) return;
+        this.kills += 1;
+        this.#killed.add(messageId);
+        child.kill('SIGKILL');
+      },
+      200 + this.#chance() * (this.#options.timeBudgetMs + 500),
+    );
   }
 }
 

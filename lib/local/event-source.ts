@@ -15,12 +15,15 @@ import type { RunReport } from '../run/types.ts';
 
 const IDLE_POLL_MS = 50;
 
+/** A function an SQS event source invokes: a batch response (partial failures), or nothing. */
+export type QueueHandler = (event: SQSEvent) => Promise<unknown>;
+
 export interface LocalEventSourceOptions {
   sqs: SQSClient;
   queueUrl: string;
   /** Invocations at once, as the event source mapping's maximumConcurrency. */
   concurrency: number;
-  handler: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+  handler: QueueHandler;
   /** How long a received message stays hidden while its invocation runs. */
   visibilityTimeoutSeconds: number;
   /** How soon a failed message is delivered again (Lambda leaves it to the visibility timeout). */
@@ -80,7 +83,7 @@ export async function runLocalEventSource(options: LocalEventSourceOptions): Pro
   };
   const invoke = async (message: Message): Promise<boolean> => {
     try {
-      const response = await options.handler({ Records: [sqsRecord(message, options.queueUrl)] });
+      const response = (await options.handler({ Records: [sqsRecord(message, options.queueUrl)] })) as SQSBatchResponse | undefined;
       return !response?.batchItemFailures.some((failure) => failure.itemIdentifier === message.MessageId);
     } catch (error) {
       options.log.warn('local invocation failed', { messageId: message.MessageId, error: String(error) });
@@ -119,8 +122,8 @@ export interface LocalRunOptions {
   workQueueUrl: string;
   deadLetterQueueUrl: string;
   workers: number;
-  worker: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
-  deadLetter: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+  worker: QueueHandler;
+  deadLetter: QueueHandler;
   retryDelaySeconds?: number;
   log: Log;
 }

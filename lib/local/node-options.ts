@@ -8,6 +8,6 @@
  *   884 MB for 1,769 MB), and the larger it is, the more garbage it lets pile up between full
  *   collections: up to 4× the live heap on the large machine. 256 MB is V8's own size for a 256
  *   or 512 MB function, and 10× the publishers' live heap.
- * Together they keep the peak RSS flat at no measurable CPU cost (README, "Benchmark").
+ * Together they keep the peak RSS flat at no measurable CPU cost (docs/performance.md, "Benchmark").
  */
 export const FUNCTION_NODE_OPTIONS = '--max-semi-space-size=16 --max-old-space-size=256';

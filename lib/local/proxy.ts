@@ -24,6 +24,8 @@ export interface ProxyFaults {
   cutResponse?: (method: string, path: string) => number | undefined;
   /** Other answers that go silent after this many body bytes: the connection stays open, idle. */
   stallResponse?: (method: string, path: string) => number | undefined;
+  /** Other requests carried out by the emulator whose answer is never sent: the client times out. */
+  loseAnswer?: (method: string, path: string) => boolean;
   /** SendMessageBatch calls held without an answer (and never forwarded) until the client gives up. */
   holdRequest?: () => boolean;
   /**
@@ -42,6 +44,7 @@ export interface ProxyCounts {
   requestsHeld: number;
   responsesCut: number;
   responsesStalled: number;
+  answersLost: number;
   /** Entries and body bytes of every SendMessageBatch call, in order. */
   batches: Array<{ entries: number; bodyBytes: number }>;
 }
@@ -55,12 +58,27 @@ export interface EmulatorProxy {
 /**
  * An HTTP proxy in front of the emulator that adds latency and injects faults: whole
  * SendMessageBatch calls answered with an error status or held without an answer, single entries
- * reported in `Failed[]` of a 200 answer, as SQS does, and downloads cut off or stalled
- * mid-stream. Everything else passes through.
+ * reported in `Failed[]` of a 200 answer, as SQS does, downloads cut off or stalled mid-stream,
+ * and writes carried out whose answer never comes. Everything else passes through.
  */
 export async function startEmulatorProxy(target: string, faults: ProxyFaults = {}): Promise<EmulatorProxy> {
-  const targetUrl = new URL(target);
-  const counts: ProxyCounts = {
+  const proxy = new FaultProxy(new URL(target), faults);
+  const server = createServer((incoming, outgoing) => proxy.handle(incoming, outgoing));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    counts: proxy.counts,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+class FaultProxy {
+  readonly counts: ProxyCounts = {
     requests: 0,
     sendMessageBatchCalls: 0,
     entriesSent: 0,
@@ -69,41 +87,46 @@ export async function startEmulatorProxy(target: string, faults: ProxyFaults = {
     requestsHeld: 0,
     responsesCut: 0,
     responsesStalled: 0,
+    answersLost: 0,
     batches: [],
   };
+  readonly #target: URL;
+  readonly #faults: ProxyFaults;
 
-  const server = createServer(async (incoming, outgoing) => {
+  constructor(target: URL, faults: ProxyFaults) {
+    this.#target = target;
+    this.#faults = faults;
+  }
+
+  async handle(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
     try {
-      counts.requests += 1;
+      this.counts.requests += 1;
       const body = Buffer.concat(await incoming.toArray());
-      if (faults.latencyMs) await sleep(faults.latencyMs);
-      if (incoming.headers['x-amz-target'] === 'AmazonSQS.SendMessageBatch' && faults.inspectBatches !== false) {
-        await sendMessageBatch(incoming, body, outgoing);
+      if (this.#faults.latencyMs) await sleep(this.#faults.latencyMs);
+      if (incoming.headers['x-amz-target'] === 'AmazonSQS.SendMessageBatch' && this.#faults.inspectBatches !== false) {
+        await this.#sendMessageBatch(incoming, body, outgoing);
+      } else if (this.#faults.loseAnswer?.(incoming.method ?? '', incoming.url ?? '')) {
+        await this.#loseAnswer(incoming, body, outgoing);
       } else {
-        await passThrough(incoming, body, outgoing);
+        await this.#passThrough(incoming, body, outgoing);
       }
     } catch (error) {
       if (outgoing.headersSent) outgoing.destroy(error as Error);
       else reply(outgoing, 502, { 'content-type': 'text/plain' }, Buffer.from(`proxy error: ${(error as Error).message}`));
     }
-  });
+  }
 
-  async function sendMessageBatch(incoming: IncomingMessage, body: Buffer, outgoing: ServerResponse): Promise<void> {
+  async #sendMessageBatch(incoming: IncomingMessage, body: Buffer, outgoing: ServerResponse): Promise<void> {
     const request = JSON.parse(body.toString('utf8')) as { Entries: BatchEntry[] };
-    counts.sendMessageBatchCalls += 1;
-    counts.entriesSent += request.Entries.length;
-    counts.batches.push({
-      entries: request.Entries.length,
-      bodyBytes: request.Entries.reduce((total, entry) => total + Buffer.byteLength(String(entry.MessageBody)), 0),
-    });
-    if (faults.holdRequest?.()) {
-      counts.requestsHeld += 1;
+    this.#count(request.Entries);
+    if (this.#faults.holdRequest?.()) {
+      this.counts.requestsHeld += 1;
       await new Promise((resolve) => outgoing.once('close', resolve));
       return;
     }
-    const status = faults.failRequest?.(incoming.headers);
+    const status = this.#faults.failRequest?.(incoming.headers);
     if (status !== undefined) {
-      counts.requestsFailed += 1;
+      this.counts.requestsFailed += 1;
       const type = status === 400 ? 'ThrottlingException' : status === 403 ? 'ExpiredToken' : 'InternalError';
       const error = JSON.stringify({ __type: `com.amazonaws.sqs#${type}`, message: `injected ${status}` });
       reply(outgoing, status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': `${type};Sender` }, Buffer.from(error));
@@ -111,14 +134,14 @@ export async function startEmulatorProxy(target: string, faults: ProxyFaults = {
     }
     const failed: Array<Record<string, unknown>> = [];
     const passed = request.Entries.filter((entry) => {
-      const fault = faults.failEntry?.(entry);
+      const fault = this.#faults.failEntry?.(entry);
       if (fault) failed.push({ Id: entry.Id, Code: fault.code, SenderFault: fault.senderFault, Message: 'injected fault' });
       return !fault;
     });
-    counts.entriesFailed += failed.length;
+    this.counts.entriesFailed += failed.length;
     let result: { Successful?: unknown[]; Failed?: unknown[] } = { Successful: [], Failed: [] };
     if (passed.length > 0) {
-      const answer = await forward(incoming, Buffer.from(JSON.stringify({ ...request, Entries: passed })));
+      const answer = await this.#forward(incoming, Buffer.from(JSON.stringify({ ...request, Entries: passed })));
       if (answer.status !== 200) {
         reply(outgoing, answer.status, answer.headers, answer.body);
         return;
@@ -129,11 +152,20 @@ export async function startEmulatorProxy(target: string, faults: ProxyFaults = {
     reply(outgoing, 200, { 'content-type': 'application/x-amz-json-1.0' }, Buffer.from(merged));
   }
 
-  function upstream(incoming: IncomingMessage, body: Buffer): Promise<IncomingMessage> {
+  #count(entries: BatchEntry[]): void {
+    this.counts.sendMessageBatchCalls += 1;
+    this.counts.entriesSent += entries.length;
+    this.counts.batches.push({
+      entries: entries.length,
+      bodyBytes: entries.reduce((total, entry) => total + Buffer.byteLength(String(entry.MessageBody)), 0),
+    });
+  }
+
+  #upstream(incoming: IncomingMessage, body: Buffer): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const headers = { ...incoming.headers, host: targetUrl.host, 'content-length': String(body.length) };
+      const headers = { ...incoming.headers, host: this.#target.host, 'content-length': String(body.length) };
       const outgoing = httpRequest(
-        { host: targetUrl.hostname, port: targetUrl.port, method: incoming.method, path: incoming.url, headers },
+        { host: this.#target.hostname, port: this.#target.port, method: incoming.method, path: incoming.url, headers },
         resolve,
       );
       outgoing.on('error', reject);
@@ -141,33 +173,27 @@ export async function startEmulatorProxy(target: string, faults: ProxyFaults = {
     });
   }
 
+  /** The request is carried out, and its answer never sent: the client waits until it gives up. */
+  async #loseAnswer(incoming: IncomingMessage, body: Buffer, outgoing: ServerResponse): Promise<void> {
+    await this.#forward(incoming, body);
+    this.counts.answersLost += 1;
+    await new Promise((resolve) => outgoing.once('close', resolve));
+  }
+
   /** Streams the emulator's answer back: large GetObject bodies are never held here. */
-  async function passThrough(incoming: IncomingMessage, body: Buffer, outgoing: ServerResponse): Promise<void> {
-    const response = await upstream(incoming, body);
+  async #passThrough(incoming: IncomingMessage, body: Buffer, outgoing: ServerResponse): Promise<void> {
+    const response = await this.#upstream(incoming, body);
     outgoing.writeHead(response.statusCode ?? 502, response.headers);
-    const cutAt = faults.cutResponse?.(incoming.method ?? '', incoming.url ?? '');
-    const stallAt = cutAt === undefined ? faults.stallResponse?.(incoming.method ?? '', incoming.url ?? '') : undefined;
+    const cutAt = this.#faults.cutResponse?.(incoming.method ?? '', incoming.url ?? '');
+    const stallAt = cutAt === undefined ? this.#faults.stallResponse?.(incoming.method ?? '', incoming.url ?? '') : undefined;
     const limit = cutAt ?? stallAt;
     if (limit === undefined) {
       await pipeline(response, outgoing);
       return;
     }
-    let sent = 0;
-    const stop = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        const room = limit - sent;
-        sent += chunk.length;
-        if (sent <= limit) return done(null, chunk);
-        this.push(chunk.subarray(0, Math.max(room, 0)));
-        if (cutAt !== undefined) return done(new Error(`connection cut by the proxy after ${cutAt} bytes`));
-        // Silent from here on: nothing more is sent, and the connection is left open.
-        response.unpipe(this);
-        response.destroy();
-        done();
-      },
-    });
-    if (cutAt !== undefined) counts.responsesCut += 1;
-    else counts.responsesStalled += 1;
+    const stop = truncate(response, limit, cutAt !== undefined);
+    if (cutAt !== undefined) this.counts.responsesCut += 1;
+    else this.counts.responsesStalled += 1;
     if (stallAt !== undefined) {
       outgoing.flushHeaders();
       response.pipe(stop).pipe(outgoing, { end: false });
@@ -177,11 +203,8 @@ export async function startEmulatorProxy(target: string, faults: ProxyFaults = {
     await pipeline(response, stop, outgoing);
   }
 
-  async function forward(
-    incoming: IncomingMessage,
-    body: Buffer,
-  ): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
-    const response = await upstream(incoming, body);
+  async #forward(incoming: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+    const response = await this.#upstream(incoming, body);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(response.headers)) {
       if (value !== undefined && name !== 'transfer-encoding' && name !== 'connection') {
@@ -190,18 +213,24 @@ export async function startEmulatorProxy(target: string, faults: ProxyFaults = {
     }
     return { status: response.statusCode ?? 502, headers, body: Buffer.concat(await response.toArray()) };
   }
+}
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    counts,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+/** Passes `limit` bytes of `response` on, then fails (`cut`) or goes silent, leaving the connection open. */
+function truncate(response: IncomingMessage, limit: number, cut: boolean): Transform {
+  let sent = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const room = limit - sent;
+      sent += chunk.length;
+      if (sent <= limit) return done(null, chunk);
+      this.push(chunk.subarray(0, Math.max(room, 0)));
+      if (cut) return done(new Error(`connection cut by the proxy after ${limit} bytes`));
+      // Silent from here on: nothing more is sent, and the connection is left open.
+      response.unpipe(this);
+      response.destroy();
+      done();
+    },
+  });
 }
 
 function reply(outgoing: ServerResponse, status: number, headers: Record<string, string>, body: Buffer): void {

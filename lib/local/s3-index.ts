@@ -54,6 +54,7 @@ class IndexedObjects extends Map<string, StoredObject> {
  * ListObjectsV2 call, in locale order ("a" before "B"): a listing of 50,000 keys then costs the
  * emulator 50 sorts of 50,000 keys, and a lister that stops at the end of its range misses keys.
  */
+// biome-ignore lint/suspicious/noExplicitAny: TypeScript requires a mixin's constructor to take `any[]`.
 export function indexedS3Store<T extends new (...args: any[]) => S3StoreLike>(S3Store: T): T {
   return class IndexedS3Store extends S3Store {
     override listObjects(bucket: string, options: ListOptions = {}): Listing {

@@ -8,6 +8,7 @@ import { DEFAULT_BACKOFF, isRetryableEntryFailure, isRetryableRequestError, wait
 import type { RunStats } from '../core/run-stats.ts';
 import type { Log, MessageField, ObjectRef } from '../core/types.ts';
 import type { BatchSender } from './types.ts';
+import { httpStatusOf } from '../core/aws-errors.ts';
 
 /** SendMessageBatch limits: entries per call, and bytes per message and per call. */
 export const MAX_BATCH_ENTRIES = 10;
@@ -222,7 +223,6 @@ function entryFailures(messages: PendingMessage[], rejected: BatchResultErrorEnt
 
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const status =
-    error instanceof SqsRequestError ? error.status : (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const status = error instanceof SqsRequestError ? error.status : httpStatusOf(error);
   return `${error.name}: ${error.message}${status ? ` (HTTP ${status})` : ''}`;
 }

@@ -1,7 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { formatS3Uri } from '../core/s3-location.ts';
 import { fetchManifest } from '../inventory/manifest.ts';
-
 import {
   claimKey,
   countFinished,
@@ -14,19 +13,9 @@ import {
   checkpointKey,
   shardFinishedPrefix,
 } from './state.ts';
-import { RunStats, type StatsSummary } from '../core/run-stats.ts';
+import { RunStats } from '../core/run-stats.ts';
 import type { Log, S3Location } from '../core/types.ts';
-import type {
-  Baseline,
-  PartCheckpoint,
-  PartCounters,
-  PartResult,
-  RunClaim,
-  RunReport,
-  RunStatus,
-  RunTotals,
-  ShardResult,
-} from './types.ts';
+import type { PartCheckpoint, PartCounters, PartResult, RunClaim, RunReport, RunStatus, RunTotals, ShardResult } from './types.ts';
 
 export function sumCounters(parts: Array<{ counters: PartCounters; continuations: number }>): RunTotals {
   const stats = new RunStats();

@@ -1,10 +1,8 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { listObjects } from '../core/listing.ts';
-import type { StatsSummary } from '../core/run-stats.ts';
-import type { VerifiedFile } from '../inventory/data-file.ts';
-
 import type { S3Location } from '../core/types.ts';
-import type { Baseline, WorkResult } from './types.ts';
+import type { WorkResult } from './types.ts';
+import { httpStatusOf, isNoSuchKey } from '../core/aws-errors.ts';
 
 /**
  * The state of one run of a report lives in small JSON objects beside its manifest, under
@@ -55,11 +53,17 @@ export interface StoredJson<T> {
 
 /** Reads a JSON state object; undefined when it does not exist. */
 export async function getJson<T>(s3: S3Client, bucket: string, key: string): Promise<StoredJson<T> | undefined> {
+  const stored = await getText(s3, bucket, key);
+  return stored && { value: JSON.parse(stored.text || 'null') as T, etag: stored.etag };
+}
+
+/** An object's text and ETag; undefined when it does not exist. */
+async function getText(s3: S3Client, bucket: string, key: string): Promise<{ text: string; etag: string } | undefined> {
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return { value: JSON.parse((await response.Body?.transformToString('utf8')) ?? 'null') as T, etag: response.ETag ?? '' };
+    return { text: (await response.Body?.transformToString('utf8')) ?? '', etag: response.ETag ?? '' };
   } catch (error) {
-    if ((error as Error).name === 'NoSuchKey') return undefined;
+    if (isNoSuchKey(error)) return undefined;
     throw error;
   }
 }
@@ -91,7 +95,7 @@ export async function putJson(
     );
     return ETag ?? '';
   } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const status = httpStatusOf(error);
     // 412: the condition failed; 409: a concurrent conditional write won; 404: If-Match on nothing.
     if (Object.keys(condition).length > 0 && (status === 412 || status === 409 || status === 404)) return ownWrite(s3, bucket, key, body);
     throw error;
@@ -104,13 +108,8 @@ export async function putJson(
  * success. Every state object carries its writer and a time, so equal bytes mean our write.
  */
 async function ownWrite(s3: S3Client, bucket: string, key: string, body: string): Promise<string | undefined> {
-  try {
-    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return (await response.Body?.transformToString('utf8')) === body ? (response.ETag ?? '') : undefined;
-  } catch (error) {
-    if ((error as Error).name === 'NoSuchKey') return undefined;
-    throw error;
-  }
+  const stored = await getText(s3, bucket, key);
+  return stored?.text === body ? stored.etag : undefined;
 }
 
 /** The results under a prefix (`finishedPrefix` or `shardFinishedPrefix`), in key order. */

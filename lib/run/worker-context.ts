@@ -18,13 +18,13 @@ export async function workQueueFromEnvironment(env: Environment): Promise<{ work
 
 /** Everything a worker invocation needs, from the function's environment. */
 export async function workerContextFromEnvironment(env: Environment, log: Log): Promise<WorkerContext & { timeBudgetMs?: number }> {
-  const tuning = loadWorkerTuning(env);
+  const { timeBudgetMs, ...tuning } = loadWorkerTuning(env);
   const [pipeline, { work, workQueueUrl }] = await Promise.all([pipelineFromEnvironment(env, log), workQueueFromEnvironment(env)]);
   return {
     ...pipeline,
     metrics: createMetrics(env),
     work,
-    settings: { workQueueUrl, checkpointIntervalMs: tuning.checkpointIntervalMs, leaseMs: tuning.leaseMs, shardRows: tuning.shardRows },
-    ...(tuning.timeBudgetMs !== undefined && { timeBudgetMs: tuning.timeBudgetMs }),
+    settings: { ...tuning, workQueueUrl },
+    ...(timeBudgetMs !== undefined && { timeBudgetMs }),
   };
 }

@@ -1,9 +1,9 @@
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { httpStatusOf } from '../core/aws-errors.ts';
 
 interface S3ErrorShape {
   name?: string;
   message?: string;
-  $metadata?: { httpStatusCode?: number };
   $response?: { headers?: Record<string, string | undefined> };
 }
 
@@ -16,10 +16,10 @@ export async function bucketRegion(s3: S3Client, bucket: string): Promise<string
   try {
     return (await s3.send(new HeadBucketCommand({ Bucket: bucket }))).BucketRegion;
   } catch (error) {
-    const { name, message, $metadata, $response } = error as S3ErrorShape;
+    const { name, message, $response } = error as S3ErrorShape;
     const region = $response?.headers?.['x-amz-bucket-region'];
     if (region) return region;
-    if ($metadata?.httpStatusCode === 404) throw new Error(`source bucket "${bucket}" does not exist`);
+    if (httpStatusOf(error) === 404) throw new Error(`source bucket "${bucket}" does not exist`);
     throw new Error(`source bucket "${bucket}": its region could not be read: ${name}: ${message}`, { cause: error });
   }
 }

@@ -7,6 +7,7 @@ import {
 import type { Selection } from '../core/config.ts';
 import type { MessageField } from '../core/types.ts';
 import { DETAIL_COLUMNS } from '../inventory/manifest.ts';
+import { httpStatusOf } from '../core/aws-errors.ts';
 
 /** The daily inventory the pipeline reads: CSV, current versions, Bucket and Key only. */
 export interface InventorySettings {
@@ -75,7 +76,6 @@ export async function deleteInventoryConfiguration(s3: S3Client, sourceBucket: s
   try {
     await s3.send(new DeleteBucketInventoryConfigurationCommand({ Bucket: sourceBucket, Id: configurationId }));
   } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status !== 404) throw error;
+    if (httpStatusOf(error) !== 404) throw error;
   }
 }

@@ -11,7 +11,7 @@ const aws = useEmulator();
 const BUCKET = 'backfill-source';
 const SAMPLES = 5_000;
 /** Keys outside the hex ranges, at their edges, and everywhere in between. */
-export const AWKWARD_KEYS = [
+const AWKWARD_KEYS = [
   '0',
   'f',
   'g',

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { startEmulatorProxy } from '../../lib/local/proxy.ts';
@@ -58,6 +58,21 @@ describe('cli inventory', () => {
     const result = await runCli(['inventory', missing, await aws.createQueue('cli-failing'), '--json']);
     expect(result.code).toBe(1);
     expect(result.json()).toMatchObject({ published: 0, failed: 0, error: expect.stringContaining('could not be read: NoSuchKey') });
+  });
+
+  it('exits 1, a failed run, when a data file fails its checksum, and publishes none of its rows', async () => {
+    const original = await aws.s3.send(
+      new GetObjectCommand({ Bucket: 'fixture-inventory', Key: MANIFEST.slice('s3://fixture-inventory/'.length) }),
+    );
+    const manifest = JSON.parse((await original.Body?.transformToString()) ?? '') as { files: Array<{ MD5checksum: string }> };
+    for (const file of manifest.files) file.MD5checksum = '0'.repeat(32);
+    const altered = 'inventory/fixture-photos/all-versions/2026-11-29T01-00Z/manifest.json';
+    await putObject(aws.s3, 'fixture-inventory', altered, JSON.stringify(manifest));
+    const queueUrl = await aws.createQueue('cli-checksum');
+    const result = await runCli(['inventory', `s3://fixture-inventory/${altered}`, queueUrl, '--json']);
+    expect(result.code).toBe(1);
+    expect(result.json()).toMatchObject({ published: 0, error: expect.stringMatching(/has MD5 [0-9a-f]{32}; the manifest says 0{32}/) });
+    expect(await aws.drain(queueUrl)).toEqual([]);
   });
 
   it('exits 2 and names the bad argument', async () => {

@@ -1,18 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SHARD_ROWS, DEFAULTS, isFifoQueue, loadConfig, loadWorkerTuning } from '../../lib/core/config.ts';
+import { DEFAULTS, isFifoQueue, loadConfig, loadWorkerTuning } from '../../lib/core/config.ts';
 import { ConfigError } from '../../lib/core/errors.ts';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/objects.fifo';
 
 describe('loadConfig', () => {
   it('applies defaults when only the queue is set', () => {
-    expect(loadConfig({ QUEUE_URL })).toEqual({
-      queueUrl: QUEUE_URL,
-      ...DEFAULTS,
-      messageFields: [],
-      publishMode: 'all',
-      sqsClient: 'lean',
-    });
+    const { checkpointIntervalMs, leaseMs, shardRows, ...pipelineDefaults } = DEFAULTS;
+    expect(loadConfig({ QUEUE_URL })).toEqual({ queueUrl: QUEUE_URL, ...pipelineDefaults, messageFields: [] });
+    expect(loadWorkerTuning({})).toEqual({ checkpointIntervalMs, leaseMs, shardRows });
     expect(loadConfig({ QUEUE_URL, SQS_CLIENT: 'sdk' }).sqsClient).toBe('sdk');
   });
 
@@ -86,7 +82,7 @@ describe('loadConfig', () => {
 
 describe('loadWorkerTuning', () => {
   it('splits data files into shards of SHARD_ROWS rows, at least 1,000', () => {
-    expect(loadWorkerTuning({}).shardRows).toBe(DEFAULT_SHARD_ROWS);
+    expect(loadWorkerTuning({}).shardRows).toBe(DEFAULTS.shardRows);
     expect(loadWorkerTuning({ SHARD_ROWS: '25000' }).shardRows).toBe(25_000);
     expect(() => loadWorkerTuning({ SHARD_ROWS: '10' })).toThrow('SHARD_ROWS "10" must be a whole number from 1000 to 1000000000');
   });

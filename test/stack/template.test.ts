@@ -350,7 +350,8 @@ describe('the packaged stack, changed mode with message fields', () => {
 
 describe('what operators see', () => {
   it('has a dashboard of publishing, failures, workers, queues and run duration, and its URL as an output', () => {
-    const body = (byDefault.Resources.Dashboard?.Properties.DashboardBody as { 'Fn::Sub': [string, Json] })['Fn::Sub'][0];
+    const body =
+      (byDefault.Resources.Dashboard?.Properties.DashboardBody as { 'Fn::Sub': [string, Json] } | undefined)?.['Fn::Sub'][0] ?? '';
     // The body is JSON once CloudFormation has put the names in.
     const widgets = (JSON.parse(body.replace(/\$\{[^}]+\}/g, 'x')) as { widgets: Array<{ properties: { metrics: Json[][] } }> }).widgets;
     const metricNames = widgets.flatMap((widget) => widget.properties.metrics.map((metric) => `${metric[0]} ${metric[1]}`));

@@ -13,15 +13,17 @@ const GAP = 6;
 export function renderChart(title: string, sections: ChartSection[]): string {
   const parts: string[] = [];
   let y = 40;
-  parts.push(`<text x="10" y="24" font-size="16" font-weight="bold">${escape(title)}</text>`);
+  parts.push(`<text x="10" y="24" font-size="16" font-weight="bold">${escapeXml(title)}</text>`);
   for (const section of sections) {
     const max = Math.max(...section.bars.map((bar) => bar.value), 1);
-    parts.push(`<text x="10" y="${y + 14}" font-size="13" font-weight="bold">${escape(section.title)} (${escape(section.unit)})</text>`);
+    parts.push(
+      `<text x="10" y="${y + 14}" font-size="13" font-weight="bold">${escapeXml(section.title)} (${escapeXml(section.unit)})</text>`,
+    );
     y += 24;
     for (const bar of section.bars) {
       const width = Math.max(1, Math.round(((WIDTH - LABEL - 90) * bar.value) / max));
       parts.push(
-        `<text x="10" y="${y + 13}" font-size="12">${escape(bar.label)}</text>`,
+        `<text x="10" y="${y + 13}" font-size="12">${escapeXml(bar.label)}</text>`,
         `<rect x="${LABEL}" y="${y}" width="${width}" height="${BAR_HEIGHT}" fill="#4a7fb5"/>`,
         `<text x="${LABEL + width + 6}" y="${y + 13}" font-size="12">${bar.value.toLocaleString('en-US')}</text>`,
       );
@@ -36,6 +38,6 @@ ${parts.join('\n')}
 `;
 }
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }

@@ -14,8 +14,7 @@ import { recordDeadLetters } from '../lib/run/part-failure.ts';
 import { runTaskBatch } from '../lib/run/part-worker.ts';
 import { workerContextFromEnvironment } from '../lib/run/worker-context.ts';
 import { checkpointKey, getJson, runFolder } from '../lib/run/state.ts';
-import { csvFormat } from '../lib/inventory/csv-format.ts';
-import { TrackedRead } from '../lib/inventory/tracked-read.ts';
+import { dataFileFormat } from '../lib/inventory/formats.ts';
 import { splitKeySpace } from '../lib/backfill/key-ranges.ts';
 import { fetchManifest } from '../lib/inventory/manifest.ts';
 import { mergeAsync } from '../lib/core/merge-async.ts';
@@ -58,20 +57,21 @@ const need = <T>(value: T | undefined, name: string): T => {
 type Counted = number | { count: number; cpuMs: number; elapsedMs: number };
 
 const tasks: Record<string, () => Promise<Counted>> = {
-  /** The reader alone: GetObject, MD5, gunzip, CSV, key decoding, into a counter. */
+  /**
+   * The reader alone, in the report's format: download, decompression, decoding, key decoding and
+   * the row selection, each current object counted. No watermark: nothing is published.
+   */
   async parse() {
     const manifest = await fetchManifest(clients.s3, parseS3Uri(need(options.manifest, 'manifest')));
+    const format = dataFileFormat(manifest.format);
     const stats = new RunStats();
     let count = 0;
     for (const file of manifest.files) {
-      const read = new TrackedRead(
-        { s3: clients.s3, format: csvFormat, file: { bucket: manifest.location.bucket, file, columns: manifest.columns } },
-        stats,
-        {
-          startRow: 0,
-        },
-      );
-      for await (const batch of read.batches({ fields: [] })) count += batch.length;
+      const dataFile = { bucket: manifest.location.bucket, file, columns: manifest.columns };
+      let row = 0;
+      for await (const rows of format.open(clients.s3, dataFile, { startRow: 0, stats, selection: { fields: [] } })) {
+        for (let index = 0; index < rows.length; index += 1) if (typeof rows.outcome(index, ++row) === 'object') count += 1;
+      }
     }
     return count;
   },
@@ -80,7 +80,7 @@ const tasks: Record<string, () => Promise<Counted>> = {
     const manifest = await fetchManifest(clients.s3, parseS3Uri(need(options.manifest, 'manifest')));
     for (const file of manifest.files) {
       const dataFile = { bucket: manifest.location.bucket, file, columns: manifest.columns };
-      const rows = csvFormat.open(clients.s3, dataFile, {
+      const rows = dataFileFormat(manifest.format).open(clients.s3, dataFile, {
         startRow: Number.MAX_SAFE_INTEGER,
         stats: new RunStats(),
         selection: { fields: [] },
@@ -93,7 +93,8 @@ const tasks: Record<string, () => Promise<Counted>> = {
   async verify() {
     const manifest = await fetchManifest(clients.s3, parseS3Uri(need(options.manifest, 'manifest')));
     let rows = 0;
-    for (const file of manifest.files) rows += (await csvFormat.verify(clients.s3, { bucket: manifest.location.bucket, file })).rows;
+    for (const file of manifest.files)
+      rows += (await dataFileFormat(manifest.format).verify(clients.s3, { bucket: manifest.location.bucket, file })).rows;
     return rows;
   },
   /** Bare SendMessageBatch calls of prebuilt bodies at the pipeline's concurrency, by `sqsClient`. */

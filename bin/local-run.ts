@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import { commandLine } from '../lib/cli/command-line.ts';
 import { wholeNumberOption } from '../lib/cli/options.ts';
 import { InvalidArgumentError } from '../lib/core/errors.ts';
+import { INVENTORY_FORMATS } from '../lib/inventory/manifest.ts';
 import { stderrLog } from '../lib/cli/stderr-log.ts';
 import { runLocalDemo, type DemoMode } from '../lib/local/demo.ts';
 import { sumEmfMetrics } from '../lib/local/emf.ts';
@@ -21,6 +22,7 @@ const options = commandLine(
     'time-budget-ms': { type: 'string' },
     'shard-rows': { type: 'string' },
     mode: { type: 'string', default: 'inventory' },
+    format: { type: 'string', default: 'csv' },
     json: { type: 'boolean', default: false },
     metrics: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
@@ -29,11 +31,14 @@ const options = commandLine(
   (values) => {
     if (!DEMO_MODES.includes(values.mode as DemoMode))
       throw new InvalidArgumentError(`--mode "${values.mode}" must be ${DEMO_MODES.join(', ')}`);
+    const format = INVENTORY_FORMATS.find((name) => name.toLowerCase() === values.format.toLowerCase());
+    if (!format) throw new InvalidArgumentError(`--format "${values.format}" must be csv, parquet or orc`);
     const budget = values['time-budget-ms'];
     const shardRows = values['shard-rows'];
     return {
       ...values,
       mode: values.mode as DemoMode,
+      format,
       objects: wholeNumberOption('objects', values.objects, 0),
       files: wholeNumberOption('files', values.files, 1),
       workers: wholeNumberOption('workers', values.workers, 1),
@@ -72,6 +77,7 @@ const result = await runLocalDemo({
   ...(options.timeBudgetMs !== undefined && { timeBudgetMs: options.timeBudgetMs }),
   ...(options.shardRows !== undefined && { shardRows: options.shardRows }),
   mode: options.mode,
+  format: options.format,
   handlers: {
     inventory: (event) => inventory.handler(event),
     worker: (event) => worker.handler(event),

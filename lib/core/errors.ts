@@ -45,11 +45,14 @@ export class ManifestError extends PipelineError {
   }
 }
 
-/** The report is ORC or Parquet: only CSV reports are read. */
+/**
+ * A data file uses a feature of its format that the reader does not decode (a compression codec,
+ * an encoding, a type, an int64 over 2^53, a writer time zone): refused by name, never misread.
+ */
 export class UnsupportedFormatError extends PipelineError {
   readonly exitCode = EXIT_BAD_INPUT;
-  constructor(message: string) {
-    super('UnsupportedFormat', message);
+  constructor(message: string, options?: ErrorOptions) {
+    super('UnsupportedFormat', message, options);
   }
 }
 

@@ -16,11 +16,15 @@ export interface InventoryObject extends ObjectRef {
   row: number;
 }
 
-/** What the verifying pass learnt of a data file whose size and MD5 match the manifest. */
+/** What the integrity pass learnt of a data file whose size and MD5 match the manifest. */
 export interface VerifiedFile {
-  /** Rows of the file. */
+  /** Rows of the file: from the footer (Parquet, ORC), or estimated from its start (CSV). */
   rows: number;
   etag: string | undefined;
+  /** `rows` is an estimate: it sizes shards, and the last shard reads to the end of the file. */
+  estimated?: boolean;
+  /** Rows of each row group (Parquet) or stripe (ORC), in order: shards start at their boundaries. */
+  blocks?: number[];
 }
 
 /** Which rows become messages, and what the messages carry. */

@@ -49,6 +49,8 @@ export async function openDataFile(s3: S3Client, bucket: string, file: ManifestF
   };
   const first = await get();
   if (first.ContentLength !== undefined && first.ContentLength !== file.size) {
+    // Its unread body would hold the connection open until the socket's deadline.
+    (first.Body as Readable | undefined)?.destroy();
     throw new ChecksumMismatchError(`data file ${uri} is ${first.ContentLength} bytes; the manifest says ${file.size}`);
   }
   const etag = first.ETag ?? options.ifMatch;

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../core/errors.ts';
 import { fetchManifest, requireColumns, type InventoryManifest, type ManifestFile } from './manifest.ts';
-import { csvFormat } from './csv-format.ts';
+import { dataFileFormat } from './formats.ts';
 import type { InventoryObject, VerifiedFile } from './data-file.ts';
 import { TrackedRead } from './tracked-read.ts';
 import { publishAll, requireAllPublished, type PipelineContext } from '../publish/pipeline.ts';
@@ -128,6 +128,7 @@ async function* keysOfReport(
   reading: ReportProgress,
   { signal, continuation, changedSince }: InventoryJobOptions,
 ): AsyncGenerator<FileObject[]> {
+  const format = dataFileFormat(manifest.format);
   const dataFile = (index: number) => ({
     bucket: manifest.location.bucket,
     file: manifest.files[index] as ManifestFile,
@@ -135,7 +136,7 @@ async function* keysOfReport(
   });
   // The next file is checked while this one is published: the sender never waits for a check.
   const check = (index: number) => {
-    const checked = csvFormat.verify(context.s3, dataFile(index), stats);
+    const checked = format.verify(context.s3, dataFile(index), stats);
     checked.catch(() => {});
     return checked;
   };
@@ -144,16 +145,16 @@ async function* keysOfReport(
   for (let index = continuation?.file ?? 0; index < manifest.files.length; index += 1) {
     const file = dataFile(index);
     const startRow = index === continuation?.file ? continuation.startRow : 0;
-    const read = new TrackedRead({ s3: context.s3, format: csvFormat, file }, stats, {
+    const read = new TrackedRead({ s3: context.s3, format, file }, stats, {
       startRow,
       shouldStop: () => signal?.aborted === true,
     });
     const progress = { file: index, key: file.file.key, done: false, read };
     reading.files.push(progress);
     if (signal?.aborted) return;
-    const { rows, etag } = await (nextCheck ?? check(index));
+    const { rows, etag, estimated } = await (nextCheck ?? check(index));
     nextCheck = index + 1 < manifest.files.length ? check(index + 1) : undefined;
-    if (startRow > rows) {
+    if (!estimated && startRow > rows) {
       throw new InvalidArgumentError(
         `the continuation's "startRow" ${startRow} is past the end of data file ${index}, which has ${rows} rows`,
       );

@@ -1,9 +1,13 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ManifestError, UnsupportedFormatError } from '../core/errors.ts';
+import { ManifestError } from '../core/errors.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
-import type { MessageField, S3Location } from '../core/types.ts';
+import { MESSAGE_FIELDS, type MessageField, type S3Location } from '../core/types.ts';
 
-/** One gzipped CSV data file of a report. */
+/** The formats S3 Inventory writes, as the manifest's `fileFormat` names them. */
+export const INVENTORY_FORMATS = ['CSV', 'Parquet', 'ORC'] as const;
+export type InventoryFormat = (typeof INVENTORY_FORMATS)[number];
+
+/** One data file of a report: gzipped CSV, Parquet or ORC. */
 export interface ManifestFile {
   key: string;
   /** Compressed size in bytes. */
@@ -12,7 +16,7 @@ export interface ManifestFile {
   md5: string;
 }
 
-/** Positions of the columns the pipeline reads, from `fileSchema`. */
+/** Positions of the columns the pipeline reads in `fileSchema`'s list (CSV reads by position, Parquet and ORC by name). */
 export interface ColumnPositions {
   bucket: number;
   key: number;
@@ -24,14 +28,36 @@ export interface ColumnPositions {
   count: number;
 }
 
-/** The report column of each optional message field. */
-export const DETAIL_COLUMNS: Record<MessageField, string> = {
-  size: 'Size',
-  etag: 'ETag',
-  lastModified: 'LastModifiedDate',
-  versionId: 'VersionId',
-  storageClass: 'StorageClass',
+/** What the pipeline reads of a row, beside the message fields. */
+type RowColumn = 'bucket' | 'key' | 'isLatest' | 'isDeleteMarker';
+
+/** The columns' names: CSV's `fileSchema` spells them in PascalCase, Parquet and ORC in snake_case. */
+export const COLUMN_NAMES: Record<'CSV' | 'columnar', Record<RowColumn | MessageField, string>> = {
+  CSV: {
+    bucket: 'Bucket',
+    key: 'Key',
+    isLatest: 'IsLatest',
+    isDeleteMarker: 'IsDeleteMarker',
+    size: 'Size',
+    etag: 'ETag',
+    lastModified: 'LastModifiedDate',
+    versionId: 'VersionId',
+    storageClass: 'StorageClass',
+  },
+  columnar: {
+    bucket: 'bucket',
+    key: 'key',
+    isLatest: 'is_latest',
+    isDeleteMarker: 'is_delete_marker',
+    size: 'size',
+    etag: 'e_tag',
+    lastModified: 'last_modified_date',
+    versionId: 'version_id',
+    storageClass: 'storage_class',
+  },
 };
+
+export const columnNames = (format: InventoryFormat) => COLUMN_NAMES[format === 'CSV' ? 'CSV' : 'columnar'];
 
 export interface InventoryManifest {
   /** Where manifest.json was read; data files are read from the same bucket. */
@@ -42,6 +68,7 @@ export interface InventoryManifest {
   version: string;
   /** When the inventory scan began. */
   createdAt: Date;
+  format: InventoryFormat;
   columns: ColumnPositions;
   files: ManifestFile[];
 }
@@ -80,11 +107,8 @@ export function parseManifest(text: string, location: S3Location): InventoryMani
     return value;
   };
 
-  const format = stringField('fileFormat');
-  if (format === 'ORC' || format === 'Parquet') {
-    throw new UnsupportedFormatError(`${where}: ${format} reports are not supported; configure the inventory with format CSV`);
-  }
-  if (format !== 'CSV') fail(`field "fileFormat" is "${format}"; expected CSV`);
+  const format = stringField('fileFormat') as InventoryFormat;
+  if (!INVENTORY_FORMATS.includes(format)) fail(`field "fileFormat" is "${format}"; expected ${INVENTORY_FORMATS.join(', ')}`);
 
   const destinationArn = stringField('destinationBucket');
   const destination = /^arn:aws[a-z-]*:s3:::([^/]+)$/.exec(destinationArn)?.[1];
@@ -99,26 +123,40 @@ export function parseManifest(text: string, location: S3Location): InventoryMani
     destinationBucket: destination as string,
     version: stringField('version'),
     createdAt: new Date(Number(timestamp)),
-    columns: columnPositions(stringField('fileSchema'), fail),
+    format,
+    columns: columnPositions(format, stringField('fileSchema'), fail),
     files: manifestFiles(json.files, fail),
   };
 }
 
-function columnPositions(fileSchema: string, fail: (problem: string) => never): ColumnPositions {
-  const names = fileSchema.split(',').map((name) => name.trim());
+/**
+ * The schema's column names. CSV's is a list (`Bucket, Key, …`); Parquet's a message
+ * (`message s3.inventory { required binary bucket (UTF8); … }`) and ORC's a struct
+ * (`struct<bucket:string,key:string,…>`), spelt differently by the documentation and by real
+ * files: only the names are taken, and the readers find the columns in each file's own footer.
+ */
+function schemaNames(format: InventoryFormat, fileSchema: string): string[] {
+  if (format === 'CSV') return fileSchema.split(',').map((name) => name.trim());
+  const pattern = format === 'ORC' ? /(\w+)\s*:/g : /(?:required|optional|repeated)\s+\w+\s+(\w+)/g;
+  return [...fileSchema.matchAll(pattern)].map((match) => match[1] as string);
+}
+
+function columnPositions(format: InventoryFormat, fileSchema: string, fail: (problem: string) => never): ColumnPositions {
+  const names = schemaNames(format, fileSchema);
+  const columns = columnNames(format);
   const position = (name: string) => {
     const index = names.indexOf(name);
     return index === -1 ? undefined : index;
   };
-  const bucket = position('Bucket');
-  const key = position('Key');
+  const bucket = position(columns.bucket);
+  const key = position(columns.key);
   if (bucket === undefined || key === undefined) {
-    return fail(`field "fileSchema" "${fileSchema}" must name the Bucket and Key columns`);
+    return fail(`field "fileSchema" "${fileSchema}" must name the ${columns.bucket} and ${columns.key} columns`);
   }
-  const isLatest = position('IsLatest');
-  const isDeleteMarker = position('IsDeleteMarker');
+  const isLatest = position(columns.isLatest);
+  const isDeleteMarker = position(columns.isDeleteMarker);
   const details = Object.fromEntries(
-    Object.entries(DETAIL_COLUMNS).flatMap(([field, column]) => (position(column) === undefined ? [] : [[field, position(column)]])),
+    MESSAGE_FIELDS.flatMap((field) => (position(columns[field]) === undefined ? [] : [[field, position(columns[field])]])),
   );
   return {
     bucket,
@@ -144,7 +182,7 @@ export function requireColumns(manifest: InventoryManifest, fields: readonly Mes
   const why = (field: MessageField) =>
     field === 'lastModified' && changedOnly && !fields.includes(field) ? 'PUBLISH_MODE=changed' : `MESSAGE_FIELDS ${field}`;
   throw new ManifestError(
-    `manifest ${formatS3Uri(manifest.location)} has no ${missing.map((field) => `${DETAIL_COLUMNS[field]} column (for ${why(field)})`).join(', ')}: ` +
+    `manifest ${formatS3Uri(manifest.location)} has no ${missing.map((field) => `${columnNames(manifest.format)[field]} column (for ${why(field)})`).join(', ')}: ` +
       `add it to the optional fields of inventory configuration "${configuration}" of bucket ${manifest.sourceBucket}` +
       (missing.includes('versionId') ? ', and include all object versions' : ''),
   );

@@ -82,7 +82,9 @@ export class TrackedRead {
 
   /** Reads the rows of one batch into `objects`; true when a boundary ended the read within it. */
   #take(rows: RowBatch, objects: InventoryObject[]): boolean {
-    for (let index = 0; index < rows.length; index += 1) {
+    const { length } = rows;
+    const stats = this.#stats;
+    for (let index = 0; index < length; index += 1) {
       const row = this.#position + 1;
       if (row > this.#lastRow) return true;
       if (this.#shouldStop(row)) {
@@ -90,10 +92,10 @@ export class TrackedRead {
         return true;
       }
       this.#position = row;
-      this.#stats.rowsRead += 1;
+      stats.rowsRead += 1;
       const outcome = rows.outcome(index, row);
-      if (typeof outcome === 'string') this.#stats.skip(outcome);
-      else if ('malformedKey' in outcome) this.#stats.recordMalformedKey(outcome.malformedKey);
+      if (typeof outcome === 'string') stats.skip(outcome);
+      else if ('malformedKey' in outcome) stats.recordMalformedKey(outcome.malformedKey);
       else {
         this.watermark.sent(row);
         objects.push(outcome);

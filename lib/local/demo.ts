@@ -12,6 +12,7 @@ import { runWorkersUntilReport } from './event-source.ts';
 import { objectCreatedEvent } from '../inventory/s3-event.ts';
 import { sampleInventoryRows, seedBucket } from './sample-objects.ts';
 import type { Log } from '../core/types.ts';
+import type { InventoryFormat } from '../inventory/manifest.ts';
 import type { RunReport } from '../run/types.ts';
 
 export type DemoMode = 'inventory' | 'backfill' | 'changed';
@@ -35,6 +36,8 @@ export interface LocalDemoOptions {
   /** Inventory mode: data files of more rows are split into shards of at most this many. */
   shardRows?: number;
   mode: DemoMode;
+  /** Inventory modes: the format of the report's data files. */
+  format: InventoryFormat;
   handlers: DemoHandlers;
   log: Log;
   onStep?: (step: string) => void;
@@ -69,6 +72,8 @@ export interface DayResult {
   skipped: number;
   baseline: RunReport['baseline'];
 }
+
+const FILE_KINDS: Record<InventoryFormat, string> = { CSV: 'gzipped CSV', Parquet: 'Parquet', ORC: 'ORC' };
 
 /** `changed` mode's second day: objects added and objects overwritten since the first report. */
 const NEW_OBJECTS = 40;
@@ -123,7 +128,7 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
       else
         measured = await runInventory(
           inventory,
-          await writeDemoReport(s3, sampleInventoryRows(options.objects), options.objects, options.files),
+          await writeDemoReport(s3, sampleInventoryRows(options.objects), options.objects, options.files, new Date(), options.format),
         );
     }
     const { value: summary, durationMs, heapPeakBytes } = measured;
@@ -161,7 +166,7 @@ async function runTwoDays(inventory: InventoryDemo): Promise<{ measured: Measure
   step(`Day 1: a report scanned ${firstScan.toISOString()} of objects written ${written.toISOString()}.`);
   const first = await runInventory(
     inventory,
-    await writeDemoReport(s3, sampleInventoryRows(options.objects, written), options.objects, options.files, firstScan),
+    await writeDemoReport(s3, sampleInventoryRows(options.objects, written), options.objects, options.files, firstScan, options.format),
   );
   step(`Day 2: ${NEW_OBJECTS} objects added and ${OVERWRITTEN} overwritten since.`);
   // The day-1 objects, the first ten rewritten now, then the new ones (samples past `objects`).
@@ -173,7 +178,7 @@ async function runTwoDays(inventory: InventoryDemo): Promise<{ measured: Measure
   };
   const second = await runInventory(
     inventory,
-    await writeDemoReport(s3, dayTwo(), options.objects + NEW_OBJECTS, options.files, new Date(now)),
+    await writeDemoReport(s3, dayTwo(), options.objects + NEW_OBJECTS, options.files, new Date(now), options.format),
   );
   const day = ({ value }: Measured<RunReport>): DayResult => ({
     published: value.totals.published,
@@ -195,7 +200,7 @@ interface InventoryDemo {
 async function runInventory({ s3, sqs, work, options }: InventoryDemo, report: WrittenReport): Promise<Measured<RunReport>> {
   const step = options.onStep ?? (() => {});
   step(
-    `S3 Inventory's report of it is written: ${options.files} gzipped CSV data files and s3://${report.manifest.bucket}/${report.manifest.key}.`,
+    `S3 Inventory's report of it is written: ${report.files.length} ${FILE_KINDS[options.format]} data files and s3://${report.manifest.bucket}/${report.manifest.key}.`,
   );
 
   return measure(async () => {
@@ -235,6 +240,7 @@ export function writeDemoReport(
   count: number,
   files: number,
   createdAt = new Date(),
+  format: InventoryFormat = 'CSV',
 ): Promise<WrittenReport> {
   return writeInventoryReport(s3, {
     sourceBucket: DEMO.sourceBucket,
@@ -244,6 +250,7 @@ export function writeDemoReport(
     rows,
     rowsPerFile: Math.max(1, Math.ceil(count / files)),
     createdAt,
+    format,
   });
 }
 

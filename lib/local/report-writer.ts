@@ -5,32 +5,12 @@ import { gzipSync } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { encodeS3Key } from '../core/key-encoding.ts';
-import type { ManifestFile } from '../inventory/manifest.ts';
+import type { InventoryFormat, ManifestFile } from '../inventory/manifest.ts';
+import { columnarFile, columnarSchema } from './columnar-report.ts';
+import type { InventoryRow, ReportColumn } from './inventory-row.ts';
 import type { S3Location } from '../core/types.ts';
 
-/** One row of a report, before encoding. */
-export interface InventoryRow {
-  key: string;
-  size: number;
-  lastModified: Date;
-  etag: string;
-  versionId?: string;
-  isLatest?: boolean;
-  isDeleteMarker?: boolean;
-  storageClass?: string;
-}
-
-/** The columns a report can have, as `fileSchema` names them. */
-export type ReportColumn =
-  | 'Bucket'
-  | 'Key'
-  | 'VersionId'
-  | 'IsLatest'
-  | 'IsDeleteMarker'
-  | 'Size'
-  | 'LastModifiedDate'
-  | 'ETag'
-  | 'StorageClass';
+export type { InventoryRow, ReportColumn } from './inventory-row.ts';
 
 export interface InventoryReportOptions {
   sourceBucket: string;
@@ -47,6 +27,8 @@ export interface InventoryReportOptions {
   columns?: ReportColumn[];
   /** When the scan began; names the manifest's folder. */
   createdAt?: Date;
+  /** CSV (the default), Parquet or ORC, as the inventory configuration's format says. */
+  format?: InventoryFormat;
 }
 
 export interface WrittenReport {
@@ -71,12 +53,13 @@ export async function writeInventoryReport(s3: S3Client, options: InventoryRepor
   const createdAt = options.createdAt ?? new Date();
   const base = `${options.prefix}/${options.sourceBucket}/${options.configId}`;
   const schema = options.columns ?? (options.includeVersions ? VERSIONED_SCHEMA : CURRENT_SCHEMA);
+  const format = options.format ?? 'CSV';
   const files: ManifestFile[] = [];
-  let file: DataFileUpload | undefined;
+  let file: DataFileWriter | undefined;
   let rows = 0;
   for await (const row of options.rows) {
-    file ??= new DataFileUpload(s3, options.destinationBucket, `${base}/data/${randomUUID()}.csv.gz`);
-    await file.write(csvLine(options.sourceBucket, row, schema));
+    file ??= dataFileWriter(s3, options, `${base}/data/${randomUUID()}${EXTENSIONS[format]}`, schema);
+    await file.write(row);
     rows += 1;
     if (rows % options.rowsPerFile === 0) {
       files.push(await file.close());
@@ -90,8 +73,8 @@ export async function writeInventoryReport(s3: S3Client, options: InventoryRepor
     destinationBucket: `arn:aws:s3:::${options.destinationBucket}`,
     version: '2016-11-30',
     creationTimestamp: String(createdAt.getTime()),
-    fileFormat: 'CSV',
-    fileSchema: schema.join(', '),
+    fileFormat: format,
+    fileSchema: format === 'CSV' ? schema.join(', ') : columnarSchema(format, schema),
     files: files.map((written) => ({ key: written.key, size: written.size, MD5checksum: written.md5 })),
   });
   const stamp = createdAt.toISOString().slice(0, 16).replace(':', '-');
@@ -104,6 +87,34 @@ export async function writeInventoryReport(s3: S3Client, options: InventoryRepor
   await put(`${folder}/manifest.json`, manifestJson, 'application/json');
   await put(`${folder}/manifest.checksum`, createHash('md5').update(manifestJson).digest('hex'), 'text/plain');
   return { manifest: { bucket: options.destinationBucket, key: `${folder}/manifest.json` }, files, rows };
+}
+
+const EXTENSIONS: Record<InventoryFormat, string> = { CSV: '.csv.gz', Parquet: '.parquet', ORC: '.orc' };
+
+/** One data file being written: rows in, its key, size and MD5 out. */
+interface DataFileWriter {
+  write(row: InventoryRow): Promise<void>;
+  close(): Promise<ManifestFile>;
+}
+
+function dataFileWriter(s3: S3Client, options: InventoryReportOptions, key: string, schema: ReportColumn[]): DataFileWriter {
+  const { format = 'CSV', sourceBucket, destinationBucket } = options;
+  if (format === 'CSV') {
+    const upload = new DataFileUpload(s3, destinationBucket, key);
+    return { write: (row) => upload.write(csvLine(sourceBucket, row, schema)), close: () => upload.close() };
+  }
+  // A Parquet or ORC file is written whole, as S3's own writer does: its rows are held until it closes.
+  const rows: InventoryRow[] = [];
+  return {
+    write: async (row) => {
+      rows.push(row);
+    },
+    close: async () => {
+      const body = columnarFile(format, sourceBucket, rows, schema);
+      await new Upload({ client: s3, params: { Bucket: destinationBucket, Key: key, Body: body } }).done();
+      return { key, size: body.length, md5: createHash('md5').update(body).digest('hex') };
+    },
+  };
 }
 
 function csvLine(bucket: string, row: InventoryRow, columns: ReportColumn[]): string {

@@ -77,6 +77,7 @@ export async function startInventoryRun(location: S3Location, context: FanOutCon
     parts: manifest.files.length,
     file,
     columns: manifest.columns,
+    format: manifest.format,
     startRow: 0,
     sequence: 0,
     ...(baseline && { changedSince: baseline.changedSince }),

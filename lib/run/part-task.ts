@@ -1,7 +1,7 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import PQueue from 'p-queue';
 import { InvalidArgumentError } from '../core/errors.ts';
-import type { ColumnPositions, ManifestFile } from '../inventory/manifest.ts';
+import { type ColumnPositions, INVENTORY_FORMATS, type InventoryFormat, type ManifestFile } from '../inventory/manifest.ts';
 import type { VerifiedFile } from '../inventory/data-file.ts';
 import type { S3Location } from '../core/types.ts';
 
@@ -13,6 +13,8 @@ export interface PartTask {
   parts: number;
   file: ManifestFile;
   columns: ColumnPositions;
+  /** The report's format; absent on tasks queued before there were others: CSV. */
+  format?: InventoryFormat;
   /** Rows done when the task was queued. */
   startRow: number;
   /** 0 for the task of the fan-out, then one more for each continuation. */
@@ -59,6 +61,7 @@ export function parsePartTask(body: string): PartTask {
     !integer(task.startRow) ||
     !integer(task.sequence) ||
     (task.changedSince !== undefined && Number.isNaN(Date.parse(task.changedSince))) ||
+    (task.format !== undefined && !INVENTORY_FORMATS.includes(task.format)) ||
     (task.shard !== undefined && !isShardRange(task.shard, integer))
   ) {
     throw new InvalidArgumentError(`work task is not a part task: ${body.slice(0, 500)}`);

@@ -2,7 +2,7 @@ import { RunFailedError } from '../core/errors.ts';
 import { InvocationMetrics } from '../core/metrics.ts';
 import { RunStats } from '../core/run-stats.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
-import { csvFormat } from '../inventory/csv-format.ts';
+import { dataFileFormat } from '../inventory/formats.ts';
 import type { DataFile } from '../inventory/data-file.ts';
 import { TrackedRead } from '../inventory/tracked-read.ts';
 import { publishAll } from '../publish/pipeline.ts';
@@ -55,7 +55,7 @@ export class PartWork {
     // used it up); the row where it stops is left for the continuation.
     const shouldStop = (row: number) => lease.lost || (budget?.aborted === true && row > startRow + 1);
     const range = { startRow, ...(task.shard?.lastRow !== undefined && { lastRow: task.shard.lastRow }), shouldStop };
-    this.read = new TrackedRead({ s3: context.s3, format: csvFormat, file: this.#dataFile }, this.stats, range);
+    this.read = new TrackedRead({ s3: context.s3, format: dataFileFormat(task.format), file: this.#dataFile }, this.stats, range);
   }
 
   /** Messages published by this invocation. */
@@ -78,7 +78,8 @@ export class PartWork {
       counters: this.stats.counters(),
     }));
     try {
-      if (!lease.checkpoint.verified) await lease.save({ verified: await csvFormat.verify(context.s3, this.#dataFile, this.stats) });
+      if (!lease.checkpoint.verified)
+        await lease.save({ verified: await dataFileFormat(task.format).verify(context.s3, this.#dataFile, this.stats) });
       const { verified } = lease.checkpoint;
       if (!task.shard && verified && lease.checkpoint.rowsDone === 0) this.shards = shardTasks(task, verified, context.settings.shardRows);
       if (this.shards) await queueTasks(context.work, context.settings.workQueueUrl, this.shards);

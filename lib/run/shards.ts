@@ -7,19 +7,46 @@ import type { Log } from '../core/types.ts';
 import type { PartResult, ShardResult, WorkResult } from './types.ts';
 
 /**
- * The tasks that publish a verified data file of `verified.rows` rows in shards of at most
- * `shardRows` rows, sized evenly; undefined when the file is small enough for one task. The last
- * shard has no end: it reads to the end of the file, so rows the count missed are still published.
+ * The tasks that publish a verified data file in shards of at most `shardRows` rows; undefined
+ * when the file is small enough for one task. A Parquet or ORC file is split between its row
+ * groups or stripes, so that each shard starts reading at its own first byte; a CSV file into
+ * even row ranges of its estimated rows. The last shard has no end: it reads to the end of the
+ * file, so rows the count missed are still published.
  */
 export function shardTasks(task: PartTask, verified: VerifiedFile, shardRows: number): PartTask[] | undefined {
   if (verified.rows <= shardRows) return undefined;
-  const count = Math.ceil(verified.rows / shardRows);
-  const size = Math.ceil(verified.rows / count);
-  return Array.from({ length: count }, (_, index) => {
-    const firstRow = index * size;
-    const shard: ShardRange = { index, count, firstRow, ...(index < count - 1 && { lastRow: firstRow + size }), verified };
+  const starts = verified.blocks ? blockStarts(verified.blocks, shardRows) : evenStarts(verified.rows, shardRows);
+  if (starts.length < 2) return undefined;
+  // Shards need the count and the ETag, not every block's rows.
+  const { blocks: _, ...checked } = verified;
+  return starts.map((firstRow, index) => {
+    const next = starts[index + 1];
+    const shard: ShardRange = { index, count: starts.length, firstRow, ...(next !== undefined && { lastRow: next }), verified: checked };
     return { ...task, startRow: firstRow, sequence: 0, shard };
   });
+}
+
+/** Even row ranges: the first row of each. */
+function evenStarts(rows: number, shardRows: number): number[] {
+  const count = Math.ceil(rows / shardRows);
+  const size = Math.ceil(rows / count);
+  return Array.from({ length: count }, (_, index) => index * size);
+}
+
+/** Consecutive blocks gathered into shards of at most `shardRows` rows (or one block, if larger): the first row of each. */
+function blockStarts(blocks: number[], shardRows: number): number[] {
+  const starts: number[] = [];
+  let row = 0;
+  let inShard = 0;
+  for (const rows of blocks) {
+    if (starts.length === 0 || (inShard > 0 && inShard + rows > shardRows)) {
+      starts.push(row);
+      inShard = 0;
+    }
+    inShard += rows;
+    row += rows;
+  }
+  return starts;
 }
 
 /**

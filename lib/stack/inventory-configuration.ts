@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Selection } from '../core/config.ts';
 import type { MessageField } from '../core/types.ts';
-import { DETAIL_COLUMNS } from '../inventory/manifest.ts';
+import { COLUMN_NAMES } from '../inventory/manifest.ts';
 import { httpStatusOf } from '../core/aws-errors.ts';
 
 /** The daily inventory the pipeline reads: CSV, current versions, Bucket and Key only. */
@@ -32,7 +32,7 @@ export function reportContents({ messageFields, publishMode }: Pick<Selection, '
   const fields = new Set<MessageField>(messageFields.filter((field) => field !== 'versionId'));
   if (publishMode === 'changed') fields.add('lastModified');
   return {
-    optionalFields: [...fields].map((field) => DETAIL_COLUMNS[field]),
+    optionalFields: [...fields].map((field) => COLUMN_NAMES.CSV[field]),
     includedObjectVersions: messageFields.includes('versionId') ? 'All' : 'Current',
   };
 }

@@ -9,7 +9,7 @@ const EXPECTED: Record<string, [() => errors.PipelineError, number]> = {
   ConfigError: [() => new errors.ConfigError('QUEUE_URL is required'), EXIT_BAD_INPUT],
   InvalidArgumentError: [() => new errors.InvalidArgumentError('not an S3 URI'), EXIT_BAD_INPUT],
   ManifestError: [() => new errors.ManifestError('manifest is not JSON'), EXIT_BAD_INPUT],
-  UnsupportedFormatError: [() => new errors.UnsupportedFormatError('ORC'), EXIT_BAD_INPUT],
+  UnsupportedFormatError: [() => new errors.UnsupportedFormatError('compressed with GZIP'), EXIT_BAD_INPUT],
   ChecksumMismatchError: [() => new errors.ChecksumMismatchError('MD5 differs'), EXIT_RUN_FAILED],
   DataFileError: [() => new errors.DataFileError('gunzip failed'), EXIT_RUN_FAILED],
   SqsRequestError: [() => new errors.SqsRequestError('AccessDenied', 403, false, 'no permission'), EXIT_RUN_FAILED],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManifestError, UnsupportedFormatError } from '../../lib/core/errors.ts';
+import { ManifestError } from '../../lib/core/errors.ts';
 import { parseManifest } from '../../lib/inventory/manifest.ts';
 
 const location = { bucket: 'inventory', key: 'reports/photos/daily/2026-11-28T01-00Z/manifest.json' };
@@ -39,9 +39,31 @@ describe('parseManifest', () => {
     expect(manifest.columns).toEqual({ bucket: 2, key: 1, details: { size: 0 }, count: 3 });
   });
 
-  it.each(['ORC', 'Parquet'])('rejects %s reports as not supported', (fileFormat) => {
-    expect(() => parse({ ...valid, fileFormat })).toThrow(UnsupportedFormatError);
-    expect(() => parse({ ...valid, fileFormat })).toThrow(`${fileFormat} reports are not supported`);
+  it.each([
+    // As AWS's documentation spells them, and as real reports do (other annotations, doubled spaces).
+    [
+      'Parquet',
+      'message s3.inventory { required binary bucket (UTF8); required binary key (UTF8); optional binary version_id (UTF8); optional boolean is_latest; optional boolean is_delete_marker; optional int64 size; optional int64 last_modified_date (TIMESTAMP_MILLIS); optional binary e_tag (UTF8);}',
+    ],
+    [
+      'Parquet',
+      'message s3.inventory {  required binary bucket (STRING);  required binary key (STRING);  optional binary version_id (STRING);  optional boolean is_latest;  optional boolean is_delete_marker;  optional int64 size;  optional int64 last_modified_date (TIMESTAMP(MILLIS,true));  optional binary e_tag (STRING);}',
+    ],
+    [
+      'ORC',
+      'struct<bucket:string,key:string,version_id:string,is_latest:boolean,is_delete_marker:boolean,size:bigint,last_modified_date:timestamp,e_tag:string>',
+    ],
+  ])('reads a %s report: its columns by their snake_case names', (fileFormat, fileSchema) => {
+    const manifest = parse({ ...valid, fileFormat, fileSchema });
+    expect(manifest.format).toBe(fileFormat);
+    expect(manifest.columns).toEqual({
+      bucket: 0,
+      key: 1,
+      isLatest: 3,
+      isDeleteMarker: 4,
+      details: { versionId: 2, size: 5, lastModified: 6, etag: 7 },
+      count: 8,
+    });
   });
 
   it.each([
@@ -56,7 +78,11 @@ describe('parseManifest', () => {
     [{ ...valid, destinationBucket: 'inventory' }, 'field "destinationBucket" "inventory" is not a bucket ARN'],
     [{ ...valid, creationTimestamp: 1795838400000 }, 'field "creationTimestamp" must be a non-empty string'],
     [{ ...valid, creationTimestamp: '2026-11-28' }, 'field "creationTimestamp" "2026-11-28" is not epoch milliseconds'],
-    [{ ...valid, fileFormat: 'JSON' }, 'field "fileFormat" is "JSON"; expected CSV'],
+    [{ ...valid, fileFormat: 'JSON' }, 'field "fileFormat" is "JSON"; expected CSV, Parquet, ORC'],
+    [
+      { ...valid, fileFormat: 'ORC', fileSchema: 'struct<bucket:string,size:bigint>' },
+      'field "fileSchema" "struct<bucket:string,size:bigint>" must name the bucket and key columns',
+    ],
     [{ ...valid, fileSchema: 'Bucket, Size' }, 'field "fileSchema" "Bucket, Size" must name the Bucket and Key columns'],
     [{ ...valid, files: {} }, 'field "files" must be an array'],
     [{ ...valid, files: [{ size: 1, MD5checksum: valid.files[1]?.MD5checksum }] }, 'field "files[0].key"'],

@@ -1,0 +1,80 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DataFileError, UnsupportedFormatError } from '../core/errors.ts';
+import type { RunStats } from '../core/run-stats.ts';
+import { formatS3Uri } from '../core/s3-location.ts';
+import { ColumnarRows, neededColumns } from './columnar-rows.ts';
+import type { DataFile, DataFileFormat, OpenOptions, RowBatch, VerifiedFile } from './data-file.ts';
+import { asDataFileError } from './download.ts';
+import { checkBytes } from './integrity.ts';
+import { OrcError } from './orc/errors.ts';
+import { OrcFile } from './orc/file.ts';
+import { type ByteSource, s3ByteSource } from './ranged-source.ts';
+
+/** Rows decoded at a time within a stripe: memory holds one batch of the columns read, not a stripe. */
+const BATCH_ROWS = 8_192;
+
+/**
+ * Apache ORC, as S3 Inventory writes it (ZLIB). The file's tail is read once; then, stripe by
+ * stripe, only the streams of the columns the run needs, by ranged GETs; a read that starts
+ * inside the file skips whole stripes without fetching them, and rows within its first stripe.
+ */
+export const orcFormat: DataFileFormat = {
+  async *open(s3: S3Client, dataFile: DataFile, { startRow, etag, stats, selection }: OpenOptions): AsyncGenerator<RowBatch> {
+    const uri = formatS3Uri({ bucket: dataFile.bucket, key: dataFile.file.key });
+    const orc = await openOrc(s3ByteSource(s3, dataFile.bucket, dataFile.file, { ...(etag && { etag }), stats }), uri);
+    const columns = neededColumns((name) => orc.has(name), selection, uri);
+    let firstRow = 0;
+    for (let index = 0; index < orc.stripes.length; index += 1) {
+      const rows = orc.stripes[index]?.rows ?? 0;
+      const skip = Math.max(0, startRow - firstRow);
+      firstRow += rows;
+      if (skip >= rows) continue;
+      const readers = await orcCall(() => orc.stripe(index, columns), uri);
+      const batch = (count: number) => new Map(columns.map((name) => [name, readers.get(name)?.read(count) ?? []]));
+      if (skip > 0) orcCall(() => batch(skip), uri);
+      for (let left = rows - skip; left > 0; left -= BATCH_ROWS) {
+        const count = Math.min(left, BATCH_ROWS);
+        yield new ColumnarRows(
+          count,
+          orcCall(() => batch(count), uri),
+          selection,
+          uri,
+        );
+      }
+    }
+  },
+
+  /** MD5 and size of the bytes, at download speed; then the rows of each stripe, from the footer. */
+  async verify(s3: S3Client, { bucket, file }: Omit<DataFile, 'columns'>, stats?: RunStats): Promise<VerifiedFile> {
+    const uri = formatS3Uri({ bucket, key: file.key });
+    const { etag } = await checkBytes(s3, bucket, file, stats);
+    const orc = await openOrc(s3ByteSource(s3, bucket, file, { ...(etag && { etag }) }), uri);
+    return { rows: orc.rows, etag, blocks: orc.stripes.map((stripe) => stripe.rows) };
+  },
+};
+
+async function openOrc(source: ByteSource, uri: string): Promise<OrcFile> {
+  try {
+    return await OrcFile.open(source, `data file ${uri}`);
+  } catch (error) {
+    throw asOrcFileError(error, uri);
+  }
+}
+
+/** Runs a step of the ORC reader, naming the file in any error it raises. */
+function orcCall<T>(step: () => T, uri: string): T {
+  try {
+    const result = step();
+    if (result instanceof Promise) return result.catch((error: unknown) => Promise.reject(asOrcFileError(error, uri))) as T;
+    return result;
+  } catch (error) {
+    throw asOrcFileError(error, uri);
+  }
+}
+
+function asOrcFileError(error: unknown, uri: string): Error {
+  if (!(error instanceof OrcError)) return asDataFileError(error, uri);
+  const message = error.message.includes(uri) ? error.message : `data file ${uri}: ${error.message}`;
+  // A feature the reader does not decode is refused by name; anything else is a broken file.
+  return error.unsupported ? new UnsupportedFormatError(message, { cause: error }) : new DataFileError(message, { cause: error });
+}

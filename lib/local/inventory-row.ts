@@ -1,0 +1,23 @@
+/** One row of a report, before encoding. */
+export interface InventoryRow {
+  key: string;
+  size: number;
+  lastModified: Date;
+  etag: string;
+  versionId?: string;
+  isLatest?: boolean;
+  isDeleteMarker?: boolean;
+  storageClass?: string;
+}
+
+/** The columns a report can have, as `fileSchema` names them. */
+export type ReportColumn =
+  | 'Bucket'
+  | 'Key'
+  | 'VersionId'
+  | 'IsLatest'
+  | 'IsDeleteMarker'
+  | 'Size'
+  | 'LastModifiedDate'
+  | 'ETag'
+  | 'StorageClass';

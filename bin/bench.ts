@@ -57,9 +57,12 @@ try {
   progress(`Synthetic inventory: ${rows.toLocaleString('en-US')} rows in ${files} files`);
   const manifest = await session.report('synthetic', syntheticRows(rows), rows, files);
 
+  progress('The reader of each format on the same rows, and the integrity pass:');
+  const readers = await measureReaders(manifest);
+  const parse = readers.csv;
+  const verify = await session.measure('verify', { manifest, count: rows });
+
   progress('Ceilings and end to end (emulator on loopback):');
-  const verify = await session.measure('verify', { manifest });
-  const parse = await session.measure('parse', { manifest });
   const skip = await session.measure('skip', { manifest, count: rows });
   const sdkSend = await session.measure('send', { queueUrl, count: rows, concurrency, sqsClient: 'sdk' });
   const loopback = await session.ceilingAndEndToEnd(manifest, rows, rounds);
@@ -89,7 +92,7 @@ try {
   }
 
   const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
-  const measured = { command, rows, files, concurrency, bucketObjects, latencyMs, verify, parse, skip, sdkSend, scale };
+  const measured = { command, rows, files, concurrency, bucketObjects, latencyMs, readers, verify, parse, skip, sdkSend, scale };
   const results = benchResults({
     ...measured,
     loopback: { ...loopback, bucket: loopbackBucket },
@@ -99,6 +102,17 @@ try {
   await writeResults(results);
 } finally {
   await session.stop();
+}
+
+/** The reader alone (download, decoding, row selection), in every format, over the same synthetic rows. */
+async function measureReaders(csvManifest: string): Promise<BenchMeasurements['readers']> {
+  const columnar = async (format: 'Parquet' | 'ORC') => session.report(`synthetic-${format}`, syntheticRows(rows), rows, files, format);
+  const [parquet, orc] = [await columnar('Parquet'), await columnar('ORC')];
+  return {
+    csv: await session.measure('parse', { manifest: csvManifest }),
+    parquet: await session.measure('parse', { manifest: parquet }),
+    orc: await session.measure('parse', { manifest: orc }),
+  };
 }
 
 /** The same with `latencyMs` added to every call by a proxy, as AWS's round trip adds it. */

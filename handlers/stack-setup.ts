@@ -1,6 +1,7 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
 import { loadSelection } from '../lib/core/config.ts';
+import { INVENTORY_FORMATS, type InventoryFormat } from '../lib/inventory/manifest.ts';
 import { assertBucketInRegion } from '../lib/stack/bucket-region.ts';
 import { sendCustomResourceResponse } from '../lib/stack/custom-resource.ts';
 import { emptyBucket } from '../lib/stack/empty-bucket.ts';
@@ -33,6 +34,7 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
           destinationBucketArn: required(properties, 'DestinationBucketArn'),
           destinationPrefix: required(properties, 'DestinationPrefix'),
           destinationAccountId: required(properties, 'DestinationAccountId'),
+          format: inventoryFormat(properties.Format),
           selection: loadSelection({ MESSAGE_FIELDS: properties.MessageFields, PUBLISH_MODE: properties.PublishMode }),
         };
         // A new physical id on update makes CloudFormation delete the old configuration.
@@ -61,6 +63,14 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
     logger.error('custom resource failed', { type: event.ResourceType, request: event.RequestType, error: error as Error });
     await sendCustomResourceResponse(event, 'FAILED', physicalId, (error as Error).message);
   }
+}
+
+/** The Format property: CSV when absent (a stack from before there were others). */
+function inventoryFormat(value: string | undefined): InventoryFormat {
+  const format = value || 'CSV';
+  if (!INVENTORY_FORMATS.includes(format as InventoryFormat))
+    throw new Error(`property Format "${format}" must be ${INVENTORY_FORMATS.join(', ')}`);
+  return format as InventoryFormat;
 }
 
 function required(properties: Record<string, string>, name: string): string {

@@ -35,6 +35,7 @@ export const STACK_VARIANTS = {
   standardQueue: variant('standard queue', { queueType: 'standard' }),
   alarmEmail: variant('alarm e-mail', { alarmEmail: 'ops@example.com' }),
   changedWithFields: variant('changed mode with message fields', { publishMode: 'changed', messageFields: 'size,etag,versionId' }),
+  parquetInventory: variant('Parquet inventory', { inventoryFormat: 'Parquet' }),
   // The longest stage the README names, in a region of the longest name.
   longNames: variant('long stage and region', {}, 'production', 'ap-southeast-2'),
 } satisfies Record<string, StackVariant>;

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Selection } from '../core/config.ts';
 import type { MessageField } from '../core/types.ts';
-import { COLUMN_NAMES } from '../inventory/manifest.ts';
+import { COLUMN_NAMES, type InventoryFormat } from '../inventory/manifest.ts';
 import { httpStatusOf } from '../core/aws-errors.ts';
 
 /** The daily inventory the pipeline reads: CSV, current versions, Bucket and Key only. */
@@ -17,6 +17,8 @@ export interface InventorySettings {
   /** Without a trailing slash: S3 would collapse the `//` it produces. */
   destinationPrefix: string;
   destinationAccountId: string;
+  /** CSV (the default), Parquet or ORC: the workers read each. */
+  format?: InventoryFormat;
   /** The report's columns beyond Bucket and Key, from what the functions publish. */
   selection?: Pick<Selection, 'messageFields' | 'publishMode'>;
 }
@@ -62,7 +64,7 @@ export async function putInventoryConfiguration(s3: S3Client, settings: Inventor
           S3BucketDestination: {
             Bucket: settings.destinationBucketArn,
             AccountId: settings.destinationAccountId,
-            Format: 'CSV',
+            Format: settings.format ?? 'CSV',
             Prefix: settings.destinationPrefix,
           },
         },

@@ -140,6 +140,11 @@ describe('inventory configuration of an existing bucket', () => {
     expect(xml).not.toContain('<OptionalFields>');
   });
 
+  it.each(['Parquet', 'ORC'] as const)('puts a %s inventory when the stack asks for one', async (format) => {
+    await putInventoryConfiguration(client, { ...PROD, format });
+    expect(s3.requests.at(-1)?.body).toContain(`<Format>${format}</Format>`);
+  });
+
   it('adds the optional fields and versions that the messages and the publish mode need', async () => {
     expect(reportContents({ messageFields: [], publishMode: 'all' })).toEqual({ optionalFields: [], includedObjectVersions: 'Current' });
     expect(reportContents({ messageFields: ['size', 'versionId', 'storageClass'], publishMode: 'changed' })).toEqual({

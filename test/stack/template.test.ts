@@ -332,6 +332,17 @@ describe('the packaged stack, standard queue on request', () => {
   });
 });
 
+describe('the packaged stack, a Parquet inventory', () => {
+  it('configures the inventory in the format of the parameter, one of those S3 writes, CSV by default', () => {
+    const format = (template: Template) => {
+      const property = props(template, 'SourceBucketInventory').Format as { Ref: string };
+      return template.Parameters[property.Ref];
+    };
+    expect(format(packaged.byDefault)).toMatchObject({ AllowedValues: ['CSV', 'Parquet', 'ORC'], Default: 'CSV' });
+    expect(format(packaged.parquetInventory)).toMatchObject({ AllowedValues: ['CSV', 'Parquet', 'ORC'], Default: 'Parquet' });
+  });
+});
+
 describe('the packaged stack, changed mode with message fields', () => {
   it('passes what to publish to the functions and to the inventory configuration', () => {
     const stack = deployed(packaged.changedWithFields);

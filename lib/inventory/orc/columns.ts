@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { OrcError } from './errors.ts';
 import { type Compression, StreamInput } from './input.ts';
 import { BooleanRle, IntRleV1, IntRleV2, type IntDecoder } from './rle.ts';
@@ -93,10 +94,41 @@ function lengthOf(lengths: IntDecoder, column: ColumnStreams): number {
   return length;
 }
 
+/**
+ * Direct strings a batch at a time: the lengths first, then the batch's bytes in one piece, decoded
+ * once as Latin-1 and cut into keys when they are all ASCII (as most keys are), else key by key.
+ */
 function directStrings(column: ColumnStreams): ColumnReader {
   const data = need(column, STREAM.DATA);
   const lengths = ints(column, STREAM.LENGTH, false);
-  return withPresent(column, () => data.bytes(lengthOf(lengths, column)).toString('utf8'));
+  const presentInput = column.streams.get(STREAM.PRESENT);
+  const present = presentInput && new BooleanRle(presentInput);
+  return {
+    read(count) {
+      const sizes = new Array<number>(count);
+      let total = 0;
+      for (let index = 0; index < count; index += 1) {
+        const size = present && !present.next() ? -1 : lengthOf(lengths, column);
+        sizes[index] = size;
+        if (size > 0) total += size;
+      }
+      const bytes = data.bytes(total);
+      const ascii = isAscii(bytes);
+      const text = ascii ? bytes.toString('latin1') : '';
+      const values: Array<string | null> = new Array(count);
+      let at = 0;
+      for (let index = 0; index < count; index += 1) {
+        const size = sizes[index] as number;
+        if (size < 0) {
+          values[index] = null;
+          continue;
+        }
+        values[index] = ascii ? text.substring(at, at + size) : bytes.toString('utf8', at, at + size);
+        at += size;
+      }
+      return values;
+    },
+  };
 }
 
 function dictionaryStrings(column: ColumnStreams): ColumnReader {

@@ -9,6 +9,7 @@ import { createAwsClients } from '../../core/aws-clients.ts';
 import { DEFAULTS } from '../../core/config.ts';
 import { formatS3Uri } from '../../core/s3-location.ts';
 import { emulatorEnvironment } from '../emulator.ts';
+import type { InventoryFormat } from '../../inventory/manifest.ts';
 import { FUNCTION_NODE_OPTIONS } from '../node-options.ts';
 import { type InventoryRow, writeInventoryReport } from '../report-writer.ts';
 import { type Measurement, machineCpuMs, perSecond, ratio } from './measurement.ts';
@@ -60,9 +61,16 @@ export class BenchSession {
     await once(this.#emulator, 'exit');
   }
 
-  /** A synthetic report of `total` rows in `files` data files; its manifest's URI. */
-  async report(configId: string, rows: Iterable<InventoryRow>, total: number, files: number): Promise<string> {
+  /** A synthetic report of `total` rows in `files` data files of `format`; its manifest's URI. */
+  async report(
+    configId: string,
+    rows: Iterable<InventoryRow>,
+    total: number,
+    files: number,
+    format: InventoryFormat = 'CSV',
+  ): Promise<string> {
     const written = await writeInventoryReport(this.s3, {
+      format,
       sourceBucket: BENCH_BUCKETS.source,
       destinationBucket: BENCH_BUCKETS.inventory,
       prefix: 'inventory',

@@ -204,8 +204,18 @@ describe.each(FORMATS)('%s reports', (format) => {
   });
 });
 
+it('reads a Parquet file compressed with GZIP as it reads one compressed with Snappy', async () => {
+  const queueUrl = await aws.createQueue('formats-gzip-parquet');
+  const summary = await publishInventoryReport(await uploadReport('Parquet', [await fixture('gzip.parquet')]), aws.context(queueUrl));
+  expect(summary).toMatchObject({ rowsRead: expected.versioned.rows.length, published: expected.versioned.current.length });
+  expect(
+    bodiesOf(await aws.drain(queueUrl))
+      .map((message) => message.key)
+      .sort(),
+  ).toEqual(expected.versioned.current.map((row) => row.key).sort());
+});
+
 describe.each([
-  ['Parquet', 'gzip.parquet', 'is compressed with GZIP, which this reader does not decode'],
   ['ORC', 'snappy.orc', 'is compressed with SNAPPY, which this reader does not decode'],
   ['Parquet', 'huge-size.parquet', 'has a size over 2^53 bytes'],
   ['ORC', 'huge-size.orc', 'column "size" (stripe 0) holds an integer over 2^53'],

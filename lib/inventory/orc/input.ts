@@ -41,10 +41,6 @@ export class StreamInput {
     return Buffer.concat(parts);
   }
 
-  get atEnd(): boolean {
-    return this.#at >= this.#chunk.length && !this.#fill();
-  }
-
   byte(): number {
     if (this.#at >= this.#chunk.length && !this.#fill()) throw new OrcError(`${this.#what} ends before its values do`);
     return this.#chunk[this.#at++] as number;

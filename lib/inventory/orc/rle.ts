@@ -69,53 +69,59 @@ function bigEndian(input: StreamInput, bytes: number, what: string): number {
   return value;
 }
 
-/**
- * Integer run-length encoding version 2 (ORC 0.12 on): short repeats, direct bit-packing, patched
- * base and delta runs of up to 512 values.
- */
-export class IntRleV2 implements IntDecoder {
-  readonly #input: StreamInput;
-  readonly #signed: boolean;
-  readonly #what: string;
+/** A decoder of integers that come in runs: each run decoded whole, then handed out value by value. */
+abstract class RunDecoder implements IntDecoder {
+  protected readonly input: StreamInput;
+  protected readonly signed: boolean;
+  protected readonly what: string;
   #values: number[] = [];
   #at = 0;
 
   constructor(input: StreamInput, signed: boolean, what: string) {
-    this.#input = input;
-    this.#signed = signed;
-    this.#what = what;
+    this.input = input;
+    this.signed = signed;
+    this.what = what;
   }
 
   next(): number {
-    if (this.#at >= this.#values.length) this.#readRun();
+    if (this.#at >= this.#values.length) {
+      this.#values = this.readRun();
+      this.#at = 0;
+    }
     return this.#values[this.#at++] as number;
   }
 
-  #readRun(): void {
-    this.#values = [];
-    this.#at = 0;
-    const header = this.#input.byte();
+  protected abstract readRun(): number[];
+}
+
+/**
+ * Integer run-length encoding version 2 (ORC 0.12 on): short repeats, direct bit-packing, patched
+ * base and delta runs of up to 512 values.
+ */
+export class IntRleV2 extends RunDecoder {
+  protected readRun(): number[] {
+    const header = this.input.byte();
     const encoding = header >>> 6;
-    if (encoding === 0) this.#shortRepeat(header);
-    else if (encoding === 1) this.#direct(header);
-    else if (encoding === 2) this.#patchedBase(header);
-    else this.#delta(header);
+    if (encoding === 0) return this.#shortRepeat(header);
+    if (encoding === 1) return this.#direct(header);
+    if (encoding === 2) return this.#patchedBase(header);
+    return this.#delta(header);
   }
 
-  #shortRepeat(header: number): void {
-    const value = bigEndian(this.#input, ((header >>> 3) & 7) + 1, this.#what);
-    const repeated = this.#signed ? zigzag(value) : value;
-    for (let count = (header & 7) + 3; count > 0; count -= 1) this.#values.push(repeated);
+  #shortRepeat(header: number): number[] {
+    const value = bigEndian(this.input, ((header >>> 3) & 7) + 1, this.what);
+    return new Array<number>((header & 7) + 3).fill(this.signed ? zigzag(value) : value);
   }
 
-  #direct(header: number): void {
-    const length = (((header & 1) << 8) | this.#input.byte()) + 1;
-    unpack(this.#input, length, width((header >>> 1) & 31), this.#values, this.#what);
-    if (this.#signed) this.#values = this.#values.map(zigzag);
+  #direct(header: number): number[] {
+    const length = (((header & 1) << 8) | this.input.byte()) + 1;
+    const values: number[] = [];
+    unpack(this.input, length, width((header >>> 1) & 31), values, this.what);
+    return this.signed ? values.map(zigzag) : values;
   }
 
-  #patchedBase(header: number): void {
-    const input = this.#input;
+  #patchedBase(header: number): number[] {
+    const { input, what } = this;
     const valueBits = width((header >>> 1) & 31);
     const length = (((header & 1) << 8) | input.byte()) + 1;
     const third = input.byte();
@@ -125,85 +131,64 @@ export class IntRleV2 implements IntDecoder {
     const gapBits = ((fourth >>> 5) & 7) + 1;
     const patchCount = fourth & 31;
     // The base is sign-magnitude: its top bit is the sign.
-    const rawBase = bigEndian(input, baseBytes, this.#what);
+    const rawBase = bigEndian(input, baseBytes, what);
     const signBit = 2 ** (baseBytes * 8 - 1);
     const base = rawBase >= signBit ? -(rawBase - signBit) : rawBase;
     const data: number[] = [];
-    unpack(input, length, valueBits, data, this.#what);
+    unpack(input, length, valueBits, data, what);
     const patches: number[] = [];
-    unpack(input, patchCount, closestFixedBits(gapBits + patchBits), patches, this.#what);
+    unpack(input, patchCount, closestFixedBits(gapBits + patchBits), patches, what);
     let index = 0;
     for (const patch of patches) {
       index += Math.floor(patch / 2 ** patchBits);
       const value = patch % 2 ** patchBits;
       // A gap of 255 with a patch of 0 only moves on: gaps longer than 255 are split so.
       if (value === 0) continue;
-      if (index >= length) throw new OrcError(`${this.#what} patches a value past the end of its run`);
+      if (index >= length) throw new OrcError(`${what} patches a value past the end of its run`);
       data[index] = (data[index] as number) + value * 2 ** valueBits;
     }
-    for (const value of data) {
+    return data.map((value) => {
       const patched = base + value;
-      if (!Number.isSafeInteger(patched)) throw tooLarge(this.#what);
-      this.#values.push(patched);
-    }
+      if (!Number.isSafeInteger(patched)) throw tooLarge(what);
+      return patched;
+    });
   }
 
-  #delta(header: number): void {
-    const input = this.#input;
+  #delta(header: number): number[] {
+    const { input, what } = this;
     const code = (header >>> 1) & 31;
     const bits = code === 0 ? 0 : width(code);
     const length = (((header & 1) << 8) | input.byte()) + 1;
-    const first = readVarint(input, this.#what);
-    let previous = this.#signed ? zigzag(first) : first;
-    this.#values.push(previous);
-    const deltaBase = zigzag(readVarint(input, this.#what));
-    if (length === 1) return;
+    const first = readVarint(input, what);
+    let previous = this.signed ? zigzag(first) : first;
+    const values = [previous];
+    const deltaBase = zigzag(readVarint(input, what));
+    if (length === 1) return values;
     previous += deltaBase;
-    this.#values.push(previous);
+    values.push(previous);
     const deltas: number[] = [];
     if (bits === 0) for (let index = 2; index < length; index += 1) deltas.push(Math.abs(deltaBase));
-    else unpack(input, length - 2, bits, deltas, this.#what);
+    else unpack(input, length - 2, bits, deltas, what);
     for (const delta of deltas) {
       previous += deltaBase < 0 ? -delta : delta;
-      this.#values.push(previous);
+      values.push(previous);
     }
+    return values;
   }
 }
 
 /** Integer run-length encoding version 1 (ORC 0.11): runs of up to 130 with a delta, or literals. */
-export class IntRleV1 implements IntDecoder {
-  readonly #input: StreamInput;
-  readonly #signed: boolean;
-  readonly #what: string;
-  #values: number[] = [];
-  #at = 0;
-
-  constructor(input: StreamInput, signed: boolean, what: string) {
-    this.#input = input;
-    this.#signed = signed;
-    this.#what = what;
-  }
-
-  next(): number {
-    if (this.#at >= this.#values.length) this.#readRun();
-    return this.#values[this.#at++] as number;
-  }
-
-  #readRun(): void {
-    this.#values = [];
-    this.#at = 0;
-    const control = (this.#input.byte() << 24) >> 24;
+export class IntRleV1 extends RunDecoder {
+  protected readRun(): number[] {
+    const control = (this.input.byte() << 24) >> 24;
     const value = () => {
-      const raw = readVarint(this.#input, this.#what);
-      return this.#signed ? zigzag(raw) : raw;
+      const raw = readVarint(this.input, this.what);
+      return this.signed ? zigzag(raw) : raw;
     };
-    if (control < 0) {
-      for (let count = -control; count > 0; count -= 1) this.#values.push(value());
-      return;
-    }
-    const delta = (this.#input.byte() << 24) >> 24;
+    if (control < 0) return Array.from({ length: -control }, value);
+    const delta = (this.input.byte() << 24) >> 24;
     const base = value();
-    for (let index = 0; index < control + 3; index += 1) this.#values.push(base + index * delta);
+    return Array.from({ length: control + 3 }, (_, index) => base + index * delta);
   }
 }
 

@@ -47,7 +47,7 @@ const program = new Command('s3-to-sqs')
 withPublishOptions(
   program
     .command('inventory')
-    .description('publish every current object listed by an S3 Inventory report (CSV)')
+    .description('publish every current object listed by an S3 Inventory report (CSV, Parquet or ORC)')
     .argument('<manifest>', "the report's manifest: s3://<bucket>/<prefix>/<source>/<config>/<time>/manifest.json")
     .argument('<queue-url>', 'target SQS queue URL (FIFO when it ends in .fifo)')
     .option('--continuation <json>', 'resume a stopped run: the "continuation" its summary printed'),

@@ -102,9 +102,10 @@ export class OrcFile {
     const stripe = this.stripes[index] as StripeInformation;
     const footerStart = stripe.offset + stripe.indexLength + stripe.dataLength;
     const footerBytes = await this.#source.read(footerStart, footerStart + stripe.footerLength);
-    const footer = parseStripeFooter(
-      StreamInput.whole(footerBytes, this.#compression, `${this.#name}'s stripe ${index} footer`),
-      this.#name,
+    const footerName = `${this.#name}'s stripe ${index} footer`;
+    const footer = corruptIfMalformed(
+      () => parseStripeFooter(StreamInput.whole(footerBytes, this.#compression, footerName), this.#name),
+      footerName,
     );
     const readers = new Map<string, ColumnReader>();
     for (const field of fields) {

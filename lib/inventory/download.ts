@@ -6,6 +6,7 @@ import { DEFAULT_BACKOFF, waitBeforeRetry } from '../core/retry.ts';
 import type { RunStats } from '../core/run-stats.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
 import type { ManifestFile } from './manifest.ts';
+import type { S3Location } from '../core/types.ts';
 import { httpStatusOf } from '../core/aws-errors.ts';
 
 /** Resumes in a row that bring no new byte before the download counts as failed. */
@@ -37,13 +38,8 @@ export async function openDataFile(s3: S3Client, bucket: string, file: ManifestF
   const uri = formatS3Uri({ bucket, key: file.key });
   const get = async (range?: string, ifMatch = options.ifMatch): Promise<GetObjectCommandOutput> => {
     try {
-      return await s3.send(
-        new GetObjectCommand({ Bucket: bucket, Key: file.key, ...(range && { Range: range }), ...(ifMatch && { IfMatch: ifMatch }) }),
-      );
+      return await getDataFile(s3, { bucket, key: file.key }, { ...(range && { range }), ...(ifMatch && { ifMatch }) });
     } catch (error) {
-      if (httpStatusOf(error) === 412) {
-        throw new DataFileError(`data file ${uri} changed while it was being read (its ETag is no longer ${ifMatch})`, { cause: error });
-      }
       throw asDataFileError(error, uri);
     }
   };
@@ -115,6 +111,31 @@ function isComplete(uri: string, file: ManifestFile, progress: { received: numbe
       cause: broken,
     },
   );
+}
+
+/**
+ * GetObject of a data file, or of a range of it, pinned by `If-Match` to the ETag read before: an
+ * object replaced meanwhile (412) fails with a DataFileError saying so; other errors pass as they are.
+ */
+export async function getDataFile(
+  s3: S3Client,
+  location: S3Location,
+  { range, ifMatch }: { range?: string; ifMatch?: string },
+): Promise<GetObjectCommandOutput> {
+  try {
+    return await s3.send(
+      new GetObjectCommand({
+        Bucket: location.bucket,
+        Key: location.key,
+        ...(range && { Range: range }),
+        ...(ifMatch && { IfMatch: ifMatch }),
+      }),
+    );
+  } catch (error) {
+    if (httpStatusOf(error) !== 412) throw error;
+    const uri = formatS3Uri(location);
+    throw new DataFileError(`data file ${uri} changed while it was being read (its ETag is no longer ${ifMatch})`, { cause: error });
+  }
 }
 
 export function asDataFileError(error: unknown, uri: string): PipelineError {

@@ -1,10 +1,9 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { httpStatusOf } from '../core/aws-errors.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { DataFileError } from '../core/errors.ts';
 import { DEFAULT_BACKOFF, waitBeforeRetry } from '../core/retry.ts';
 import type { RunStats } from '../core/run-stats.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
-import { asDataFileError, MAX_RESUMES_WITHOUT_PROGRESS } from './download.ts';
+import { asDataFileError, getDataFile, MAX_RESUMES_WITHOUT_PROGRESS } from './download.ts';
 import type { ManifestFile } from './manifest.ts';
 
 /** Bytes of a file by range: ranged GETs of an S3 object, or a buffer in tests. */
@@ -22,17 +21,8 @@ export interface ByteSource {
 export function s3ByteSource(s3: S3Client, bucket: string, file: ManifestFile, options: { etag?: string; stats?: RunStats }): ByteSource {
   const uri = formatS3Uri({ bucket, key: file.key });
   const get = async (start: number, end: number): Promise<Buffer> => {
-    const command = new GetObjectCommand({
-      Bucket: bucket,
-      Key: file.key,
-      Range: `bytes=${start}-${end - 1}`,
-      ...(options.etag && { IfMatch: options.etag }),
-    });
-    const response = await s3.send(command).catch((error: unknown) => {
-      if (httpStatusOf(error) === 412)
-        throw new DataFileError(`data file ${uri} changed while it was being read (its ETag is no longer ${options.etag})`);
-      throw error;
-    });
+    const range = `bytes=${start}-${end - 1}`;
+    const response = await getDataFile(s3, { bucket, key: file.key }, { range, ...(options.etag && { ifMatch: options.etag }) });
     const bytes = Buffer.from((await response.Body?.transformToByteArray()) ?? []);
     if (bytes.length !== end - start) throw new Error(`the range ${start}-${end - 1} came back with ${bytes.length} bytes`);
     return bytes;

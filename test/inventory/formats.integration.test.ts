@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageField, ObjectRef, S3Location } from '../../lib/core/types.ts';
+import { RunStats } from '../../lib/core/run-stats.ts';
+import { dataFileFormat } from '../../lib/inventory/formats.ts';
 import { publishInventoryReport } from '../../lib/inventory/job.ts';
 import type { InventoryFormat } from '../../lib/inventory/manifest.ts';
 import { columnarSchema } from '../../lib/local/columnar-report.ts';
@@ -229,6 +231,19 @@ describe.each([
       new RegExp(`data file s3://${BUCKET}/\\S+\\.${EXTENSIONS[format]}.*${feature.replace(/[()^.]/g, '\\$&')}`),
     );
     expect(await aws.drain(queueUrl)).toEqual([]);
+  });
+});
+
+describe.each(['Parquet', 'ORC'] as const)('a %s file replaced after its integrity pass', (format) => {
+  it('fails by name: its ranged reads are pinned to the ETag that was checked', async () => {
+    const body = await fixture(`versioned.${EXTENSIONS[format]}`);
+    const manifest = await uploadReport(format, [body]);
+    const key = manifest.key.replace(/\d{4}-.*$/, `data/0.${EXTENSIONS[format]}`);
+    const dataFile = { bucket: BUCKET, file: { key, size: body.length, md5: '' }, columns: { bucket: 0, key: 1, details: {}, count: 2 } };
+    const options = { startRow: 0, etag: '"the-etag-checked-before"', stats: new RunStats(), selection: { fields: [] } };
+    await expect(dataFileFormat(format).open(aws.s3, dataFile, options).next()).rejects.toThrow(
+      `data file s3://${BUCKET}/${key} changed while it was being read`,
+    );
   });
 });
 

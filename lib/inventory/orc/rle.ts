@@ -25,7 +25,7 @@ function tooLarge(what: string): OrcError {
 }
 
 /** A base-128 varint, unsigned. */
-export function readVarint(input: StreamInput, what: string): number {
+function readVarint(input: StreamInput, what: string): number {
   let value = 0;
   let scale = 1;
   for (;;) {

@@ -27,10 +27,10 @@ const SAMPLE_BYTES = 64 * 1024;
  * pauses. Gzip cannot seek, so rows before `startRow` are dropped at the speed of counting newlines.
  */
 export const csvFormat: DataFileFormat = {
-  async *open(s3: S3Client, dataFile: DataFile, { startRow, etag, stats, selection }: OpenOptions): AsyncGenerator<RowBatch> {
+  async *open(s3: S3Client, dataFile: DataFile, { startRow, etag, stats, selection, onPastEnd }: OpenOptions): AsyncGenerator<RowBatch> {
     const uri = formatS3Uri({ bucket: dataFile.bucket, key: dataFile.file.key });
     const { chunks } = await openDataFile(s3, dataFile.bucket, dataFile.file, { stats, ...(etag && { ifMatch: etag }) });
-    const decompressed = skipRows(startRow);
+    const decompressed = skipRows(startRow, onPastEnd);
     const streaming = pipeline(Readable.from(chunks, { objectMode: false }), createGunzip(GUNZIP_OPTIONS), decompressed);
     // Errors reach the loop below through the last stream; this only keeps an early exit from
     // leaving an unhandled rejection behind.

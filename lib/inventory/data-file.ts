@@ -58,6 +58,8 @@ export interface OpenOptions {
   /** Counts the bytes read and the download's resumes. */
   stats: RunStats;
   selection: RowSelection;
+  /** Told the file's rows when it has fewer than `startRow` (a continuation past its end). */
+  onPastEnd?: (rowsInFile: number) => void;
 }
 
 /**

@@ -152,17 +152,17 @@ async function* keysOfReport(
     const progress = { file: index, key: file.file.key, done: false, read };
     reading.files.push(progress);
     if (signal?.aborted) return;
-    const { rows, etag, estimated } = await (nextCheck ?? check(index));
+    const { etag } = await (nextCheck ?? check(index));
     nextCheck = index + 1 < manifest.files.length ? check(index + 1) : undefined;
-    if (!estimated && startRow > rows) {
-      throw new InvalidArgumentError(
-        `the continuation's "startRow" ${startRow} is past the end of data file ${index}, which has ${rows} rows`,
-      );
-    }
     for await (const objects of read.batches(selection, etag)) {
       const batch = objects as FileObject[];
       for (const object of batch) object.file = index;
       yield batch;
+    }
+    if (read.rowsIfPastEnd !== undefined) {
+      throw new InvalidArgumentError(
+        `the continuation's "startRow" ${startRow} is past the end of data file ${index}, which has ${read.rowsIfPastEnd} rows`,
+      );
     }
     // Stopped on the way: the row where it stopped is left for the continuation.
     if (read.stopped) return;

@@ -19,10 +19,11 @@ const BATCH_ROWS = 8_192;
  * inside the file skips whole stripes without fetching them, and rows within its first stripe.
  */
 export const orcFormat: DataFileFormat = {
-  async *open(s3: S3Client, dataFile: DataFile, { startRow, etag, stats, selection }: OpenOptions): AsyncGenerator<RowBatch> {
+  async *open(s3: S3Client, dataFile: DataFile, { startRow, etag, stats, selection, onPastEnd }: OpenOptions): AsyncGenerator<RowBatch> {
     const uri = formatS3Uri({ bucket: dataFile.bucket, key: dataFile.file.key });
     const orc = await openOrc(s3ByteSource(s3, dataFile.bucket, dataFile.file, { ...(etag && { etag }), stats }), uri);
     const columns = neededColumns((name) => orc.has(name), selection, uri);
+    if (startRow > orc.rows) onPastEnd?.(orc.rows);
     let firstRow = 0;
     for (let index = 0; index < orc.stripes.length; index += 1) {
       const rows = orc.stripes[index]?.rows ?? 0;

@@ -25,12 +25,14 @@ const SUPPORTED_CODECS = new Set(['UNCOMPRESSED', ...Object.keys(compressors)]);
  * skips whole row groups without fetching them. Memory follows the size of one row group.
  */
 export const parquetFormat: DataFileFormat = {
-  async *open(s3: S3Client, dataFile: DataFile, { startRow, etag, stats, selection }: OpenOptions): AsyncGenerator<RowBatch> {
+  async *open(s3: S3Client, dataFile: DataFile, { startRow, etag, stats, selection, onPastEnd }: OpenOptions): AsyncGenerator<RowBatch> {
     const uri = formatS3Uri({ bucket: dataFile.bucket, key: dataFile.file.key });
     const file = asyncBuffer(s3ByteSource(s3, dataFile.bucket, dataFile.file, { ...(etag && { etag }), stats }));
     const metadata = await readMetadata(file, uri);
     const names = new Set(metadata.schema.slice(1).map((element) => element.name));
     const columns = neededColumns((name) => names.has(name), selection, uri);
+    const rowsInFile = Number(metadata.num_rows);
+    if (startRow > rowsInFile) onPastEnd?.(rowsInFile);
     let groupStart = 0;
     for (const group of metadata.row_groups) {
       const groupEnd = groupStart + Number(group.num_rows);

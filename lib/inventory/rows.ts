@@ -35,8 +35,11 @@ export class RowCounter {
   }
 }
 
-/** Drops the first `rows` rows of decompressed CSV and passes the rest on, byte for byte. */
-export function skipRows(rows: number): Transform {
+/**
+ * Drops the first `rows` rows of decompressed CSV and passes the rest on, byte for byte; tells
+ * `onPastEnd` the file's rows when it has fewer than that.
+ */
+export function skipRows(rows: number, onPastEnd?: (rowsInFile: number) => void): Transform {
   const counter = new RowCounter();
   let skipping = rows > 0;
   return new Transform({
@@ -46,6 +49,12 @@ export function skipRows(rows: number): Transform {
       if (after === -1) return done();
       skipping = false;
       done(null, chunk.subarray(after));
+    },
+    flush(done) {
+      // The data ended before `rows` rows: the start lay past the end of the file.
+      const rowsInFile = skipping ? counter.end() : rows;
+      if (rowsInFile < rows) onPastEnd?.(rowsInFile);
+      done();
     },
   });
 }

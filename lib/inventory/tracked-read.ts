@@ -32,6 +32,7 @@ export class TrackedRead {
   #position: number;
   #stopped = false;
   #ended = false;
+  #rowsIfPastEnd: number | undefined;
 
   constructor(source: { s3: S3Client; format: DataFileFormat; file: DataFile }, stats: RunStats, range: ReadRange) {
     this.#source = source;
@@ -56,13 +57,21 @@ export class TrackedRead {
     return this.#position;
   }
 
+  /** The file's rows, when it has fewer than the start row: the read began past its end. */
+  get rowsIfPastEnd(): number | undefined {
+    return this.#rowsIfPastEnd;
+  }
+
   /**
    * The current objects of the rows read, a batch at a time; `etag` pins the bytes to the ones the
    * integrity pass checked. Ends when the file or range ends, or when `shouldStop` says so.
    */
   async *batches(selection: RowSelection, etag?: string): AsyncGenerator<InventoryObject[]> {
     const { s3, format, file } = this.#source;
-    const options = { startRow: this.#position, stats: this.#stats, selection, ...(etag && { etag }) };
+    const onPastEnd = (rows: number) => {
+      this.#rowsIfPastEnd = rows;
+    };
+    const options = { startRow: this.#position, stats: this.#stats, selection, onPastEnd, ...(etag && { etag }) };
     let atBoundary = false;
     for await (const rows of format.open(s3, file, options)) {
       const objects: InventoryObject[] = [];

@@ -159,6 +159,21 @@ describe.each(FORMATS)('%s reports', (format) => {
     ).toEqual(newer.map((row) => row.key).sort());
   });
 
+  it('refuses a continuation that starts past the end of a data file, naming its rows; one at its end finishes', async () => {
+    const manifest = await versionedReport(format);
+    const rows = expected.versioned.rows.length;
+    const continuation = (startRow: number) => ({ continuation: { manifest: uri(manifest), file: 0, startRow } });
+    const queueUrl = await aws.createQueue(`formats-past-end-${format}`);
+    await expect(publishInventoryReport(manifest, aws.context(queueUrl), undefined, continuation(rows + 1))).rejects.toThrow(
+      `the continuation's "startRow" ${rows + 1} is past the end of data file 0, which has ${rows} rows`,
+    );
+    expect(await publishInventoryReport(manifest, aws.context(queueUrl), undefined, continuation(rows))).toMatchObject({
+      done: true,
+      published: 0,
+    });
+    expect(await aws.drain(queueUrl)).toEqual([]);
+  });
+
   it('the workers publish a file split into shards, with continuations, each key once', async () => {
     const keys = hexKeys(expected.blocks.count);
     const manifest =

@@ -12,6 +12,7 @@ import { showProgress } from '../lib/cli/progress.ts';
 import { createPipelineContext, type PipelineContext } from '../lib/publish/pipeline.ts';
 import { findBaseline } from '../lib/run/baseline.ts';
 import { runStatus } from '../lib/run/report.ts';
+import { type RunStateStore, runStateStoreFromEnvironment } from '../lib/run/state.ts';
 import { RunStats, type StatsSummary } from '../lib/core/run-stats.ts';
 import { seedBucket } from '../lib/local/sample-objects.ts';
 import { parseS3Uri } from '../lib/core/s3-location.ts';
@@ -38,6 +39,17 @@ interface BackfillOptions {
 // A stack trace only on request: every expected failure has a message of its own.
 const VERBOSE = process.argv.includes('--verbose');
 
+const STATE_OPTION =
+  "a report in an adopted bucket: where the stack keeps its runs' state, s3://<stack bucket>/<prefix>/ (the stack's RunStateLocation output; default: RUN_STATE_BUCKET and RUN_STATE_PREFIX)";
+
+/** The run-state store of `--state`, else of the environment. */
+function stateStoreOption(uri: string | undefined): RunStateStore | undefined {
+  if (uri === undefined) return runStateStoreFromEnvironment(process.env);
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!match?.[1]) throw new InvalidArgumentError(`--state "${uri}" is not an S3 location: expected s3://<bucket>/<prefix>/`);
+  return runStateStoreFromEnvironment({ RUN_STATE_BUCKET: match[1], RUN_STATE_PREFIX: match[2] });
+}
+
 const program = new Command('s3-to-sqs')
   .description('Publish one SQS message {"bucket","key"} per object of an S3 bucket.')
   .showHelpAfterError()
@@ -50,15 +62,18 @@ withPublishOptions(
     .description('publish every current object listed by an S3 Inventory report (CSV, Parquet or ORC)')
     .argument('<manifest>', "the report's manifest: s3://<bucket>/<prefix>/<source>/<config>/<time>/manifest.json")
     .argument('<queue-url>', 'target SQS queue URL (FIFO when it ends in .fifo)')
-    .option('--continuation <json>', 'resume a stopped run: the "continuation" its summary printed'),
-).action((manifest: string, queueUrl: string, options: PublishOptions & { continuation?: string }) => {
+    .option('--continuation <json>', 'resume a stopped run: the "continuation" its summary printed')
+    .option('--state <s3-uri>', STATE_OPTION),
+).action((manifest: string, queueUrl: string, options: PublishOptions & { continuation?: string; state?: string }) => {
   const continuation =
     options.continuation === undefined ? undefined : (parseJsonOption('--continuation', options.continuation) as InventoryContinuation);
   return runPublish(queueUrl, options, async (context, stats, signal) => {
     const location = parseS3Uri(manifest);
     // `changed`: the difference from the last complete run of the same inventory configuration.
     const baseline =
-      context.config.publishMode === 'changed' ? await findBaseline(context.s3, location, context.config.changedMarginHours) : undefined;
+      context.config.publishMode === 'changed'
+        ? await findBaseline(context.s3, location, context.config.changedMarginHours, stateStoreOption(options.state))
+        : undefined;
     const changedSince = baseline && new Date(baseline.changedSince);
     const summary = await publishInventoryReport(location, context, stats, {
       signal,
@@ -101,11 +116,12 @@ program
   .command('status')
   .description('how far the run of an inventory report has come (Lambda path: fan-out and workers)')
   .argument('<manifest>', 's3://<bucket>/…/manifest.json')
+  .option('--state <s3-uri>', STATE_OPTION)
   .option('--json', 'print the status as one JSON line', false)
   .option('--verbose', 'with an error, print its stack trace', false)
-  .action(async (manifest: string, options: { json: boolean }) => {
+  .action(async (manifest: string, options: { json: boolean; state?: string }) => {
     const { s3 } = createAwsClientsFromEnvironment(8);
-    const status = await runStatus(s3, parseS3Uri(manifest));
+    const status = await runStatus(s3, parseS3Uri(manifest), stateStoreOption(options.state));
     if (options.json) {
       console.log(JSON.stringify(status));
       return;

@@ -1,9 +1,10 @@
-import type { Context, S3Event } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
 import { startInventoryRun, type FanOutSummary } from '../lib/run/fan-out.ts';
 import { loadSelection } from '../lib/core/config.ts';
 import { lazy } from '../lib/core/lazy.ts';
-import { manifestLocations } from '../lib/inventory/s3-event.ts';
+import { acceptsManifest, type ManifestEvent, manifestFilterFromEnvironment, manifestLocations } from '../lib/inventory/s3-event.ts';
+import { runStateStoreFromEnvironment } from '../lib/run/state.ts';
 import { workQueueFromEnvironment } from '../lib/run/worker-context.ts';
 import { createLogger } from '../lib/core/logger.ts';
 
@@ -13,20 +14,29 @@ const clients = lazy(async () => ({
   s3: createAwsClientsFromEnvironment(16).s3,
   ...(await workQueueFromEnvironment(process.env)),
   selection: loadSelection(process.env),
+  stateStore: runStateStoreFromEnvironment(process.env),
+  filter: manifestFilterFromEnvironment(process.env),
 }));
 
 /**
- * S3 ObjectCreated on an inventory manifest.json → the report's run is claimed and one task per
- * data file is queued for the `worker` function. A second delivery of the same event starts nothing.
+ * A new inventory manifest.json (an S3 notification from the stack's bucket, or S3's "Object
+ * Created" event through EventBridge from an adopted one) → the report's run is claimed and one
+ * task per data file is queued for the `worker` function. A second delivery, in either shape,
+ * starts nothing.
  */
-export async function handler(event: S3Event, context?: Context): Promise<{ runs: FanOutSummary[] }> {
+export async function handler(event: ManifestEvent, context?: Context): Promise<{ runs: FanOutSummary[] }> {
   if (context) logger.addContext(context);
   const deadline = Date.now() + (context?.getRemainingTimeInMillis() ?? 60_000);
   const runs: FanOutSummary[] = [];
   const failures: Error[] = [];
+  const { filter, ...fanOut } = await clients();
   for (const location of manifestLocations(event, logger)) {
+    if (!acceptsManifest(filter, location)) {
+      logger.info('ignored a report of a source bucket or configuration not accepted', { manifest: `s3://${location.bucket}/${location.key}` });
+      continue;
+    }
     try {
-      runs.push(await startInventoryRun(location, { ...(await clients()), log: logger, deadline }));
+      runs.push(await startInventoryRun(location, { ...fanOut, log: logger, deadline }));
     } catch (error) {
       logger.error('inventory run could not start', { manifest: `s3://${location.bucket}/${location.key}`, error: error as Error });
       failures.push(error as Error);

@@ -2,7 +2,7 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { formatS3Uri } from '../core/s3-location.ts';
 import type { S3Location } from '../core/types.ts';
 
-import { getJson, reportKey, runFolder } from './state.ts';
+import { getJson, reportKey, runFolder, type RunStateStore } from './state.ts';
 import type { Baseline, RunReport } from './types.ts';
 
 const REPORT_FOLDER = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})Z$/;
@@ -20,7 +20,12 @@ export function scanStartOf(folder: string): Date | undefined {
  * (`report.json` with `status: complete`), skipping failed and unfinished runs; undefined when
  * there is none (a first run, or reports expired), and then everything is published.
  */
-export async function findBaseline(s3: S3Client, manifest: S3Location, marginHours: number): Promise<Baseline | undefined> {
+export async function findBaseline(
+  s3: S3Client,
+  manifest: S3Location,
+  marginHours: number,
+  store?: RunStateStore,
+): Promise<Baseline | undefined> {
   const parts = manifest.key.split('/');
   const current = parts.at(-2) ?? '';
   const configPrefix = `${parts.slice(0, -2).join('/')}/`;
@@ -46,7 +51,7 @@ export async function findBaseline(s3: S3Client, manifest: S3Location, marginHou
     .slice(0, LOOKBACK);
   for (const folder of earlier) {
     const location = { bucket: manifest.bucket, key: `${configPrefix}${folder}/manifest.json` };
-    const run = runFolder(location);
+    const run = runFolder(location, store);
     const report = (await getJson<RunReport>(s3, run.bucket, reportKey(run)))?.value;
     if (report?.status !== 'complete') continue;
     const scanStart = scanStartOf(folder) as Date;

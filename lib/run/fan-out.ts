@@ -1,13 +1,15 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Selection } from '../core/config.ts';
-import { fetchManifest, requireColumns } from '../inventory/manifest.ts';
+import { fetchManifest, type InventoryManifest, requireColumns } from '../inventory/manifest.ts';
+import type { AnnouncedManifest } from '../inventory/s3-event.ts';
 import { findBaseline } from './baseline.ts';
 import { queueTasks, type PartTask } from './part-task.ts';
 import { completeRunIfFinished } from './report.ts';
-import { claimKey, getJson, putJson, runFolder } from './state.ts';
+import { claimKey, getJson, putJson, type RunStateStore, runFolder } from './state.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
 import type { Log, S3Location } from '../core/types.ts';
+import { httpStatusOf, isNoSuchKey } from '../core/aws-errors.ts';
 import type { RunClaim } from './types.ts';
 
 export interface FanOutContext {
@@ -19,6 +21,8 @@ export interface FanOutContext {
   deadline: number;
   /** What to publish; everything, with bucket and key only, when absent. */
   selection?: Selection;
+  /** Where runs of reports in buckets the stack does not own keep their state. */
+  stateStore?: RunStateStore;
 }
 
 export interface FanOutSummary {
@@ -34,14 +38,16 @@ export interface FanOutSummary {
  * it does not exist, so a second delivery of the same event starts nothing), then queues one task
  * per data file for the workers.
  */
-export async function startInventoryRun(location: S3Location, context: FanOutContext): Promise<FanOutSummary> {
+export async function startInventoryRun(announced: AnnouncedManifest, context: FanOutContext): Promise<FanOutSummary> {
   const { s3, log } = context;
-  const manifest = await fetchManifest(s3, location);
+  const { location, manifest } = await readAnnouncedManifest(s3, announced);
   const changedOnly = context.selection?.publishMode === 'changed';
   // A report without the columns the run needs is refused before anything is queued.
   requireColumns(manifest, context.selection?.messageFields ?? [], changedOnly);
-  const baseline = changedOnly ? await findBaseline(s3, location, context.selection?.changedMarginHours ?? 0) : undefined;
-  const run = runFolder(location);
+  const baseline = changedOnly
+    ? await findBaseline(s3, location, context.selection?.changedMarginHours ?? 0, context.stateStore)
+    : undefined;
+  const run = runFolder(location, context.stateStore);
   const uri = formatS3Uri(location);
   const summary = { manifest: uri, sourceBucket: manifest.sourceBucket, parts: manifest.files.length };
   const claim: RunClaim = {
@@ -72,6 +78,7 @@ export async function startInventoryRun(location: S3Location, context: FanOutCon
 
   const tasks: PartTask[] = manifest.files.map((file, part) => ({
     manifest: location,
+    run,
     sourceBucket: manifest.sourceBucket,
     part,
     parts: manifest.files.length,
@@ -92,6 +99,23 @@ export async function startInventoryRun(location: S3Location, context: FanOutCon
   await putJson(s3, run.bucket, claimKey(run), { ...claim, status: 'queued' }, { ifMatch: etag });
   log.info('inventory run started', { ...summary, status, ...(claim.baseline && { baseline: claim.baseline }) });
   // A report of an empty bucket has no data file: the run is complete at once.
-  if (tasks.length === 0) await completeRunIfFinished(s3, { manifest: location, sourceBucket: manifest.sourceBucket, parts: 0 }, log);
+  if (tasks.length === 0) await completeRunIfFinished(s3, { manifest: location, run, sourceBucket: manifest.sourceBucket, parts: 0 }, log);
   return { ...summary, status };
+}
+
+/** The announced manifest, at its key as given, or else at the key it decodes to. */
+async function readAnnouncedManifest(
+  s3: S3Client,
+  { alternateKey, ...location }: AnnouncedManifest,
+): Promise<{ location: S3Location; manifest: InventoryManifest }> {
+  try {
+    return { location, manifest: await fetchManifest(s3, location) };
+  } catch (error) {
+    // Without s3:ListBucket on the key, S3 answers a missing key with 403 rather than 404.
+    const cause = (error as Error).cause ?? error;
+    const missing = isNoSuchKey(cause) || httpStatusOf(cause) === 404 || httpStatusOf(cause) === 403;
+    if (alternateKey === undefined || !missing) throw error;
+    const alternate = { bucket: location.bucket, key: alternateKey };
+    return { location: alternate, manifest: await fetchManifest(s3, alternate).catch(() => Promise.reject(error)) };
+  }
 }

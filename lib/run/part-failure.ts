@@ -13,7 +13,7 @@ import type { PartCheckpoint, RunReport, WorkResult } from './types.ts';
  * last error its workers saved, so that the run still gets its report and the report names it.
  */
 export async function recordFailedPart(s3: S3Client, task: PartTask, reason: string, log: Log): Promise<RunReport | undefined> {
-  const run = runFolder(task.manifest);
+  const run = task.run;
   const checkpoint = (await getJson<PartCheckpoint>(s3, run.bucket, checkpointKey(run, task.part, task.shard?.index)))?.value;
   const result: WorkResult = {
     status: 'failed',

@@ -4,10 +4,13 @@ import { InvalidArgumentError } from '../core/errors.ts';
 import { type ColumnPositions, INVENTORY_FORMATS, type InventoryFormat, type ManifestFile } from '../inventory/manifest.ts';
 import type { VerifiedFile } from '../inventory/data-file.ts';
 import type { S3Location } from '../core/types.ts';
+import { type RunFolder, runFolder } from './state.ts';
 
 /** One message of the work queue: publish one data file of a report, from `startRow` on. */
 export interface PartTask {
   manifest: S3Location;
+  /** Where the run's state lives; tasks queued before it was said are read with it beside the manifest. */
+  run: RunFolder;
   sourceBucket: string;
   part: number;
   parts: number;
@@ -62,10 +65,12 @@ export function parsePartTask(body: string): PartTask {
     !integer(task.sequence) ||
     (task.changedSince !== undefined && Number.isNaN(Date.parse(task.changedSince))) ||
     (task.format !== undefined && !INVENTORY_FORMATS.includes(task.format)) ||
-    (task.shard !== undefined && !isShardRange(task.shard, integer))
+    (task.shard !== undefined && !isShardRange(task.shard, integer)) ||
+    (task.run !== undefined && (typeof task.run?.bucket !== 'string' || typeof task.run.prefix !== 'string'))
   ) {
     throw new InvalidArgumentError(`work task is not a part task: ${body.slice(0, 500)}`);
   }
+  task.run ??= runFolder(task.manifest);
   return task;
 }
 

@@ -49,7 +49,7 @@ export class PartWork {
     this.stats.restore({ ...lease.checkpoint.counters, failed: 0, failedKeys: [] });
     this.#publishedBefore = this.stats.published;
     this.metrics = context.metrics && new InvocationMetrics(context.metrics, this.stats, context.log);
-    this.#dataFile = { bucket: runFolder(task.manifest).bucket, file: task.file, columns: task.columns };
+    this.#dataFile = { bucket: task.manifest.bucket, file: task.file, columns: task.columns };
     // The budget is honoured once this invocation has got past a row (sent or skipped), so that
     // every link of a chain makes progress whatever its budget (the check of the file may have
     // used it up); the row where it stops is left for the continuation.

@@ -48,7 +48,7 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
   const { s3, log, settings } = context;
   const finished = await finishedAlready(context, task);
   if (finished) return skipped(context, task, finished);
-  const lease = await PartLease.take(s3, runFolder(task.manifest), task, { owner, leaseMs: settings.leaseMs, log });
+  const lease = await PartLease.take(s3, task.run, task, { owner, leaseMs: settings.leaseMs, log });
   if (typeof lease === 'string') return skipped(context, task, lease);
   const work = new PartWork(task, lease, context, budget);
   await work.run();
@@ -64,7 +64,7 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
  * may have failed to write what follows, so a redelivery completes that first.
  */
 async function finishedAlready({ s3, log }: WorkerContext, task: PartTask): Promise<string | undefined> {
-  const run = runFolder(task.manifest);
+  const run = task.run;
   if (await getJson(s3, run.bucket, finishedKey(run, task.part))) {
     await completeRunIfFinished(s3, task, log);
     return 'the part is already finished';

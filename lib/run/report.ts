@@ -10,6 +10,8 @@ import {
   putJson,
   reportKey,
   runFolder,
+  type RunFolder,
+  type RunStateStore,
   checkpointKey,
   shardFinishedPrefix,
 } from './state.ts';
@@ -34,12 +36,11 @@ export function sumCounters(parts: Array<{ counters: PartCounters; continuations
  */
 export async function completeRunIfFinished(
   s3: S3Client,
-  { manifest, sourceBucket, parts }: { manifest: S3Location; sourceBucket: string; parts: number },
+  { manifest, run, sourceBucket, parts }: { manifest: S3Location; run: RunFolder; sourceBucket: string; parts: number },
   log: Log,
   /** Hears of the report when this call is the one that wrote it. */
   onWritten?: (report: RunReport) => void,
 ): Promise<RunReport | undefined> {
-  const run = runFolder(manifest);
   if ((await countFinished(s3, run.bucket, finishedPrefix(run))) < parts) return undefined;
   const existing = await getJson<RunReport>(s3, run.bucket, reportKey(run));
   if (existing) return existing.value;
@@ -73,8 +74,8 @@ export async function completeRunIfFinished(
   return report;
 }
 
-export async function runStatus(s3: S3Client, manifest: S3Location): Promise<RunStatus> {
-  const run = runFolder(manifest);
+export async function runStatus(s3: S3Client, manifest: S3Location, store?: RunStateStore): Promise<RunStatus> {
+  const run = runFolder(manifest, store);
   const uri = formatS3Uri(manifest);
   // A report that does not exist (a typo, a missing bucket) is an error that says so, not "not started".
   await fetchManifest(s3, manifest);

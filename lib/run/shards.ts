@@ -55,7 +55,7 @@ function blockStarts(blocks: number[], shardRows: number): number[] {
  * already there is kept. Returns false when that kept this one from being written.
  */
 export async function recordResult(s3: S3Client, task: PartTask, result: WorkResult, log: Log, firstOnly = false): Promise<boolean> {
-  const run = runFolder(task.manifest);
+  const run = task.run;
   const condition: WriteCondition = firstOnly ? { ifNoneMatch: '*' } : {};
   if (!task.shard) {
     const partResult: PartResult = { part: task.part, file: task.file.key, ...result };
@@ -71,7 +71,7 @@ export async function recordResult(s3: S3Client, task: PartTask, result: WorkRes
 /** Writes the result of a sharded part from its shards' results once they all have one. */
 export async function completeShardedPart(s3: S3Client, task: PartTask, log: Log): Promise<void> {
   if (!task.shard) return;
-  const run = runFolder(task.manifest);
+  const run = task.run;
   const shards: ShardResult[] = [];
   for await (const result of finishedResults<ShardResult>(s3, run.bucket, shardFinishedPrefix(run, task.part))) shards.push(result);
   if (shards.length < task.shard.count) return;

@@ -8,7 +8,9 @@ import { httpStatusOf, isNoSuchKey } from '../core/aws-errors.ts';
  * The state of one run of a report lives in small JSON objects beside its manifest, under
  * `<report folder>/s3-to-sqs/`: S3 is already there, reads after writes are consistent, conditional
  * writes make claims and leases atomic, and the state expires with the report. The functions
- * read and write only this folder.
+ * read and write only this folder. A report in a bucket the stack does not own (an adopted
+ * inventory) is only read: its run's folder is in the stack's bucket, under the store's prefix
+ * followed by the report's bucket and folder, and expires there with the same lifecycle rule.
  *
  * - `claim.json`: the run exists; created once with `If-None-Match: *`.
  * - `parts/<n>.json`: checkpoint of part n, the lease of the worker on it (`If-Match` updates).
@@ -22,9 +24,26 @@ export interface RunFolder {
   prefix: string;
 }
 
-export function runFolder(manifest: S3Location): RunFolder {
+/** Where the runs of reports in other buckets keep their state: a bucket the stack owns. */
+export interface RunStateStore {
+  bucket: string;
+  /** Empty, or ends with `/`. */
+  prefix: string;
+}
+
+export function runFolder(manifest: S3Location, store?: RunStateStore): RunFolder {
   const slash = manifest.key.lastIndexOf('/');
-  return { bucket: manifest.bucket, prefix: `${slash === -1 ? '' : manifest.key.slice(0, slash + 1)}s3-to-sqs/` };
+  const folder = `${slash === -1 ? '' : manifest.key.slice(0, slash + 1)}s3-to-sqs/`;
+  if (!store || store.bucket === manifest.bucket) return { bucket: manifest.bucket, prefix: folder };
+  return { bucket: store.bucket, prefix: `${store.prefix}${manifest.bucket}/${folder}` };
+}
+
+/** `RUN_STATE_BUCKET` and `RUN_STATE_PREFIX`: where runs of reports in other buckets keep their state. */
+export function runStateStoreFromEnvironment(env: NodeJS.ProcessEnv): RunStateStore | undefined {
+  const bucket = env.RUN_STATE_BUCKET?.trim();
+  if (!bucket) return undefined;
+  const prefix = env.RUN_STATE_PREFIX?.trim().replace(/^\/+/, '') ?? '';
+  return { bucket, prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/` };
 }
 
 const partName = (part: number) => String(part).padStart(6, '0');

@@ -19,8 +19,10 @@ let tasks = 0;
 /** A task of a report of its own, so that each test starts with no checkpoint. */
 function newTask(): PartTask {
   tasks += 1;
+  const manifest = { bucket: BUCKET, key: `inventory/src/cfg/2026-12-0${tasks}T00-00Z/manifest.json` };
   return {
-    manifest: { bucket: BUCKET, key: `inventory/src/cfg/2026-12-0${tasks}T00-00Z/manifest.json` },
+    manifest,
+    run: runFolder(manifest),
     sourceBucket: 'src',
     part: 0,
     parts: 1,

@@ -32,7 +32,9 @@ export async function handler(event: ManifestEvent, context?: Context): Promise<
   const { filter, ...fanOut } = await clients();
   for (const location of manifestLocations(event, logger)) {
     if (!acceptsManifest(filter, location)) {
-      logger.info('ignored a report of a source bucket or configuration not accepted', { manifest: `s3://${location.bucket}/${location.key}` });
+      logger.info('ignored a report of a source bucket or configuration not accepted', {
+        manifest: `s3://${location.bucket}/${location.key}`,
+      });
       continue;
     }
     try {

@@ -1,3 +1,4 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
 import { loadSelection } from '../lib/core/config.ts';
@@ -6,6 +7,7 @@ import { assertBucketInRegion } from '../lib/stack/bucket-region.ts';
 import { sendCustomResourceResponse } from '../lib/stack/custom-resource.ts';
 import { emptyBucket } from '../lib/stack/empty-bucket.ts';
 import { deleteInventoryConfiguration, putInventoryConfiguration } from '../lib/stack/inventory-configuration.ts';
+import { eventBridgeResourceId, releaseEventBridge, turnOnEventBridge } from '../lib/stack/bucket-eventbridge.ts';
 import { lazy } from '../lib/core/lazy.ts';
 import { createLogger } from '../lib/core/logger.ts';
 
@@ -18,45 +20,17 @@ const clients = lazy(async () => createAwsClientsFromEnvironment(4));
  * - `Custom::SourceBucketInventory` turns the daily inventory on for the source bucket (created
  *   or adopted) in the stack's region, and off again when the stack is removed;
  * - `Custom::EmptyBucketOnDelete` empties the inventory bucket (reports only) when the stack is
- *   removed, so that CloudFormation can delete it.
+ *   removed, so that CloudFormation can delete it;
+ * - `Custom::BucketEventBridge` turns EventBridge delivery on for an adopted inventory bucket,
+ *   keeping its other notifications, and off on removal only if it was the one to turn it on.
  */
 export async function handler(event: CloudFormationCustomResourceEvent, context?: Context): Promise<void> {
   if (context) logger.addContext(context);
-  const properties = event.ResourceProperties as Record<string, string>;
   let physicalId = 'PhysicalResourceId' in event ? event.PhysicalResourceId : `${event.LogicalResourceId}-${event.RequestId}`;
   try {
-    const { s3 } = await clients();
-    switch (event.ResourceType) {
-      case 'Custom::SourceBucketInventory': {
-        const settings = {
-          sourceBucket: required(properties, 'SourceBucket'),
-          configurationId: required(properties, 'ConfigurationId'),
-          destinationBucketArn: required(properties, 'DestinationBucketArn'),
-          destinationPrefix: required(properties, 'DestinationPrefix'),
-          destinationAccountId: required(properties, 'DestinationAccountId'),
-          format: inventoryFormat(properties.Format),
-          selection: loadSelection({ MESSAGE_FIELDS: properties.MessageFields, PUBLISH_MODE: properties.PublishMode }),
-        };
-        // A new physical id on update makes CloudFormation delete the old configuration.
-        physicalId = `${settings.sourceBucket}/${settings.configurationId}`;
-        if (event.RequestType === 'Delete') {
-          await deleteInventoryConfiguration(s3, settings.sourceBucket, settings.configurationId);
-        } else {
-          // `sls deploy` checks this first; a deploy by other means gets the same clear refusal.
-          if (process.env.AWS_REGION) await assertBucketInRegion(s3, settings.sourceBucket, process.env.AWS_REGION);
-          await putInventoryConfiguration(s3, settings);
-        }
-        break;
-      }
-      case 'Custom::EmptyBucketOnDelete': {
-        const bucket = required(properties, 'Bucket');
-        physicalId = `empty-on-delete/${bucket}`;
-        if (event.RequestType === 'Delete') logger.info('emptied bucket', { bucket, deleted: await emptyBucket(s3, bucket) });
-        break;
-      }
-      default:
-        throw new Error(`unknown custom resource type ${event.ResourceType}`);
-    }
+    const resource = RESOURCES[event.ResourceType];
+    if (!resource) throw new Error(`unknown custom resource type ${event.ResourceType}`);
+    physicalId = await resource(event, (await clients()).s3, physicalId);
     logger.info('custom resource done', { type: event.ResourceType, request: event.RequestType, physicalId });
     await sendCustomResourceResponse(event, 'SUCCESS', physicalId);
   } catch (error) {
@@ -64,6 +38,52 @@ export async function handler(event: CloudFormationCustomResourceEvent, context?
     await sendCustomResourceResponse(event, 'FAILED', physicalId, (error as Error).message);
   }
 }
+
+/** One operation of a custom resource; returns its physical id. */
+type Resource = (event: CloudFormationCustomResourceEvent, s3: S3Client, physicalId: string) => Promise<string>;
+
+const RESOURCES: Record<string, Resource> = {
+  'Custom::SourceBucketInventory': async (event, s3) => {
+    const properties = event.ResourceProperties as Record<string, string>;
+    const settings = {
+      sourceBucket: required(properties, 'SourceBucket'),
+      configurationId: required(properties, 'ConfigurationId'),
+      destinationBucketArn: required(properties, 'DestinationBucketArn'),
+      destinationPrefix: required(properties, 'DestinationPrefix'),
+      destinationAccountId: required(properties, 'DestinationAccountId'),
+      format: inventoryFormat(properties.Format),
+      selection: loadSelection({ MESSAGE_FIELDS: properties.MessageFields, PUBLISH_MODE: properties.PublishMode }),
+    };
+    if (event.RequestType === 'Delete') {
+      await deleteInventoryConfiguration(s3, settings.sourceBucket, settings.configurationId);
+    } else {
+      // `sls deploy` checks this first; a deploy by other means gets the same clear refusal.
+      if (process.env.AWS_REGION) await assertBucketInRegion(s3, settings.sourceBucket, process.env.AWS_REGION);
+      await putInventoryConfiguration(s3, settings);
+    }
+    // A new physical id on update makes CloudFormation delete the old configuration.
+    return `${settings.sourceBucket}/${settings.configurationId}`;
+  },
+
+  'Custom::EmptyBucketOnDelete': async (event, s3) => {
+    const bucket = required(event.ResourceProperties as Record<string, string>, 'Bucket');
+    if (event.RequestType === 'Delete') logger.info('emptied bucket', { bucket, deleted: await emptyBucket(s3, bucket) });
+    return `empty-on-delete/${bucket}`;
+  },
+
+  'Custom::BucketEventBridge': async (event, s3, physicalId) => {
+    if (event.RequestType === 'Delete') {
+      await releaseEventBridge(s3, physicalId, logger);
+      return physicalId;
+    }
+    const bucket = required(event.ResourceProperties as Record<string, string>, 'Bucket');
+    // An update for the same bucket keeps who turned delivery on first.
+    if (event.RequestType === 'Update' && physicalId.startsWith(`eventbridge/${bucket}/`)) {
+      return eventBridgeResourceId(bucket, (await turnOnEventBridge(s3, bucket)) || physicalId.endsWith('/turned-on'));
+    }
+    return eventBridgeResourceId(bucket, await turnOnEventBridge(s3, bucket));
+  },
+};
 
 /** The Format property: CSV when absent (a stack from before there were others). */
 function inventoryFormat(value: string | undefined): InventoryFormat {

@@ -145,7 +145,12 @@ export function objectCreatedEvent(location: S3Location, size: number, eventTime
 }
 
 /** S3's "Object Created" event as EventBridge delivers it to a rule's target, key as it is. */
-export function eventBridgeObjectCreated(location: S3Location, size: number, account = '000000000000', eventTime = new Date()): ObjectCreatedEvent {
+export function eventBridgeObjectCreated(
+  location: S3Location,
+  size: number,
+  account = '000000000000',
+  eventTime = new Date(),
+): ObjectCreatedEvent {
   return {
     version: '0',
     id: crypto.randomUUID(),

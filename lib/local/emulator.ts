@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { buildApp } from 'fauxqs';
+import { serveBucketNotifications } from './bucket-notifications.ts';
 import { enforceConditionalWrites } from './conditional-writes.ts';
 import { indexedS3Store } from './s3-index.ts';
 
@@ -16,12 +17,13 @@ export const EMULATOR_REGION = 'us-east-1';
 
 /**
  * Serves the fauxqs S3 + SQS emulator from this thread, bound to loopback only (fauxqs's own start
- * function listens on every interface), with S3's listing order and conditional writes. Port 0
- * picks a free port.
+ * function listens on every interface), with S3's listing order, conditional writes and bucket
+ * notification configurations. Port 0 picks a free port.
  */
 export async function serveEmulator(port = 0): Promise<Emulator> {
   const app = buildApp({ logger: false, defaultRegion: EMULATOR_REGION, stores: await emulatorStores() });
   enforceConditionalWrites(app);
+  serveBucketNotifications(app);
   await app.listen({ port, host: '127.0.0.1' });
   const address = app.server.address() as AddressInfo;
   return { endpoint: `http://127.0.0.1:${address.port}`, port: address.port, stop: () => app.close() };

@@ -36,6 +36,18 @@ export const STACK_VARIANTS = {
   alarmEmail: variant('alarm e-mail', { alarmEmail: 'ops@example.com' }),
   changedWithFields: variant('changed mode with message fields', { publishMode: 'changed', messageFields: 'size,etag,versionId' }),
   parquetInventory: variant('Parquet inventory', { inventoryFormat: 'Parquet' }),
+  adoptedInventory: variant('adopted inventory', {
+    adoptInventoryBucket: 'acme-inventories',
+    adoptInventoryPrefix: 'inventory/daily',
+    acceptSourceBuckets: 'acme-photos,acme-videos',
+    createInventory: 'false',
+  }),
+  adoptedFromOtherAccount: variant('adopted inventory of another account, SSE-KMS, no prefix', {
+    adoptInventoryBucket: 'their-inventories',
+    adoptInventoryAccount: '444455556666',
+    adoptInventoryKmsKeyArn: 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    acceptConfigurationIds: 'daily-parquet',
+  }),
   // The longest stage the README names, in a region of the longest name.
   longNames: variant('long stage and region', {}, 'production', 'ap-southeast-2'),
 } satisfies Record<string, StackVariant>;

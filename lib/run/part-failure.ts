@@ -3,7 +3,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { parsePartTask, type PartTask } from './part-task.ts';
 import { completeRunIfFinished } from './report.ts';
 import { recordResult } from './shards.ts';
-import { checkpointKey, getJson, runFolder } from './state.ts';
+import { checkpointKey, getJson } from './state.ts';
 import { RunStats } from '../core/run-stats.ts';
 import type { Log } from '../core/types.ts';
 import type { PartCheckpoint, RunReport, WorkResult } from './types.ts';

@@ -9,7 +9,6 @@ import { publishAll } from '../publish/pipeline.ts';
 import type { PartLease } from './part-lease.ts';
 import { queueTasks, type PartTask } from './part-task.ts';
 import { shardTasks } from './shards.ts';
-import { runFolder } from './state.ts';
 import type { WorkerContext } from './types.ts';
 
 /** The part (and shard, if any) and link of the chain a task is: the fields every log line names. */

@@ -6,7 +6,7 @@ import { parsePartTask, type PartTask } from './part-task.ts';
 import { PartWork, taskLabel } from './part-work.ts';
 import { completeRunIfFinished } from './report.ts';
 import { completeShardedPart } from './shards.ts';
-import { finishedKey, getJson, runFolder } from './state.ts';
+import { finishedKey, getJson } from './state.ts';
 import type { PartOutcome, WorkerContext } from './types.ts';
 
 /**

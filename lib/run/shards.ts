@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { VerifiedFile } from '../inventory/data-file.ts';
 import type { PartTask, ShardRange } from './part-task.ts';
-import { finishedKey, finishedResults, putJson, runFolder, shardFinishedPrefix, type WriteCondition } from './state.ts';
+import { finishedKey, finishedResults, putJson, shardFinishedPrefix, type WriteCondition } from './state.ts';
 import { RunStats } from '../core/run-stats.ts';
 import type { Log } from '../core/types.ts';
 import type { PartResult, ShardResult, WorkResult } from './types.ts';

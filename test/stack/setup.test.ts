@@ -1,6 +1,11 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { S3Client } from '@aws-sdk/client-s3';
+import {
+  GetBucketNotificationConfigurationCommand,
+  type NotificationConfiguration,
+  PutBucketNotificationConfigurationCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedBucket } from '../../lib/local/sample-objects.ts';
@@ -42,6 +47,7 @@ function event(
   type: string,
   request: 'Create' | 'Update' | 'Delete',
   properties: Record<string, string>,
+  physicalId = 'physical-1',
 ): CloudFormationCustomResourceEvent {
   return {
     RequestType: request,
@@ -52,7 +58,7 @@ function event(
     LogicalResourceId: 'Resource',
     ResourceType: type,
     ResourceProperties: { ServiceToken: 'token', ...properties },
-    ...(request === 'Create' ? {} : { PhysicalResourceId: 'physical-1', OldResourceProperties: {} }),
+    ...(request === 'Create' ? {} : { PhysicalResourceId: physicalId, OldResourceProperties: {} }),
   } as CloudFormationCustomResourceEvent;
 }
 /** The bucket and configuration id of an S3 `?inventory` call, path-style. */
@@ -93,6 +99,70 @@ describe('stack setup custom resources', () => {
     expect(lastResponse()).toMatchObject({ Status: 'FAILED', Reason: 'property ConfigurationId is required' });
     await handler(event('Custom::Unknown', 'Create', {}));
     expect(lastResponse()).toMatchObject({ Status: 'FAILED', Reason: 'unknown custom resource type Custom::Unknown' });
+  });
+});
+
+describe('EventBridge delivery of an adopted inventory bucket (against the emulator)', () => {
+  const theirs: NotificationConfiguration = {
+    QueueConfigurations: [
+      { Id: 'their-queue', QueueArn: 'arn:aws:sqs:us-east-1:111122223333:their-uploads', Events: ['s3:ObjectCreated:*'] },
+    ],
+    LambdaFunctionConfigurations: [
+      {
+        Id: 'their-function',
+        LambdaFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:thumbnails',
+        Events: ['s3:ObjectRemoved:*'],
+        Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'images/' }] } },
+      },
+    ],
+    TopicConfigurations: [{ Id: 'their-topic', TopicArn: 'arn:aws:sns:us-east-1:111122223333:audit', Events: ['s3:ObjectCreated:Put'] }],
+  };
+  const read = async (bucket: string) => {
+    const { $metadata: _, ...configuration } = await aws.s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
+    return configuration;
+  };
+  const owned = async (bucket: string, configuration: NotificationConfiguration) => {
+    await aws.createBucket(bucket);
+    await aws.s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: configuration }));
+  };
+
+  it('turns it on keeping every other notification, and off again on delete only because it turned it on', async () => {
+    await owned('adopted-a', theirs);
+    await handler(event('Custom::BucketEventBridge', 'Create', { Bucket: 'adopted-a' }));
+    expect(lastResponse()).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'eventbridge/adopted-a/turned-on' });
+    expect(await read('adopted-a')).toEqual({ ...theirs, EventBridgeConfiguration: {} });
+
+    await handler(event('Custom::BucketEventBridge', 'Update', { Bucket: 'adopted-a' }, 'eventbridge/adopted-a/turned-on'));
+    expect(lastResponse()).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'eventbridge/adopted-a/turned-on' });
+    expect(await read('adopted-a')).toEqual({ ...theirs, EventBridgeConfiguration: {} });
+
+    await handler(event('Custom::BucketEventBridge', 'Delete', { Bucket: 'adopted-a' }, 'eventbridge/adopted-a/turned-on'));
+    expect(lastResponse().Status).toBe('SUCCESS');
+    expect(await read('adopted-a')).toEqual(theirs);
+  });
+
+  it('leaves delivery on when it was on before, through an update to another bucket and the delete', async () => {
+    await owned('adopted-b', { ...theirs, EventBridgeConfiguration: {} });
+    await owned('adopted-c', {});
+    await handler(event('Custom::BucketEventBridge', 'Create', { Bucket: 'adopted-b' }));
+    expect(lastResponse()).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'eventbridge/adopted-b/was-on' });
+    // Another bucket: a new physical id, so that CloudFormation deletes the old resource.
+    await handler(event('Custom::BucketEventBridge', 'Update', { Bucket: 'adopted-c' }, 'eventbridge/adopted-b/was-on'));
+    expect(lastResponse()).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'eventbridge/adopted-c/turned-on' });
+    expect(await read('adopted-c')).toEqual({ EventBridgeConfiguration: {} });
+    await handler(event('Custom::BucketEventBridge', 'Delete', { Bucket: 'adopted-b' }, 'eventbridge/adopted-b/was-on'));
+    expect(lastResponse().Status).toBe('SUCCESS');
+    expect(await read('adopted-b')).toEqual({ ...theirs, EventBridgeConfiguration: {} });
+  });
+
+  it('fails a create on a bucket it cannot reach with its name, and lets a rollback delete it', async () => {
+    await handler(event('Custom::BucketEventBridge', 'Create', { Bucket: 'adopted-missing' }));
+    expect(lastResponse()).toMatchObject({ Status: 'FAILED', Reason: 'adopted inventory bucket "adopted-missing" does not exist' });
+    // The rollback's Delete: with the id of the failed create, and with one that names a gone bucket.
+    await handler(event('Custom::BucketEventBridge', 'Delete', { Bucket: 'adopted-missing' }, lastResponse().PhysicalResourceId));
+    expect(lastResponse().Status).toBe('SUCCESS');
+    await handler(event('Custom::BucketEventBridge', 'Delete', { Bucket: 'adopted-missing' }, 'eventbridge/adopted-missing/turned-on'));
+    expect(lastResponse().Status).toBe('SUCCESS');
   });
 });
 

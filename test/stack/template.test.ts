@@ -5,6 +5,7 @@ import { packageTemplate, sls, STACK_VARIANTS } from '../../lib/local/stack-pack
 import { FUNCTION_NODE_OPTIONS } from '../../lib/local/node-options.ts';
 import { asList, deployed, roleStatements, type Json, type Template } from '../support/cloudformation.ts';
 import { useEmulator } from '../support/emulator.ts';
+import { matchesPattern } from '../support/event-pattern.ts';
 
 const aws = useEmulator();
 
@@ -356,6 +357,139 @@ describe('the packaged stack, changed mode with message fields', () => {
       PUBLISH_MODE: 'all',
       MESSAGE_FIELDS: '',
     });
+  });
+});
+
+describe('the packaged stack, an adopted inventory', () => {
+  const adopted = () => deployed(packaged.adoptedInventory);
+  const foreign = () => deployed(packaged.adoptedFromOtherAccount);
+  const rulePattern = (template: Template) => props(template, 'AdoptedManifestRule').EventPattern as Json;
+  // Shaped as S3 sends them through EventBridge (AWS's user guide, "EventBridge event message structure").
+  const s3Event = (bucket: string, key: string, detailType = 'Object Created'): Json => ({
+    version: '0',
+    id: '17793124-05d4-b198-2fde-7ededc63b103',
+    'detail-type': detailType,
+    source: 'aws.s3',
+    account: '111122223333',
+    time: '2026-12-01T00:21:07Z',
+    region: 'eu-west-1',
+    resources: [`arn:aws:s3:::${bucket}`],
+    detail: {
+      version: '0',
+      bucket: { name: bucket },
+      object: { key, size: 2048, etag: 'b1946ac92492d2347c6235b4d2611184', sequencer: '00617F08299329D189' },
+      'request-id': 'N4N7GDK58NMKJ12R',
+      requester: 's3.amazonaws.com',
+      'source-ip-address': '203.0.113.15',
+      reason: 'PutObject',
+    },
+  });
+
+  it('matches a new manifest.json under the prefix, and no data file, checksum, other bucket or deletion', () => {
+    const pattern = rulePattern(adopted());
+    const report = 'inventory/daily/acme-photos/daily-parquet/2026-12-01T01-00Z';
+    expect(matchesPattern(pattern, s3Event('acme-inventories', `${report}/manifest.json`))).toBe(true);
+    expect(matchesPattern(pattern, s3Event('acme-inventories', 'inventory/daily/acme-photos/daily-parquet/data/0a1b.parquet'))).toBe(false);
+    expect(matchesPattern(pattern, s3Event('acme-inventories', `${report}/manifest.checksum`))).toBe(false);
+    expect(matchesPattern(pattern, s3Event('acme-inventories', `other/acme-photos/daily/2026-12-01T01-00Z/manifest.json`))).toBe(false);
+    expect(matchesPattern(pattern, s3Event('another-bucket', `${report}/manifest.json`))).toBe(false);
+    expect(matchesPattern(pattern, s3Event('acme-inventories', `${report}/manifest.json`, 'Object Deleted'))).toBe(false);
+    // Without a prefix, every report of the bucket.
+    const anywhere = rulePattern(foreign());
+    expect(matchesPattern(anywhere, s3Event('their-inventories', 'acme/daily-parquet/2026-12-01T01-00Z/manifest.json'))).toBe(true);
+    expect(matchesPattern(anywhere, s3Event('their-inventories', 'acme/daily-parquet/data/x.orc'))).toBe(false);
+  });
+
+  it('targets the inventory function with retries and a dead-letter queue, allowed for that rule only', () => {
+    const template = adopted();
+    expect(props(template, 'AdoptedManifestRule').Targets).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': ['InventoryLambdaFunction', 'Arn'] },
+        RetryPolicy: expect.objectContaining({ MaximumRetryAttempts: expect.any(Number) }),
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['AdoptedManifestDeadLetterQueue', 'Arn'] } },
+      }),
+    ]);
+    const permissions = Object.values(template.Resources).filter(
+      (resource) => resource.Type === 'AWS::Lambda::Permission' && resource.Properties.Principal === 'events.amazonaws.com',
+    );
+    expect(permissions.map((permission) => permission.Properties)).toEqual([
+      expect.objectContaining({
+        FunctionName: { 'Fn::GetAtt': ['InventoryLambdaFunction', 'Arn'] },
+        SourceArn: { 'Fn::GetAtt': ['AdoptedManifestRule', 'Arn'] },
+      }),
+    ]);
+    const queuePolicy = JSON.stringify(props(template, 'AdoptedManifestDeadLetterQueuePolicy'));
+    expect(queuePolicy).toContain('"aws:SourceArn":{"Fn::GetAtt":["AdoptedManifestRule","Arn"]}');
+    expect(byDefault.Resources.AdoptedManifestRule).toBeUndefined();
+    expect(byDefault.Resources.AdoptedBucketEventBridge).toBeUndefined();
+  });
+
+  /** Every action any role is granted on a bucket: role, statement and its condition. */
+  const grantsOn = (template: Template, bucket: string) =>
+    Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type === 'AWS::IAM::Role')
+      .flatMap(([id]) =>
+        roleStatements(template, id)
+          .filter((statement) => JSON.stringify(statement.Resource).includes(`s3:::${bucket}`))
+          .flatMap((statement) =>
+            asList(statement.Action).map((action) => ({ id, action, sid: statement.Sid, condition: statement.Condition })),
+          ),
+      );
+
+  it('grants no role anything on the adopted bucket but reading reports, and the stack setup its notification configuration', () => {
+    for (const [name, template, bucket] of [
+      ['adoptedInventory', adopted(), 'acme-inventories'],
+      ['adoptedFromOtherAccount', foreign(), 'their-inventories'],
+    ] as const) {
+      const grants = grantsOn(template, bucket);
+      for (const { id, action, sid, condition } of grants) {
+        const notifications = id === 'StackSetupRole' ? ['s3:GetBucketNotification', 's3:PutBucketNotification'] : [];
+        expect(['s3:GetObject', 's3:ListBucket', ...notifications], `${name}: ${id} ${sid}`).toContain(action);
+        if (action === 's3:ListBucket') expect(condition, `${name}: ${id}`).toHaveProperty(['StringLike', 's3:prefix']);
+      }
+      const granted = grants.map(({ id, action }) => `${id} ${action}`);
+      for (const reader of ['InventoryRole', 'WorkerRole', 'StatusRole']) expect(granted, name).toContain(`${reader} s3:GetObject`);
+    }
+    // The stack turns EventBridge on only in its own account; another account's owner does.
+    expect([...roleStatements(foreign(), 'StackSetupRole')].map((statement) => statement.Sid)).not.toContain(
+      'TurnOnAdoptedBucketEventBridge',
+    );
+    expect(adopted().Resources.AdoptedBucketEventBridge?.Properties).toMatchObject({ Bucket: 'acme-inventories' });
+    expect(foreign().Resources.AdoptedBucketEventBridge).toBeUndefined();
+    expect(props(foreign(), 'AdoptedAccountEvents')).toMatchObject({
+      Statement: { Principal: { AWS: sub('arn:${AWS::Partition}:iam::444455556666:root') }, Action: 'events:PutEvents' },
+    });
+    expect(adopted().Resources.AdoptedAccountEvents).toBeUndefined();
+  });
+
+  it('decrypts an SSE-KMS inventory in every role that reads it, and keeps run state in the stack bucket', () => {
+    const template = foreign();
+    for (const reader of ['InventoryRole', 'WorkerRole', 'StatusRole']) {
+      expect(roleStatements(template, reader), reader).toContainEqual(
+        expect.objectContaining({
+          Action: 'kms:Decrypt',
+          Resource: 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        }),
+      );
+    }
+    expect(roleStatements(adopted(), 'WorkerRole').map((statement) => statement.Action)).not.toContain('kms:Decrypt');
+    const environment = (props(template, 'InventoryLambdaFunction').Environment as { Variables: Record<string, string> }).Variables;
+    expect(environment).toMatchObject({
+      RUN_STATE_BUCKET: `${PREFIX}-inventory`,
+      RUN_STATE_PREFIX: 'inventory/_adopted/',
+      ACCEPT_CONFIGURATION_IDS: 'daily-parquet',
+    });
+    expect((props(adopted(), 'InventoryLambdaFunction').Environment as { Variables: Record<string, string> }).Variables).toMatchObject({
+      ACCEPT_SOURCE_BUCKETS: 'acme-photos,acme-videos',
+    });
+  });
+
+  it('configures no inventory, and grants nothing for one, when createInventory is false', () => {
+    expect(adopted().Resources.SourceBucketInventory).toBeUndefined();
+    expect(roleStatements(adopted(), 'StackSetupRole').flatMap((statement) => asList(statement.Action))).not.toContain(
+      's3:PutInventoryConfiguration',
+    );
+    expect(foreign().Resources.SourceBucketInventory).toBeDefined();
   });
 });
 

@@ -15,7 +15,8 @@ export interface Template {
 
 /**
  * The template as CloudFormation would deploy it with its parameters' defaults (the serverless
- * params), as far as tests need: references to parameters replaced by their values, conditions
+ * params), as far as tests need: references to parameters replaced by their values (in `Fn::Sub`
+ * texts too), conditions
  * evaluated, resources whose condition is false removed, and `Fn::If` replaced by its chosen branch.
  */
 export function deployed(template: Template): Template {
@@ -49,10 +50,24 @@ export function deployed(template: Template): Template {
       return choose(condition(name) ? yes : no);
     }
     if (JSON.stringify(value) === '{"Ref":"AWS::NoValue"}') return NO_VALUE;
+    if ('Fn::Sub' in value) return substitute(value['Fn::Sub'] as Json);
     const resolved = parameter(value);
     if (resolved !== value) return resolved;
     const entries = Object.entries(value).map(([key, item]) => [key, choose(item)] as const);
     return Object.fromEntries(entries.filter((entry): entry is readonly [string, Json] => entry[1] !== NO_VALUE));
+  };
+  // Parameters in a Fn::Sub text take their values; variables whose values are texts are inlined.
+  const substitute = (sub: Json): Json => {
+    const [text, variables = {}] = (Array.isArray(sub) ? sub : [sub]) as [string, Record<string, Json>?];
+    let resolved = text.replace(/\$\{(\w+)\}/g, (whole, name: string) => template.Parameters[name]?.Default ?? whole);
+    const kept: Record<string, Json> = {};
+    for (const [name, value] of Object.entries(variables)) {
+      const chosen = choose(value);
+      const inline = typeof chosen === 'string' ? chosen : (chosen as { 'Fn::Sub'?: Json } | null)?.['Fn::Sub'];
+      if (typeof inline === 'string') resolved = resolved.replaceAll(`\${${name}}`, inline);
+      else kept[name] = chosen as Json;
+    }
+    return { 'Fn::Sub': Object.keys(kept).length > 0 ? [resolved, kept] : resolved };
   };
   const keep = (entry: { Condition?: string }) => entry.Condition === undefined || condition(entry.Condition);
   return {

@@ -4,7 +4,9 @@ import { InvalidArgumentError } from '../../lib/core/errors.ts';
 import { writeInventoryReport } from '../../lib/local/report-writer.ts';
 import { parsePartTask } from '../../lib/run/part-task.ts';
 import { runStatus } from '../../lib/run/report.ts';
-import { objectCreatedEvent } from '../../lib/inventory/s3-event.ts';
+import { eventBridgeObjectCreated, objectCreatedEvent } from '../../lib/inventory/s3-event.ts';
+import { encodeS3Key } from '../../lib/core/key-encoding.ts';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { S3Location } from '../../lib/core/types.ts';
 import { useEmulator } from '../support/emulator.ts';
 
@@ -14,17 +16,22 @@ let workQueueUrl: string;
 
 beforeAll(async () => {
   await aws.createBucket('handler-inventory');
+  await aws.createBucket('handler-adopted');
   workQueueUrl = await aws.createQueue('handler-work');
   process.env.WORK_QUEUE_URL = workQueueUrl;
+  // As the stack sets them: its own bucket keeps the state of runs of other buckets' reports.
+  process.env.RUN_STATE_BUCKET = 'handler-inventory';
+  process.env.RUN_STATE_PREFIX = 'inventory/_adopted/';
+  process.env.ACCEPT_SOURCE_BUCKETS = 'handler-source, adopted-source';
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   ({ handler } = await import('../../handlers/inventory.ts'));
 });
 
-async function report(prefix: string, keys: string[]): Promise<S3Location> {
+async function report(prefix: string, keys: string[], sourceBucket = 'handler-source', bucket = 'handler-inventory'): Promise<S3Location> {
   const rows = keys.map((key) => ({ key, size: 1, lastModified: new Date(), etag: 'e' }));
   const written = await writeInventoryReport(aws.s3, {
-    sourceBucket: 'handler-source',
-    destinationBucket: 'handler-inventory',
+    sourceBucket,
+    destinationBucket: bucket,
     prefix,
     configId: 'daily',
     rows,
@@ -66,8 +73,10 @@ describe('inventory handler (fan-out)', () => {
   });
 
   it('throws when a manifest cannot be read, so that Lambda retries the event', async () => {
-    const event = objectCreatedEvent({ bucket: 'handler-inventory', key: 'gone/manifest.json' }, 1);
-    await expect(handler(event)).rejects.toThrow(/manifest s3:\/\/handler-inventory\/gone\/manifest.json could not be read/);
+    const event = objectCreatedEvent({ bucket: 'handler-inventory', key: 'gone/handler-source/daily/2026-01-01T00-00Z/manifest.json' }, 1);
+    await expect(handler(event)).rejects.toThrow(
+      /manifest s3:\/\/handler-inventory\/gone\/handler-source\/daily\/2026-01-01T00-00Z\/manifest.json could not be read/,
+    );
   });
 
   it('rejects an event that is not an S3 notification', async () => {
@@ -80,4 +89,43 @@ describe('inventory handler (fan-out)', () => {
     await expect(handler(event)).rejects.toThrow(InvalidArgumentError);
     await expect(handler(event)).rejects.toThrow('has a key that is not URL-encoded as S3 encodes keys: "bad%zz/manifest.json"');
   });
+
+  it('starts one run for a manifest announced through EventBridge and as an S3 notification, its state in the stack bucket', async () => {
+    const before = await keysOf('handler-adopted');
+    const manifest = await report('team inventories+%', ['a b.jpg', 'c+d.jpg', 'é.jpg'], 'adopted-source', 'handler-adopted');
+    const written = await keysOf('handler-adopted');
+    const encoded = eventBridgeObjectCreated(manifest, 1);
+    encoded.detail.object.key = encodeS3Key(manifest.key);
+    const deliveries = [eventBridgeObjectCreated(manifest, 1), objectCreatedEvent(manifest, 1), encoded];
+    const runs = [];
+    for (const delivery of deliveries) runs.push(...(await handler(delivery)).runs);
+    expect(runs.map((run) => [run.manifest, run.status])).toEqual([
+      [`s3://handler-adopted/${manifest.key}`, 'started'],
+      [`s3://handler-adopted/${manifest.key}`, 'duplicate'],
+      [`s3://handler-adopted/${manifest.key}`, 'duplicate'],
+    ]);
+    const tasks = (await aws.drain(workQueueUrl)).map(parsePartTask);
+    expect(tasks).toHaveLength(2);
+    const folder = `inventory/_adopted/handler-adopted/${manifest.key.replace(/manifest\.json$/, '')}s3-to-sqs/`;
+    expect(tasks[0]?.run).toEqual({ bucket: 'handler-inventory', prefix: folder });
+    expect(await keysOf('handler-inventory', folder)).toEqual([`${folder}claim.json`]);
+    expect(written).toEqual(await keysOf('handler-adopted'));
+    expect(written.length).toBeGreaterThan(before.length);
+    const store = { bucket: 'handler-inventory', prefix: 'inventory/_adopted/' };
+    expect((await runStatus(aws.s3, manifest, store)).state).toBe('running');
+  });
+
+  it('starts nothing for a data file, or for a report of a source bucket it does not accept', async () => {
+    const accepted = await report('filtered', ['x.jpg'], 'adopted-source', 'handler-adopted');
+    const dataFile = { bucket: 'handler-adopted', key: accepted.key.replace(/[^/]+\/manifest\.json$/, 'data/0.csv.gz') };
+    expect((await handler(eventBridgeObjectCreated(dataFile, 1))).runs).toEqual([]);
+    const other = await report('filtered', ['y.jpg'], 'other-source', 'handler-adopted');
+    expect((await handler(eventBridgeObjectCreated(other, 1))).runs).toEqual([]);
+    expect(await aws.drain(workQueueUrl)).toHaveLength(0);
+  });
 });
+
+async function keysOf(bucket: string, prefix = ''): Promise<string[]> {
+  const { Contents = [] } = await aws.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return Contents.map((object) => object.Key ?? '').sort();
+}

@@ -23,6 +23,7 @@ const options = commandLine(
     'shard-rows': { type: 'string' },
     mode: { type: 'string', default: 'inventory' },
     format: { type: 'string', default: 'csv' },
+    adopt: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     metrics: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
@@ -33,6 +34,8 @@ const options = commandLine(
       throw new InvalidArgumentError(`--mode "${values.mode}" must be ${DEMO_MODES.join(', ')}`);
     const format = INVENTORY_FORMATS.find((name) => name.toLowerCase() === values.format.toLowerCase());
     if (!format) throw new InvalidArgumentError(`--format "${values.format}" must be csv, parquet or orc`);
+    if (values.adopt && values.mode !== 'inventory')
+      throw new InvalidArgumentError(`--adopt runs the inventory mode, not --mode ${values.mode}`);
     const budget = values['time-budget-ms'];
     const shardRows = values['shard-rows'];
     return {
@@ -62,11 +65,12 @@ handlerOutput.pipe(logFile);
 if (verbose) handlerOutput.pipe(process.stderr);
 globalThis.console = new Console({ stdout: handlerOutput, stderr: handlerOutput });
 
-const [inventory, worker, deadLetter, backfill] = await Promise.all([
+const [inventory, worker, deadLetter, backfill, stackSetup] = await Promise.all([
   import('../handlers/inventory.ts'),
   import('../handlers/worker.ts'),
   import('../handlers/dead-letter.ts'),
   import('../handlers/backfill.ts'),
+  import('../handlers/stack-setup.ts'),
 ]);
 
 const progress = process.stdout.isTTY && !json;
@@ -78,7 +82,9 @@ const result = await runLocalDemo({
   ...(options.shardRows !== undefined && { shardRows: options.shardRows }),
   mode: options.mode,
   format: options.format,
+  adopt: options.adopt,
   handlers: {
+    stackSetup: (event) => stackSetup.handler(event),
     inventory: (event) => inventory.handler(event),
     worker: (event) => worker.handler(event),
     deadLetter: (event) => deadLetter.handler(event),

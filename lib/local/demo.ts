@@ -1,13 +1,12 @@
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createAwsClients } from '../core/aws-clients.ts';
 import type { BackfillEvent } from '../backfill/event.ts';
 import type { BackfillSummary } from '../backfill/job.ts';
 import { emulatorEnvironment, startEmulator } from './emulator.ts';
-import type { FanOutSummary } from '../run/fan-out.ts';
 import { writeInventoryReport, type InventoryRow, type WrittenReport } from './report-writer.ts';
 import { runWorkersUntilReport } from './event-source.ts';
+import { ADOPTED, type AdoptDemoResult, type AdoptHandlers, runAdoptedInventories } from './adopt-demo.ts';
 
 import { objectCreatedEvent } from '../inventory/s3-event.ts';
 import { sampleInventoryRows, seedBucket } from './sample-objects.ts';
@@ -18,10 +17,7 @@ import type { RunReport } from '../run/types.ts';
 export type DemoMode = 'inventory' | 'backfill' | 'changed';
 
 /** The Lambda handlers, called in this process as Lambda would call them. */
-export interface DemoHandlers {
-  inventory: (event: S3Event) => Promise<{ runs: FanOutSummary[] }>;
-  worker: (event: SQSEvent) => Promise<SQSBatchResponse>;
-  deadLetter: (event: SQSEvent) => Promise<void>;
+export interface DemoHandlers extends AdoptHandlers {
   backfill: (event: BackfillEvent) => Promise<BackfillSummary>;
 }
 
@@ -38,6 +34,8 @@ export interface LocalDemoOptions {
   mode: DemoMode;
   /** Inventory modes: the format of the report's data files. */
   format: InventoryFormat;
+  /** Inventory mode: adopt another team's inventory bucket holding two source buckets' reports. */
+  adopt?: boolean;
   handlers: DemoHandlers;
   log: Log;
   onStep?: (step: string) => void;
@@ -61,10 +59,14 @@ export interface LocalDemoResult {
   parts?: number;
   shards?: number;
   continuations?: number;
-  /** What the run produced: the inventory run's report, or the backfill's summary. */
-  summary: RunReport | BackfillSummary;
+  /** What the run produced: the inventory run's report (`--adopt`: one per source bucket), or the backfill's summary. */
+  summary: RunReport | RunReport[] | BackfillSummary;
   /** `changed` mode: each day's run, the second publishing only what changed. */
   days?: DayResult[];
+  /** `--adopt`: each source bucket's run, and what happened to the adopted bucket. */
+  sourceBuckets?: AdoptDemoResult['sourceBuckets'];
+  otherNotificationsKept?: boolean;
+  writtenToAdoptedBucket?: number;
 }
 
 export interface DayResult {
@@ -108,11 +110,15 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     const queueUrl = await createFifoQueue(sqs, DEMO.queueName);
     process.env.QUEUE_URL = queueUrl;
 
-    await seedBucket(s3, DEMO.sourceBucket, { count: options.objects });
-    step(`The emulator runs on ${emulator.endpoint}; s3://${DEMO.sourceBucket} holds ${options.objects} objects named <sha256>.<ext>.`);
+    if (options.adopt) step(`The emulator runs on ${emulator.endpoint}.`);
+    else {
+      await seedBucket(s3, DEMO.sourceBucket, { count: options.objects });
+      step(`The emulator runs on ${emulator.endpoint}; s3://${DEMO.sourceBucket} holds ${options.objects} objects named <sha256>.<ext>.`);
+    }
 
     let days: DayResult[] | undefined;
-    let measured: Measured<RunReport | BackfillSummary>;
+    let adopted: Omit<AdoptDemoResult, 'reports' | 'published'> | undefined;
+    let measured: Measured<RunReport | RunReport[] | BackfillSummary>;
     if (options.mode === 'backfill') {
       measured = await measure(() => {
         step(`Invoking the backfill function on s3://${DEMO.sourceBucket}: 17 key ranges listed at once.`);
@@ -124,7 +130,8 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
       if (options.timeBudgetMs !== undefined) process.env.TIME_BUDGET_MS = String(options.timeBudgetMs);
       if (options.shardRows !== undefined) process.env.SHARD_ROWS = String(options.shardRows);
       const inventory = { s3, sqs, work, options };
-      if (options.mode === 'changed') ({ measured, days } = await runTwoDays(inventory));
+      if (options.adopt) ({ measured, adopted } = await runAdopted(inventory));
+      else if (options.mode === 'changed') ({ measured, days } = await runTwoDays(inventory));
       else
         measured = await runInventory(
           inventory,
@@ -132,19 +139,26 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
         );
     }
     const { value: summary, durationMs, heapPeakBytes } = measured;
-    const published = 'totals' in summary ? summary.totals.published : summary.published;
+    const runs = Array.isArray(summary) ? summary : 'totals' in summary ? [summary] : [];
+    const total = (figure: (report: RunReport) => number) => runs.reduce((sum, report) => sum + figure(report), 0);
+    const published = 'published' in summary ? summary.published : total((report) => report.totals.published);
     return {
       mode: options.mode,
-      objects: options.objects,
+      objects: options.adopt ? options.objects * ADOPTED.sourceBuckets.length : options.objects,
       published,
       queueDepth: await queueDepth(sqs, queueUrl),
       durationMs,
       messagesPerSecond: Math.round(published / (durationMs / 1000)),
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       pipelineHeapPeakMb: Math.round(heapPeakBytes / 2 ** 20),
-      ...('totals' in summary && { parts: summary.parts, shards: summary.shards, continuations: summary.totals.continuations }),
+      ...(runs.length > 0 && {
+        parts: total((report) => report.parts),
+        shards: total((report) => report.shards),
+        continuations: total((report) => report.totals.continuations),
+      }),
       summary,
       ...(days && { days }),
+      ...adopted,
     };
   } finally {
     await emulator.stop();
@@ -186,6 +200,32 @@ async function runTwoDays(inventory: InventoryDemo): Promise<{ measured: Measure
     baseline: value.baseline,
   });
   return { measured: second, days: [day(first), day(second)] };
+}
+
+/** `--adopt`: the stack's bucket keeps the state of the runs of another team's reports, as the stack's environment says. */
+async function runAdopted(
+  inventory: InventoryDemo,
+): Promise<{ measured: Measured<RunReport[]>; adopted: Omit<AdoptDemoResult, 'reports' | 'published'> }> {
+  const { s3, sqs, work, options } = inventory;
+  const stateStore = { bucket: DEMO.inventoryBucket, prefix: `${DEMO.inventoryPrefix}/_adopted/` };
+  Object.assign(process.env, { RUN_STATE_BUCKET: stateStore.bucket, RUN_STATE_PREFIX: stateStore.prefix });
+  const { value, ...measured } = await measure(() =>
+    runAdoptedInventories({
+      s3,
+      sqs,
+      work,
+      stateStore,
+      objectsPerBucket: options.objects,
+      files: options.files,
+      workers: options.workers,
+      format: options.format,
+      handlers: options.handlers,
+      log: options.log,
+      step: options.onStep ?? (() => {}),
+    }),
+  );
+  const { reports, published: _, ...adopted } = value;
+  return { measured: { ...measured, value: reports }, adopted };
 }
 
 /** What the inventory modes of the demo share: clients, the work queues, the options. */

@@ -9,7 +9,7 @@ import {
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
-import { getJson, reportKey, runFolder } from '../run/state.ts';
+import { getJson, reportKey, type RunStateStore, runFolder } from '../run/state.ts';
 import type { Log, S3Location } from '../core/types.ts';
 import type { RunReport } from '../run/types.ts';
 
@@ -119,6 +119,8 @@ export interface LocalRunOptions {
   s3: S3Client;
   sqs: SQSClient;
   manifest: S3Location;
+  /** Where runs of reports in other buckets keep their state, as the functions are told. */
+  stateStore?: RunStateStore;
   workQueueUrl: string;
   deadLetterQueueUrl: string;
   workers: number;
@@ -133,6 +135,14 @@ export interface LocalRunOptions {
  * the stack's event source mappings would, until the report's run has written its report.
  */
 export async function runWorkersUntilReport(options: LocalRunOptions): Promise<RunReport> {
+  const [report] = await runWorkersUntilReports({ ...options, manifests: [options.manifest] });
+  return report as RunReport;
+}
+
+/** `runWorkersUntilReport` for the runs of several reports at once: their reports, in order. */
+export async function runWorkersUntilReports(
+  options: Omit<LocalRunOptions, 'manifest'> & { manifests: S3Location[] },
+): Promise<RunReport[]> {
   const stop = new AbortController();
   const common = {
     sqs: options.sqs,
@@ -148,12 +158,12 @@ export async function runWorkersUntilReport(options: LocalRunOptions): Promise<R
   ]).finally(() => {
     ended = true;
   });
-  const run = runFolder(options.manifest);
+  const runs = options.manifests.map((manifest) => runFolder(manifest, options.stateStore));
   try {
     for (;;) {
-      const report = await getJson<RunReport>(options.s3, run.bucket, reportKey(run));
-      if (report) return report.value;
-      if (ended) throw new Error('the local workers stopped before the run had its report');
+      const reports = await Promise.all(runs.map((run) => getJson<RunReport>(options.s3, run.bucket, reportKey(run))));
+      if (reports.every(Boolean)) return reports.map((report) => (report as { value: RunReport }).value);
+      if (ended) throw new Error('the local workers stopped before every run had its report');
       await sleep(IDLE_POLL_MS);
     }
   } finally {

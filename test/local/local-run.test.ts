@@ -52,6 +52,33 @@ describe('npm start', () => {
     ]);
   });
 
+  it("adopts another team's inventory bucket with --adopt: both source buckets, their notification kept, nothing written there", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      LOCAL_RUN,
+      '--adopt',
+      '--format',
+      'parquet',
+      '--objects',
+      '300',
+      '--json',
+    ]);
+    const summary = JSON.parse(stdout.trim());
+    expect(summary).toMatchObject({
+      published: 600,
+      queueDepth: 600,
+      sourceBuckets: [
+        { bucket: 'team-photos', published: 300, status: 'complete' },
+        { bucket: 'team-videos', published: 300, status: 'complete' },
+      ],
+      otherNotificationsKept: true,
+      writtenToAdoptedBucket: 0,
+    });
+    expect(summary.summary.map((report: { manifest: string }) => report.manifest)).toEqual([
+      expect.stringMatching(/^s3:\/\/team-inventories\/athena\/inventories\/team-photos\/.*\/manifest\.json$/),
+      expect.stringMatching(/^s3:\/\/team-inventories\/athena\/inventories\/team-videos\/.*\/manifest\.json$/),
+    ]);
+  });
+
   it('runs the backfill on the demo bucket with --mode backfill', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, '--mode', 'backfill', '--objects', '300', '--json']);
     const summary = JSON.parse(stdout.trim());

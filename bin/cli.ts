@@ -126,7 +126,7 @@ program
       console.log(JSON.stringify(status));
       return;
     }
-    console.log(`${status.manifest}: ${status.state}`);
+    console.log(`${status.manifest}${status.sourceBucket ? ` (s3://${status.sourceBucket})` : ''}: ${status.state}`);
     if (status.parts === undefined || !status.totals) return;
     const { totals } = status;
     console.log(

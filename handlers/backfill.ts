@@ -31,7 +31,7 @@ export async function handler(event: BackfillEvent | null, context?: Context): P
 
   let summary: BackfillSummary;
   const stats = new RunStats();
-  const invocation = new InvocationMetrics(metrics, stats, logger);
+  const invocation = new InvocationMetrics(metrics, stats, logger, { sourceBucket: request.bucket });
   try {
     summary = await backfillBucket(request, await pipeline(), stats, signal);
   } catch (error) {

@@ -10,7 +10,9 @@ export const METRICS_INTERVAL_MS = 60_000;
 
 /**
  * CloudWatch metrics in the embedded metric format (one JSON line on stdout, which Lambda sends to
- * CloudWatch Logs): namespace `s3-to-sqs`, dimensions `service` and `stage`.
+ * CloudWatch Logs): namespace `s3-to-sqs`, dimensions `service` and `stage`; an invocation for one
+ * source bucket also emits each metric with `sourceBucket`, so that runs of the buckets of one
+ * adopted inventory can be told apart while the stack's totals stay one series.
  */
 export function createMetrics(env: Environment = process.env): Metrics {
   return new Metrics({
@@ -50,9 +52,12 @@ export class InvocationMetrics {
   readonly #publishedAtStart: number;
   readonly #startedAt = performance.now();
   readonly #timer: NodeJS.Timeout;
+  readonly #sourceBucket: string | undefined;
 
   /** Starts from the counters as they are now (a worker restores earlier invocations' first). */
-  constructor(metrics: Metrics, stats: RunStats, log: Log, intervalMs = METRICS_INTERVAL_MS) {
+  constructor(metrics: Metrics, stats: RunStats, log: Log, options: { sourceBucket?: string; intervalMs?: number } = {}) {
+    const intervalMs = options.intervalMs ?? METRICS_INTERVAL_MS;
+    this.#sourceBucket = options.sourceBucket;
     this.#metrics = metrics;
     this.#stats = stats;
     this.#log = log;
@@ -93,6 +98,9 @@ export class InvocationMetrics {
 
   #publish(add: (metrics: Metrics) => void): void {
     try {
+      // Two dimension sets, cleared by each publish: the defaults alone (Powertools emits them alone
+      // only when no set is added: the dashboard's series) and the defaults with the bucket.
+      if (this.#sourceBucket) this.#metrics.addDimensions({}).addDimensions({ sourceBucket: this.#sourceBucket });
       add(this.#metrics);
       this.#metrics.publishStoredMetrics();
     } catch (error) {

@@ -47,7 +47,7 @@ export class PartWork {
     // Keys that failed before are at or after the checkpoint, so they are sent again now.
     this.stats.restore({ ...lease.checkpoint.counters, failed: 0, failedKeys: [] });
     this.#publishedBefore = this.stats.published;
-    this.metrics = context.metrics && new InvocationMetrics(context.metrics, this.stats, context.log);
+    this.metrics = context.metrics && new InvocationMetrics(context.metrics, this.stats, context.log, { sourceBucket: task.sourceBucket });
     this.#dataFile = { bucket: task.manifest.bucket, file: task.file, columns: task.columns };
     // The budget is honoured once this invocation has got past a row (sent or skipped), so that
     // every link of a chain makes progress whatever its budget (the check of the file may have

@@ -82,9 +82,20 @@ export async function runStatus(s3: S3Client, manifest: S3Location, store?: RunS
   const claim = (await getJson<RunClaim>(s3, run.bucket, claimKey(run)))?.value;
   if (!claim) return { manifest: uri, state: 'not started' };
   const report = (await getJson<RunReport>(s3, run.bucket, reportKey(run)))?.value;
+  const { sourceBucket } = claim;
   if (report) {
     const { parts, shards, totals } = report;
-    return { manifest: uri, state: report.status, parts, partsFinished: parts, shards, shardsFinished: shards, totals, report };
+    return {
+      manifest: uri,
+      sourceBucket,
+      state: report.status,
+      parts,
+      partsFinished: parts,
+      shards,
+      shardsFinished: shards,
+      totals,
+      report,
+    };
   }
   const finished: PartResult[] = [];
   for await (const result of finishedResults<PartResult>(s3, run.bucket, finishedPrefix(run))) finished.push(result);
@@ -116,6 +127,7 @@ export async function runStatus(s3: S3Client, manifest: S3Location, store?: RunS
   }
   return {
     manifest: uri,
+    sourceBucket,
     state: 'running',
     parts: claim.parts,
     partsFinished: finished.length,

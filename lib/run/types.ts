@@ -109,6 +109,8 @@ export interface RunReport {
 /** How far a run has come, from its state objects. */
 export interface RunStatus {
   manifest: string;
+  /** The bucket the report lists, once the run is claimed: one stack may run several. */
+  sourceBucket?: string;
   state: 'not started' | 'running' | 'complete' | 'failed';
   parts?: number;
   partsFinished?: number;

@@ -70,6 +70,26 @@ describe('InvocationMetrics', () => {
     expect(sumEmfMetrics(lines.join('\n'))).toMatchObject({ Published: 1_505, PartsFinished: 1, RunDurationSeconds: 12.5 });
   });
 
+  it('emits each metric also per source bucket, in every publish, keeping the stack-wide series', () => {
+    const stats = new RunStats();
+    const metrics = new InvocationMetrics(createMetrics({ STAGE: 'prod' }), stats, silentLog, { sourceBucket: 'team-photos' });
+    stats.published += 10;
+    vi.advanceTimersByTime(METRICS_INTERVAL_MS);
+    stats.published += 5;
+    metrics.end();
+    metrics.record({ partsFinished: 1 });
+    const documents = emf();
+    expect(documents).toHaveLength(3);
+    for (const document of documents) {
+      expect(document._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([
+        ['service', 'stage'],
+        ['service', 'stage', 'sourceBucket'],
+      ]);
+      expect(document).toMatchObject({ stage: 'prod', sourceBucket: 'team-photos' });
+    }
+    expect(documents.map((document) => document.Published ?? null)).toEqual([10, 5, null]);
+  });
+
   it('never throws into the run when metrics cannot be published', () => {
     const stats = new RunStats();
     const broken = createMetrics({});

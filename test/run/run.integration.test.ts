@@ -240,7 +240,7 @@ describe('status', () => {
     await runReport(aws, queues, manifest, await aws.createQueue('run-status'), { workers: 1, budgetMs: 60_000 });
     const after = await runCli(['status', uri]);
     expect(after.code).toBe(0);
-    expect(after.stdout).toContain(`${uri}: complete`);
+    expect(after.stdout).toContain(`${uri} (s3://run-source): complete`);
     expect(after.stdout).toContain('Parts finished 2 of 2, shards 2 of 2; published 40, skipped 0, failed 0, continuations 0.');
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
     const { handler } = await import('../../handlers/status.ts');

@@ -2,6 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeInventoryReport, type InventoryRow } from '../../lib/local/report-writer.ts';
 import type { Selection } from '../../lib/core/config.ts';
 import type { S3Location } from '../../lib/core/types.ts';
+import type { RunStateStore } from '../../lib/run/state.ts';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { startInventoryRun } from '../../lib/run/fan-out.ts';
 import { parsePartTask } from '../../lib/run/part-task.ts';
@@ -22,11 +24,11 @@ beforeAll(async () => {
 });
 
 const row = (key: string, lastModified: Date): InventoryRow => ({ key, size: 1, lastModified, etag: 'e' });
-const report = async (configId: string, rows: InventoryRow[], createdAt: Date): Promise<S3Location> =>
+const report = async (configId: string, rows: InventoryRow[], createdAt: Date, bucket = INVENTORY): Promise<S3Location> =>
   (
     await writeInventoryReport(aws.s3, {
       sourceBucket: 'changed-source',
-      destinationBucket: INVENTORY,
+      destinationBucket: bucket,
       prefix: 'inventory',
       configId,
       rows,
@@ -34,9 +36,14 @@ const report = async (configId: string, rows: InventoryRow[], createdAt: Date): 
       createdAt,
     })
   ).manifest;
-const run = async (manifest: S3Location, selection = changed) => {
+const run = async (manifest: S3Location, selection = changed, stateStore?: RunStateStore) => {
   const target = await aws.createQueue(`changed-target-${(configs += 1)}`);
-  const { report: result } = await runReport(aws, queues, manifest, target, { workers: 2, budgetMs: 60_000, selection });
+  const { report: result } = await runReport(aws, queues, manifest, target, {
+    workers: 2,
+    budgetMs: 60_000,
+    selection,
+    ...(stateStore && { stateStore }),
+  });
   return { result, keys: keysOf(await aws.drain(target)) };
 };
 
@@ -69,6 +76,25 @@ describe('changed mode: only what changed since the last complete run', () => {
     });
     // At or after the scan start less the margin: published again (twice, never zero times).
     expect(second.keys).toEqual(['during-scan.jpg', 'edge.jpg', 'new.jpg', 'second-before.jpg']);
+  });
+
+  it('finds the baseline of an adopted inventory in the stack bucket, and writes nothing beside the reports', async () => {
+    const adopted = 'changed-adopted';
+    await aws.createBucket(adopted);
+    const store = { bucket: INVENTORY, prefix: 'inventory/_adopted/' };
+    const firstScan = new Date(Date.UTC(2026, 10, 1, 0, 0));
+    const old = row('old.jpg', new Date(firstScan.getTime() - 72 * HOUR));
+    const first = await run(await report('adopted', [old], firstScan, adopted), changed, store);
+    expect(first.result).toMatchObject({ status: 'complete', baseline: 'none' });
+    const secondScan = new Date(firstScan.getTime() + 24 * HOUR);
+    const second = await run(await report('adopted', [old, row('new.jpg', secondScan)], secondScan, adopted), changed, store);
+    expect(second.result).toMatchObject({ status: 'complete', baseline: { scanStart: firstScan.toISOString() }, totals: { published: 1 } });
+    expect(second.keys).toEqual(['new.jpg']);
+    // Only the reports the test wrote: every run's state is in the stack bucket.
+    expect((await objectKeys(adopted)).filter((key) => key.includes('/s3-to-sqs/'))).toEqual([]);
+    expect((await objectKeys(INVENTORY, 'inventory/_adopted/changed-adopted/')).filter((key) => key.endsWith('/report.json'))).toHaveLength(
+      2,
+    );
   });
 
   it('falls back past a failed run to the last complete one, and names the baseline', async () => {
@@ -120,3 +146,8 @@ describe('changed mode: only what changed since the last complete run', () => {
     );
   });
 });
+
+async function objectKeys(bucket: string, prefix = ''): Promise<string[]> {
+  const { Contents = [] } = await aws.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return Contents.map((object) => object.Key ?? '');
+}

@@ -7,6 +7,7 @@ import { recordDeadLetters } from '../../lib/run/part-failure.ts';
 import { runTaskBatch } from '../../lib/run/part-worker.ts';
 import type { PipelineConfig, Selection } from '../../lib/core/config.ts';
 
+import type { RunStateStore } from '../../lib/run/state.ts';
 import type { Log, S3Location } from '../../lib/core/types.ts';
 import { silentLog, type TestEmulator } from './emulator.ts';
 import type { RunReport, WorkerContext } from '../../lib/run/types.ts';
@@ -54,6 +55,8 @@ export interface RunOptions {
   log?: Log;
   /** What the fan-out publishes (everything by default). */
   selection?: Selection;
+  /** Where runs of reports in other buckets keep their state (beside the report by default). */
+  stateStore?: RunStateStore;
 }
 
 export function workerContext(
@@ -89,6 +92,7 @@ export async function runReport(
     log: silentLog,
     deadline: Date.now() + 60_000,
     ...(options.selection && { selection: options.selection }),
+    ...(options.stateStore && { stateStore: options.stateStore }),
   });
   return { fanOut, report: await workUntilReport(aws, queues, manifest, workerContext(aws, queues, targetQueueUrl, options), options) };
 }
@@ -99,12 +103,13 @@ export function workUntilReport(
   queues: WorkQueues,
   manifest: S3Location,
   context: WorkerContext,
-  options: Pick<RunOptions, 'workers' | 'budgetMs'>,
+  options: Pick<RunOptions, 'workers' | 'budgetMs' | 'stateStore'>,
 ): Promise<RunReport> {
   return runWorkersUntilReport({
     s3: aws.s3,
     sqs: aws.sqs,
     manifest,
+    ...(options.stateStore && { stateStore: options.stateStore }),
     ...queues,
     workers: options.workers,
     worker: (event) => runTaskBatch(event, context, () => options.budgetMs),

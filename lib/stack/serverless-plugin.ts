@@ -1,12 +1,19 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { assertBucketInRegion } from './bucket-region.ts';
+import { ADOPTED_INVENTORY_BUCKET, assertBucketInRegion, assertReportsReadable } from './bucket-region.ts';
 
 /** The parts of the Serverless Framework (osls, or v4) that this plugin uses. */
 interface Serverless {
   /** The framework's error for a user's mistake: shown without a stack trace. */
   classes?: { Error?: new (message: string) => Error };
-  service: { custom?: { sourceBucketName?: string; createSourceBucket?: boolean | string } };
+  service: {
+    custom?: {
+      sourceBucketName?: string;
+      createSourceBucket?: boolean | string;
+      adoptedBucketName?: string;
+      adoptedInventoryPrefix?: string;
+    };
+  };
   configSchemaHandler?: {
     schema?: { properties?: Record<string, unknown> };
     defineTopLevelProperty(name: string, schema: object): void;
@@ -32,13 +39,17 @@ export default class StackChecks {
     // configuration strictly and would reject the key it does not define.
     const schema = serverless.configSchemaHandler;
     if (schema && !schema.schema?.properties?.build) schema.defineTopLevelProperty('build', { type: 'object' });
-    this.hooks = { 'before:deploy:deploy': () => this.checkSourceBucket() };
+    this.hooks = { 'before:deploy:deploy': () => this.checkBuckets() };
   }
 
-  /** An adopted source bucket must be in the stack's region; the check names both regions. */
-  private async checkSourceBucket(): Promise<void> {
-    const { sourceBucketName, createSourceBucket } = this.serverless.service.custom ?? {};
-    if (!sourceBucketName || String(createSourceBucket) === 'true') return;
+  /**
+   * An existing source bucket must be in the stack's region; an adopted inventory bucket too, and
+   * readable under its prefix. The checks name the regions, or what the bucket's owner must grant.
+   */
+  private async checkBuckets(): Promise<void> {
+    const { sourceBucketName, createSourceBucket, adoptedBucketName, adoptedInventoryPrefix } = this.serverless.service.custom ?? {};
+    const existingSource = sourceBucketName && String(createSourceBucket) !== 'true';
+    if (!existingSource && !adoptedBucketName) return;
     const provider = this.serverless.getProvider('aws');
     const region = provider.getRegion();
     const endpoint = process.env.AWS_ENDPOINT_URL?.trim();
@@ -49,7 +60,11 @@ export default class StackChecks {
       requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 15_000, throwOnRequestTimeout: true }),
     });
     try {
-      await assertBucketInRegion(s3, sourceBucketName, region);
+      if (existingSource) await assertBucketInRegion(s3, sourceBucketName, region);
+      if (adoptedBucketName) {
+        await assertBucketInRegion(s3, adoptedBucketName, region, ADOPTED_INVENTORY_BUCKET);
+        await assertReportsReadable(s3, adoptedBucketName, adoptedInventoryPrefix ?? '');
+      }
     } catch (error) {
       const UserError = this.serverless.classes?.Error ?? Error;
       throw new UserError((error as Error).message);

@@ -255,7 +255,7 @@ describe('inventory configuration of an existing bucket', () => {
   });
 });
 
-describe('a source bucket in another region than the stack', () => {
+describe('buckets the stack does not own: another region, or out of reach', () => {
   // S3 names a bucket's region in HeadBucket's x-amz-bucket-region header, on 200, 301 and 403.
   const s3At = (url: string) =>
     new S3Client({ endpoint: url, forcePathStyle: true, region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
@@ -294,4 +294,41 @@ describe('a source bucket in another region than the stack', () => {
     expect(aws.requests.filter((request) => !/GetCallerIdentity/.test(request.body) && request.method !== 'HEAD')).toEqual([]);
     aws.server.close();
   }, 120_000);
+
+  it('stops `sls deploy` when an adopted inventory bucket is in another region, or cannot be read under its prefix', async () => {
+    const deploy = (url: string) =>
+      sls(
+        [
+          'deploy',
+          '--stage',
+          'test',
+          '--region',
+          'eu-west-1',
+          '--param=adoptInventoryBucket=their-inventories',
+          '--param=adoptInventoryPrefix=athena/daily',
+        ],
+        { AWS_ENDPOINT_URL: url, AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' },
+      );
+    const elsewhere = await recorder(200, { 'x-amz-bucket-region': 'us-west-2' });
+    await expect(deploy(elsewhere.url)).rejects.toMatchObject({
+      stdout: expect.stringContaining(
+        'adopted inventory bucket "their-inventories" is in us-west-2, but the stack is in eu-west-1: S3 sends a bucket\'s events to EventBridge only',
+      ),
+    });
+    elsewhere.server.close();
+    // S3 names the region on a 403 too: same region, but the listing is refused.
+    const denied = await recorder(403, { 'x-amz-bucket-region': 'eu-west-1' });
+    await expect(deploy(denied.url)).rejects.toMatchObject({
+      stdout: expect.stringContaining(
+        'adopted inventory bucket "their-inventories" cannot be listed under "athena/daily/" by this account',
+      ),
+    });
+    expect(denied.requests.filter((request) => request.method === 'GET').map((request) => request.path)).toEqual([
+      expect.stringMatching(/^\/their-inventories\/?\?list-type=2&max-keys=1&prefix=athena%2Fdaily%2F$/),
+    ]);
+    expect(
+      denied.requests.filter((request) => !/GetCallerIdentity/.test(request.body) && !['HEAD', 'GET'].includes(request.method)),
+    ).toEqual([]);
+    denied.server.close();
+  }, 180_000);
 });

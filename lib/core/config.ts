@@ -47,6 +47,23 @@ export const DEFAULTS = {
   shardRows: 20_000_000,
 } as const;
 
+/**
+ * The range of each whole-number variable, inclusive. The stack's parameters that set them are
+ * bounded within these in the template, so that CloudFormation refuses a bad value before it
+ * creates anything (test/stack/template.test.ts checks every one).
+ */
+export const LIMITS = {
+  CONCURRENCY: [1, 512],
+  FIFO_MESSAGE_GROUPS: [1, 1_000_000],
+  PUBLISH_MAX_ATTEMPTS: [1, 50],
+  REQUEST_TIMEOUT_MS: [100, 900_000],
+  CHANGED_MARGIN_HOURS: [0, 24 * 30],
+  TIME_BUDGET_MS: [1, 900_000],
+  CHECKPOINT_INTERVAL_MS: [10, 600_000],
+  PART_LEASE_MS: [10, 3_600_000],
+  SHARD_ROWS: [1_000, 1_000_000_000],
+} as const satisfies Record<string, readonly [number, number]>;
+
 /** Reads and validates the pipeline settings; throws a ConfigError naming the variable. */
 export function loadConfig(env: Environment): PipelineConfig {
   const keyPattern = optionalPattern(env, 'KEY_PATTERN');
@@ -54,9 +71,9 @@ export function loadConfig(env: Environment): PipelineConfig {
   return {
     queueUrl: requiredQueueUrl(env),
     ...(keyPattern && { keyPattern }),
-    concurrency: integer(env, 'CONCURRENCY', DEFAULTS.concurrency, 1, 512),
-    fifoMessageGroups: integer(env, 'FIFO_MESSAGE_GROUPS', DEFAULTS.fifoMessageGroups, 1, 1_000_000),
-    maxAttempts: integer(env, 'PUBLISH_MAX_ATTEMPTS', DEFAULTS.maxAttempts, 1, 50),
+    concurrency: integer(env, 'CONCURRENCY', DEFAULTS.concurrency),
+    fifoMessageGroups: integer(env, 'FIFO_MESSAGE_GROUPS', DEFAULTS.fifoMessageGroups),
+    maxAttempts: integer(env, 'PUBLISH_MAX_ATTEMPTS', DEFAULTS.maxAttempts),
     ...(endpointUrl && { endpointUrl }),
     requestTimeoutMs: loadRequestTimeoutMs(env),
     sqsClient: oneOf(env, 'SQS_CLIENT', ['lean', 'sdk'] as const, DEFAULTS.sqsClient),
@@ -71,7 +88,7 @@ export function loadSelection(env: Environment): Selection {
   return {
     messageFields: messageFields(env),
     publishMode: oneOf(env, 'PUBLISH_MODE', ['all', 'changed'] as const, DEFAULTS.publishMode),
-    changedMarginHours: integer(env, 'CHANGED_MARGIN_HOURS', DEFAULTS.changedMarginHours, 0, 24 * 30),
+    changedMarginHours: integer(env, 'CHANGED_MARGIN_HOURS', DEFAULTS.changedMarginHours),
   };
 }
 
@@ -97,7 +114,7 @@ function oneOf<T extends string>(env: Environment, name: string, choices: readon
 
 /** `REQUEST_TIMEOUT_MS`: 100 ms to 15 minutes. */
 export function loadRequestTimeoutMs(env: Environment): number {
-  return integer(env, 'REQUEST_TIMEOUT_MS', DEFAULTS.requestTimeoutMs, 100, 900_000);
+  return integer(env, 'REQUEST_TIMEOUT_MS', DEFAULTS.requestTimeoutMs);
 }
 
 export function isFifoQueue(queueUrl: string): boolean {
@@ -157,16 +174,17 @@ export interface WorkerTuning {
 }
 
 export function loadWorkerTuning(env: Environment): WorkerTuning {
-  const timeBudgetMs = env.TIME_BUDGET_MS?.trim() ? integer(env, 'TIME_BUDGET_MS', 0, 1, 900_000) : undefined;
+  const timeBudgetMs = env.TIME_BUDGET_MS?.trim() ? integer(env, 'TIME_BUDGET_MS', 0) : undefined;
   return {
-    checkpointIntervalMs: integer(env, 'CHECKPOINT_INTERVAL_MS', DEFAULTS.checkpointIntervalMs, 10, 600_000),
-    leaseMs: integer(env, 'PART_LEASE_MS', DEFAULTS.leaseMs, 10, 3_600_000),
-    shardRows: integer(env, 'SHARD_ROWS', DEFAULTS.shardRows, 1_000, 1_000_000_000),
+    checkpointIntervalMs: integer(env, 'CHECKPOINT_INTERVAL_MS', DEFAULTS.checkpointIntervalMs),
+    leaseMs: integer(env, 'PART_LEASE_MS', DEFAULTS.leaseMs),
+    shardRows: integer(env, 'SHARD_ROWS', DEFAULTS.shardRows),
     ...(timeBudgetMs !== undefined && { timeBudgetMs }),
   };
 }
 
-function integer(env: Environment, name: string, fallback: number, min: number, max: number): number {
+function integer(env: Environment, name: keyof typeof LIMITS, fallback: number): number {
+  const [min, max] = LIMITS[name];
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   const value = Number(raw);

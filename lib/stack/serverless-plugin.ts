@@ -10,6 +10,7 @@ interface Serverless {
     custom?: {
       sourceBucketName?: string;
       createSourceBucket?: boolean | string;
+      inventoryBucketName?: string;
       adoptedBucketName?: string;
       adoptedInventoryPrefix?: string;
     };
@@ -20,6 +21,7 @@ interface Serverless {
   };
   getProvider(name: 'aws'): {
     getRegion(): string;
+    getStage(): string;
     /** osls: the SDK v3 settings of the deploying account (profile, credentials, region). */
     getAwsSdkV3Config?(): Promise<ConstructorParameters<typeof S3Client>[0]>;
   };
@@ -39,7 +41,25 @@ export default class StackChecks {
     // configuration strictly and would reject the key it does not define.
     const schema = serverless.configSchemaHandler;
     if (schema && !schema.schema?.properties?.build) schema.defineTopLevelProperty('build', { type: 'object' });
-    this.hooks = { 'before:deploy:deploy': () => this.checkBuckets() };
+    this.hooks = {
+      'before:package:initialize': async () => this.checkNames(),
+      'before:deploy:deploy': () => this.checkBuckets(),
+    };
+  }
+
+  /** The buckets the stack creates get valid names: a stage in capitals or too long is refused here, named. */
+  private checkNames(): void {
+    const { inventoryBucketName, sourceBucketName, createSourceBucket } = this.serverless.service.custom ?? {};
+    const created = [inventoryBucketName, String(createSourceBucket) === 'true' ? sourceBucketName : undefined];
+    for (const name of created) {
+      const problem = name === undefined ? undefined : bucketNameProblem(name);
+      if (!problem) continue;
+      const UserError = this.serverless.classes?.Error ?? Error;
+      throw new UserError(
+        `the bucket name "${name}" (from stage "${this.serverless.getProvider('aws').getStage()}" and namePrefix) ${problem}: ` +
+          'choose a lower-case stage, shorter, or --param="namePrefix=<your prefix>"',
+      );
+    }
   }
 
   /**
@@ -72,4 +92,13 @@ export default class StackChecks {
       s3.destroy();
     }
   }
+}
+
+/** What is wrong with a bucket name by S3's rules, or undefined. */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return `has ${name.length} characters, not 3 to 63`;
+  if (/[^a-z0-9.-]/.test(name)) return 'may hold only lower-case letters, digits, dots and hyphens';
+  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return 'must begin and end with a letter or a digit';
+  if (name.includes('..')) return 'must not hold two dots in a row';
+  return undefined;
 }

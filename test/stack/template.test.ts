@@ -3,7 +3,8 @@ import { createFifoQueue } from '../../lib/local/demo.ts';
 import { seedBucket } from '../../lib/local/sample-objects.ts';
 import { packageTemplate, sls, STACK_VARIANTS } from '../../lib/local/stack-package.ts';
 import { FUNCTION_NODE_OPTIONS } from '../../lib/local/node-options.ts';
-import { asList, deployed, roleStatements, type Json, type Template } from '../support/cloudformation.ts';
+import { asList, deployed, type Parameter, parameterProblem, roleStatements, type Json, type Template } from '../support/cloudformation.ts';
+import { LIMITS } from '../../lib/core/config.ts';
 import { useEmulator } from '../support/emulator.ts';
 import { matchesPattern } from '../support/event-pattern.ts';
 
@@ -661,6 +662,79 @@ describe('rules of real AWS, on every variant', () => {
     expect(parameters.ParamCreateSourceBucket).toMatchObject({ AllowedValues: ['true', 'false'], Default: 'true' });
     expect(packaged.existingBucket.Parameters.ParamCreateSourceBucket?.Default).toBe('false');
   });
+
+  /** The template parameters that set a function variable, and the factor from one to the other. */
+  const VARIABLE_PARAMETERS: Record<string, [variable: keyof typeof LIMITS, factor: number]> = {
+    ParamConcurrency: ['CONCURRENCY', 1],
+    ParamFifoMessageGroups: ['FIFO_MESSAGE_GROUPS', 1],
+    ParamShardRows: ['SHARD_ROWS', 1],
+    ParamCheckpointSeconds: ['CHECKPOINT_INTERVAL_MS', 1000],
+    ParamChangedMarginHours: ['CHANGED_MARGIN_HOURS', 1],
+  };
+
+  it('sets every bounded variable of every function from a number parameter bounded within what the function accepts', () => {
+    let checked = 0;
+    for (const [name, template] of each()) {
+      for (const [id, fn] of ofType(template, 'AWS::Lambda::Function')) {
+        const variables = (fn.Properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables ?? {};
+        for (const [variable, value] of Object.entries(variables).filter(([key]) => key in LIMITS)) {
+          const entry = Object.entries(VARIABLE_PARAMETERS).find(([, [bounded]]) => bounded === variable);
+          expect(entry, `${name}: ${id} ${variable} has no bounded parameter`).toBeDefined();
+          const [parameterName, [, factor]] = entry as [string, [keyof typeof LIMITS, number]];
+          const parameter = template.Parameters[parameterName];
+          const [min, max] = LIMITS[variable as keyof typeof LIMITS];
+          expect(parameter, `${name}: ${parameterName}`).toMatchObject({ Type: 'Number' });
+          expect((parameter?.MinValue as number) * factor, `${name}: ${parameterName}`).toBeGreaterThanOrEqual(min);
+          expect((parameter?.MaxValue as number) * factor, `${name}: ${parameterName}`).toBeLessThanOrEqual(max);
+          // The function's value is the parameter's: the same serverless param feeds both.
+          expect(Number(value), `${name}: ${id} ${variable}`).toBe(Number(parameter?.Default) * factor);
+          checked += 1;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
+  });
+
+  it('refuses out-of-range settings by the parameters themselves, before anything is created', () => {
+    const { Parameters } = packaged.byDefault;
+    const refused = (name: string, value: string) => parameterProblem(Parameters[name] as Parameter, value);
+    for (const [name, good, bad] of [
+      ['ParamWorkerConcurrency', ['2', '10', '1000'], ['1', '1001', 'ten']],
+      ['ParamConcurrency', ['1', '512'], ['0', '513']],
+      ['ParamShardRows', ['1000', '20000000'], ['999', '1000000001']],
+      ['ParamCheckpointSeconds', ['1', '600'], ['0', '601']],
+      ['ParamFifoMessageGroups', ['1', '1000000'], ['0', '1000001']],
+      ['ParamChangedMarginHours', ['0', '720'], ['-1', '721']],
+      ['ParamReportRetentionDays', ['1', '3650'], ['0', '3651']],
+      ['ParamLogRetentionDays', ['1', '30', '3653'], ['2', '31']],
+    ] as const) {
+      for (const value of good) expect(refused(name, value), `${name}=${value}`).toBeUndefined();
+      for (const value of bad) expect(refused(name, value), `${name}=${value}`).toBeDefined();
+    }
+    // Where a resource can take the parameter, it does.
+    for (const [name, template] of each()) {
+      expect(template.Resources.WorkerEventSourceMappingSQSWorkQueue?.Properties.ScalingConfig, name).toEqual({
+        MaximumConcurrency: Number(template.Parameters.ParamWorkerConcurrency?.Default),
+      });
+      expect(JSON.stringify(template.Resources.InventoryBucket?.Properties.LifecycleConfiguration), name).toContain(
+        `"ExpirationInDays":${JSON.stringify(template.Parameters.ParamReportRetentionDays?.Default)}`,
+      );
+    }
+    expect(packaged.byDefault.Resources.WorkerEventSourceMappingSQSWorkQueue?.Properties.ScalingConfig).toEqual({
+      MaximumConcurrency: { Ref: 'ParamWorkerConcurrency' },
+    });
+  });
+
+  it('refuses at package time a stage that would make an invalid bucket name, naming it', async () => {
+    for (const [stage, problem] of [
+      ['Prod', 'may hold only lower-case letters, digits, dots and hyphens'],
+      ['a-stage-name-far-too-long-for-s3-x', 'has 64 characters, not 3 to 63'],
+    ]) {
+      await expect(sls(['package', '--stage', stage as string, '--region', 'eu-west-1'])).rejects.toMatchObject({
+        stdout: expect.stringContaining(`(from stage "${stage}" and namePrefix) ${problem}`),
+      });
+    }
+  }, 120_000);
 });
 
 describe('sls invoke local -f backfill', () => {

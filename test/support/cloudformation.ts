@@ -6,8 +6,33 @@ export interface Resource {
   DeletionPolicy?: string;
   Properties: Record<string, Json>;
 }
+export interface Parameter {
+  Type: string;
+  Default?: string;
+  AllowedPattern?: string;
+  AllowedValues?: Array<string | number>;
+  MinValue?: number;
+  MaxValue?: number;
+}
+
+/**
+ * What CloudFormation says of a parameter value before it creates anything (its parameter rules:
+ * a number's type and bounds, allowed values, a pattern); undefined when it accepts the value.
+ */
+export function parameterProblem(parameter: Parameter, value: string): string | undefined {
+  if (parameter.Type === 'Number') {
+    const number = Number(value);
+    if (value.trim() === '' || !Number.isFinite(number)) return 'must be a number';
+    if (parameter.MinValue !== undefined && number < parameter.MinValue) return `must not be less than ${parameter.MinValue}`;
+    if (parameter.MaxValue !== undefined && number > parameter.MaxValue) return `must not be greater than ${parameter.MaxValue}`;
+  }
+  if (parameter.AllowedValues && !parameter.AllowedValues.map(String).includes(value)) return 'is not an allowed value';
+  if (parameter.AllowedPattern && !new RegExp(`^(?:${parameter.AllowedPattern})$`).test(value)) return 'does not match the pattern';
+  return undefined;
+}
+
 export interface Template {
-  Parameters: Record<string, { Type: string; Default?: string; AllowedPattern?: string; AllowedValues?: string[] }>;
+  Parameters: Record<string, Parameter>;
   Conditions: Record<string, Json>;
   Resources: Record<string, Resource>;
   Outputs: Record<string, Json>;

@@ -55,7 +55,7 @@ const RESOURCES: Record<string, Resource> = {
       selection: loadSelection({ MESSAGE_FIELDS: properties.MessageFields, PUBLISH_MODE: properties.PublishMode }),
     };
     if (event.RequestType === 'Delete') {
-      await deleteInventoryConfiguration(s3, settings.sourceBucket, settings.configurationId);
+      await deleteInventoryConfiguration(s3, settings.sourceBucket, settings.configurationId, logger);
     } else {
       // `sls deploy` checks this first; a deploy by other means gets the same clear refusal.
       if (process.env.AWS_REGION) await assertBucketInRegion(s3, settings.sourceBucket, process.env.AWS_REGION);

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { httpStatusOf } from '../core/aws-errors.ts';
 import type { Log } from '../core/types.ts';
+import { isOutOfReach } from './custom-resource.ts';
 
 /**
  * S3 keeps one notification configuration per bucket and its API replaces the whole of it, so
@@ -71,8 +72,6 @@ export function eventBridgeResourceId(bucket: string, turnedOn: boolean): string
   return `eventbridge/${bucket}/${turnedOn ? 'turned-on' : 'was-on'}`;
 }
 
-const LEFT_ALONE_STATUSES = new Set([301, 403, 404]);
-
 /**
  * The Delete of `Custom::BucketEventBridge`: delivery is turned off only if the stack turned it on
  * (the physical id says so). A bucket that is gone, in another region or no longer reachable by
@@ -89,11 +88,10 @@ export async function releaseEventBridge(s3: S3Client, physicalId: string, log: 
   try {
     log.info('EventBridge delivery turned off', { bucket, wasOn: await turnOffEventBridge(s3, bucket) });
   } catch (error) {
-    const status = httpStatusOf(error);
-    if (status === undefined || !LEFT_ALONE_STATUSES.has(status)) throw error;
+    if (!isOutOfReach(error)) throw error;
     log.warn('EventBridge delivery left on: the bucket cannot be reached; its owner may turn it off', {
       bucket,
-      status,
+      status: httpStatusOf(error),
       error: (error as Error).message,
     });
   }

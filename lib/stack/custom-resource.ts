@@ -1,7 +1,17 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { httpStatusOf } from '../core/aws-errors.ts';
 import { DEFAULT_BACKOFF, waitBeforeRetry } from '../core/retry.ts';
 
 export type CustomResourceStatus = 'SUCCESS' | 'FAILED';
+
+/**
+ * S3 answered that what a Delete would undo is out of reach: gone (404), in another region
+ * (301), or not allowed to this role any more (403). A Delete then succeeds, logging what it left.
+ */
+export function isOutOfReach(error: unknown): boolean {
+  const status = httpStatusOf(error);
+  return status === 301 || status === 403 || status === 404;
+}
 
 const RESPONSE_TIMEOUT_MS = 10_000;
 const RESPONSE_ATTEMPTS = 3;

@@ -8,6 +8,8 @@ import type { Selection } from '../core/config.ts';
 import type { MessageField } from '../core/types.ts';
 import { COLUMN_NAMES, type InventoryFormat } from '../inventory/manifest.ts';
 import { httpStatusOf } from '../core/aws-errors.ts';
+import type { Log } from '../core/types.ts';
+import { isOutOfReach } from './custom-resource.ts';
 
 /** The daily inventory the pipeline reads: CSV, current versions, Bucket and Key only. */
 export interface InventorySettings {
@@ -73,11 +75,28 @@ export async function putInventoryConfiguration(s3: S3Client, settings: Inventor
   );
 }
 
-/** Turns it off again; a configuration already gone is not an error. */
-export async function deleteInventoryConfiguration(s3: S3Client, sourceBucket: string, configurationId: string): Promise<void> {
+/**
+ * Turns it off again; true when it did. A configuration or bucket already gone, or a bucket the
+ * role can no longer reach, is left as it is and logged, not an error: after an update to another
+ * `sourceBucket` the role no longer names the old bucket when CloudFormation deletes the old
+ * configuration, and a failed Delete would stop the update, a rollback or `sls remove`.
+ */
+export async function deleteInventoryConfiguration(
+  s3: S3Client,
+  sourceBucket: string,
+  configurationId: string,
+  log: Log,
+): Promise<boolean> {
   try {
     await s3.send(new DeleteBucketInventoryConfigurationCommand({ Bucket: sourceBucket, Id: configurationId }));
+    return true;
   } catch (error) {
-    if (httpStatusOf(error) !== 404) throw error;
+    if (!isOutOfReach(error)) throw error;
+    log.warn('inventory configuration left in place: the bucket is gone or out of reach; its owner may delete it', {
+      bucket: sourceBucket,
+      configurationId,
+      status: httpStatusOf(error),
+    });
+    return false;
   }
 }

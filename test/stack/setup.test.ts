@@ -12,7 +12,7 @@ import { seedBucket } from '../../lib/local/sample-objects.ts';
 import { sls } from '../../lib/local/stack-package.ts';
 import { assertBucketInRegion } from '../../lib/stack/bucket-region.ts';
 import { deleteInventoryConfiguration, putInventoryConfiguration, reportContents } from '../../lib/stack/inventory-configuration.ts';
-import { putObject, useEmulator } from '../support/emulator.ts';
+import { putObject, silentLog, useEmulator } from '../support/emulator.ts';
 
 const aws = useEmulator();
 let handler: typeof import('../../handlers/stack-setup.ts').handler;
@@ -166,6 +166,15 @@ describe('EventBridge delivery of an adopted inventory bucket (against the emula
   });
 });
 
+const clientAt = (url: string, maxAttempts = 3) =>
+  new S3Client({
+    endpoint: url,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    maxAttempts,
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+  });
+
 const PROD = {
   sourceBucket: 'acme-photos',
   configurationId: 's3-to-sqs-prod',
@@ -239,19 +248,25 @@ describe('inventory configuration of an existing bucket', () => {
     ).rejects.toThrow('inventory prefix "inventory/" must not end with "/"');
   });
 
-  it('deletes it, and treats one already gone as deleted', async () => {
-    await deleteInventoryConfiguration(client, 'acme-photos', 's3-to-sqs-prod');
+  it('deletes it; one gone or out of reach is left, logged, so that an update, rollback or removal goes on', async () => {
+    await expect(deleteInventoryConfiguration(client, 'acme-photos', 's3-to-sqs-prod', silentLog)).resolves.toBe(true);
     expect(s3.requests.at(-1)?.method).toBe('DELETE');
     expect(inventoryCall(s3.requests.at(-1)?.path)).toEqual({ bucket: 'acme-photos', id: 's3-to-sqs-prod' });
-    const gone = await recorder(404);
-    const goneClient = new S3Client({
-      endpoint: gone.url,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-    });
-    await expect(deleteInventoryConfiguration(goneClient, 'acme-photos', 'x')).resolves.toBeUndefined();
-    gone.server.close();
+    // 404: gone; 301: another region; 403: after an update to another sourceBucket, the role no
+    // longer names the old one when CloudFormation deletes its configuration.
+    for (const status of [404, 301, 403]) {
+      const answer = await recorder(status);
+      const warnings: unknown[] = [];
+      const log = { ...silentLog, warn: (_message: string, detail?: unknown) => void warnings.push(detail) };
+      await expect(deleteInventoryConfiguration(clientAt(answer.url), 'old-photos', 's3-to-sqs-prod', log), `${status}`).resolves.toBe(
+        false,
+      );
+      expect(warnings, `${status}`).toEqual([{ bucket: 'old-photos', configurationId: 's3-to-sqs-prod', status }]);
+      answer.server.close();
+    }
+    const broken = await recorder(500);
+    await expect(deleteInventoryConfiguration(clientAt(broken.url, 1), 'acme-photos', 'x', silentLog)).rejects.toThrow();
+    broken.server.close();
   });
 });
 

@@ -76,6 +76,17 @@ describe('backfill handler', () => {
     expect(await aws.drain(queueUrl)).toHaveLength(4);
   });
 
+  it('continues as the version or alias it was invoked as', async () => {
+    for (const qualifier of ['live', '7', '$LATEST']) {
+      invocations.length = 0;
+      const qualified = { ...lambdaContext(900_000), invokedFunctionArn: `${FUNCTION_ARN}:${qualifier}` } as Context;
+      const first = await handler({ bucket: 'handler-chain', timeBudgetMs: 1 }, qualified);
+      expect(first.done).toBe(false);
+      expect(invocations.map((invocation) => invocation.path)).toEqual([`/2015-03-31/functions/${FUNCTION_ARN}:${qualifier}/invocations`]);
+    }
+    await aws.drain(queueUrl);
+  });
+
   it('only returns the continuation when asked not to chain', async () => {
     invocations.length = 0;
     const summary = await handler({ bucket: 'handler-chain', timeBudgetMs: 1, chain: false }, lambdaContext(900_000));

@@ -29,6 +29,17 @@ beforeAll(async () => {
 }, 300_000);
 
 const PREFIX = 's3-to-sqs-test-eu-west-1';
+/** The text of a `Fn::Sub` resource in the aws partition. */
+const subText = (resource: Json) =>
+  String((resource as { 'Fn::Sub'?: string })['Fn::Sub'] ?? resource).replaceAll('${AWS::Partition}', 'aws');
+/** IAM's resource matching: `*` any characters, `?` one. */
+const globMatches = (pattern: string, value: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replaceAll('*', '.*')
+      .replaceAll('?', '.')}$`,
+  ).test(value);
 const sub = (text: string) => ({ 'Fn::Sub': text });
 const props = (template: Template, id: string) => {
   const resource = template.Resources[id];
@@ -69,6 +80,7 @@ describe('the packaged stack, default parameters', () => {
         Effect: 'Allow',
         Principal: { Service: 's3.amazonaws.com' },
         Action: 's3:PutObject',
+        Resource: sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-inventory/inventory/*`),
         Condition: {
           ArnLike: { 'aws:SourceArn': sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-source`) },
           StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' }, 's3:x-amz-acl': 'bucket-owner-full-control' },
@@ -259,7 +271,13 @@ describe('the packaged stack, default parameters', () => {
     expect(actions('BackfillRole')).toEqual(
       expect.arrayContaining([
         ['s3:ListBucket', sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-source`)],
-        ['lambda:InvokeFunction', sub(`arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:s3-to-sqs-test-backfill`)],
+        [
+          'lambda:InvokeFunction',
+          [
+            sub(`arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:s3-to-sqs-test-backfill`),
+            sub(`arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:s3-to-sqs-test-backfill:*`),
+          ],
+        ],
       ]),
     );
     expect(actions('BackfillRole').flat(2).join(' ')).not.toMatch(/s3:GetObject/);
@@ -661,6 +679,32 @@ describe('rules of real AWS, on every variant', () => {
     expect(accepts('ParamAlarmEmail', 'ops')).toBe(false);
     expect(parameters.ParamCreateSourceBucket).toMatchObject({ AllowedValues: ['true', 'false'], Default: 'true' });
     expect(packaged.existingBucket.Parameters.ParamCreateSourceBucket?.Default).toBe('false');
+  });
+
+  it('lets no role write an object that would trigger the inventory function', () => {
+    for (const [name, template] of each()) {
+      const inventoryBucket = props(template, 'InventoryBucket');
+      const bucket = inventoryBucket.BucketName as string;
+      const trigger = (
+        inventoryBucket.NotificationConfiguration as {
+          LambdaConfigurations: Array<{ Filter: { S3Key: { Rules: Array<{ Name: string; Value: string }> } } }>;
+        }
+      ).LambdaConfigurations[0]?.Filter.S3Key.Rules;
+      const rule = (kind: string) => trigger?.find((item) => item.Name === kind)?.Value ?? '';
+      // A key the trigger fires on, in the run-state folder every writer may write to.
+      const triggering = `${rule('prefix')}src/config/2026-12-01T00-00Z/s3-to-sqs/x${rule('suffix')}`;
+      for (const [id] of ofType(template, 'AWS::IAM::Role')) {
+        const statements = roleStatements(template, id);
+        const matches = (statement: (typeof statements)[number]) =>
+          asList(statement.Action).includes('s3:PutObject') &&
+          asList(statement.Resource).some((resource) => globMatches(subText(resource), `arn:aws:s3:::${bucket}/${triggering}`));
+        if (!statements.some((statement) => statement.Effect === 'Allow' && matches(statement))) continue;
+        expect(
+          statements.some((statement) => statement.Effect === 'Deny' && matches(statement)),
+          `${name}: ${id} may write ${triggering}`,
+        ).toBe(true);
+      }
+    }
   });
 
   /** The template parameters that set a function variable, and the factor from one to the other. */

@@ -1,5 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { assertQueueReachable } from './queue-reach.ts';
 import { ADOPTED_INVENTORY_BUCKET, assertBucketInRegion, assertReportsReadable } from './bucket-region.ts';
 
 /** The parts of the Serverless Framework (osls, or v4) that this plugin uses. */
@@ -13,6 +15,7 @@ interface Serverless {
       inventoryBucketName?: string;
       adoptedBucketName?: string;
       adoptedInventoryPrefix?: string;
+      existingQueueArn?: string;
     };
   };
   configSchemaHandler?: {
@@ -63,33 +66,40 @@ export default class StackChecks {
   }
 
   /**
-   * An existing source bucket must be in the stack's region; an adopted inventory bucket too, and
-   * readable under its prefix. The checks name the regions, or what the bucket's owner must grant.
+   * What the stack uses but does not create, with the deploying account's credentials: an existing
+   * source bucket in the stack's region; an adopted inventory bucket in it too, and readable under
+   * its prefix; an existing target queue reachable. Each refusal names what is wrong.
    */
   private async checkBuckets(): Promise<void> {
-    const { sourceBucketName, createSourceBucket, adoptedBucketName, adoptedInventoryPrefix } = this.serverless.service.custom ?? {};
+    const { sourceBucketName, createSourceBucket, adoptedBucketName, adoptedInventoryPrefix, existingQueueArn } =
+      this.serverless.service.custom ?? {};
     const existingSource = sourceBucketName && String(createSourceBucket) !== 'true';
-    if (!existingSource && !adoptedBucketName) return;
+    if (!existingSource && !adoptedBucketName && !existingQueueArn) return;
     const provider = this.serverless.getProvider('aws');
     const region = provider.getRegion();
     const endpoint = process.env.AWS_ENDPOINT_URL?.trim();
-    const s3 = new S3Client({
+    // The account's credentials, profile and region: the settings any SDK v3 client takes.
+    const settings: { region: string } = {
       ...(await provider.getAwsSdkV3Config?.()),
       region,
-      ...(endpoint && { endpoint, forcePathStyle: true }),
-      requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 15_000, throwOnRequestTimeout: true }),
-    });
+      ...(endpoint && { endpoint }),
+    };
+    const requestHandler = () => new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 15_000, throwOnRequestTimeout: true });
+    const s3 = new S3Client({ ...settings, forcePathStyle: Boolean(endpoint), requestHandler: requestHandler() });
+    const sqs = new SQSClient({ ...settings, requestHandler: requestHandler() });
     try {
       if (existingSource) await assertBucketInRegion(s3, sourceBucketName, region);
       if (adoptedBucketName) {
         await assertBucketInRegion(s3, adoptedBucketName, region, ADOPTED_INVENTORY_BUCKET);
         await assertReportsReadable(s3, adoptedBucketName, adoptedInventoryPrefix ?? '');
       }
+      if (existingQueueArn) await assertQueueReachable(sqs, existingQueueArn);
     } catch (error) {
       const UserError = this.serverless.classes?.Error ?? Error;
       throw new UserError((error as Error).message);
     } finally {
       s3.destroy();
+      sqs.destroy();
     }
   }
 }

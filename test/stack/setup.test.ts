@@ -270,7 +270,7 @@ describe('inventory configuration of an existing bucket', () => {
   });
 });
 
-describe('buckets the stack does not own: another region, or out of reach', () => {
+describe('what the stack uses but does not own: another region, or out of reach', () => {
   // S3 names a bucket's region in HeadBucket's x-amz-bucket-region header, on 200, 301 and 403.
   const s3At = (url: string) =>
     new S3Client({ endpoint: url, forcePathStyle: true, region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
@@ -346,4 +346,20 @@ describe('buckets the stack does not own: another region, or out of reach', () =
     ).toEqual([]);
     denied.server.close();
   }, 180_000);
+
+  it('stops `sls deploy` when an existing target queue cannot be reached, naming what its owner must allow', async () => {
+    const denied = await recorder(400, { 'content-type': 'application/x-amz-json-1.0' });
+    const deploying = sls(
+      ['deploy', '--stage', 'test', '--region', 'eu-west-1', '--param=queueArn=arn:aws:sqs:eu-west-1:444455556666:their-objects.fifo'],
+      { AWS_ENDPOINT_URL: denied.url, AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' },
+    );
+    await expect(deploying).rejects.toMatchObject({
+      stdout: expect.stringContaining(
+        'target queue arn:aws:sqs:eu-west-1:444455556666:their-objects.fifo cannot be reached by this account',
+      ),
+    });
+    const getQueueUrl = denied.requests.find((request) => request.headers['x-amz-target'] === 'AmazonSQS.GetQueueUrl');
+    expect(JSON.parse(getQueueUrl?.body ?? '{}')).toEqual({ QueueName: 'their-objects.fifo', QueueOwnerAWSAccountId: '444455556666' });
+    denied.server.close();
+  }, 120_000);
 });

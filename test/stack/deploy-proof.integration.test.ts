@@ -6,6 +6,7 @@ import { eventBridgeObjectCreated, objectCreatedEvent } from '../../lib/inventor
 import { writeInventoryReport } from '../../lib/local/report-writer.ts';
 import { sampleInventoryRows, seedBucket } from '../../lib/local/sample-objects.ts';
 import type { RunStatus } from '../../lib/run/types.ts';
+import type { InventoryFormat } from '../../lib/inventory/manifest.ts';
 import { useEmulator } from '../support/emulator.ts';
 import { type IamRequest, iamRequests } from '../support/iam-requests.ts';
 import { EMULATOR_ACCOUNT as ACCOUNT, PackagedStack } from '../support/packaged-stack.ts';
@@ -26,22 +27,44 @@ interface Scenario {
   /** Whatever the variant needs before reports arrive; the bucket and prefix they land under. */
   prepare(stack: PackagedStack): Promise<{ bucket: string; prefix: string }>;
   announce(manifest: S3Location): unknown;
+  format?: InventoryFormat;
 }
+
+/** The stack's own inventory: turned on by the custom resource, reports in the stack's bucket. */
+const ownInventory = async (stack: PackagedStack) => {
+  const inventory = intrinsicResolver(stack.template, ACCOUNT)(stack.resource('SourceBucketInventory') as never) as Record<string, unknown>;
+  expect(await stack.customResource('Custom::SourceBucketInventory', 'Create', inventory)).toMatchObject({ Status: 'SUCCESS' });
+  return { bucket: String(stack.resource('InventoryBucket').BucketName), prefix: 'inventory' };
+};
+const KMS_KEY = (account: string) => `arn:aws:kms:${ACCOUNT.region}:${account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 
 const SCENARIOS: Scenario[] = [
   {
     name: 'default',
     stage: 'test',
     params: {},
-    prepare: async (stack) => {
-      const inventory = intrinsicResolver(stack.template, ACCOUNT)(stack.resource('SourceBucketInventory') as never) as Record<
-        string,
-        unknown
-      >;
-      expect(await stack.customResource('Custom::SourceBucketInventory', 'Create', inventory)).toMatchObject({ Status: 'SUCCESS' });
-      return { bucket: String(stack.resource('InventoryBucket').BucketName), prefix: 'inventory' };
-    },
+    prepare: ownInventory,
     announce: (manifest) => objectCreatedEvent(manifest, 1),
+  },
+  {
+    name: 'existing bucket, existing queue with a KMS key',
+    stage: 'existing',
+    params: {
+      sourceBucket: 'acme-photos',
+      createSourceBucket: 'false',
+      queueArn: `arn:aws:sqs:${ACCOUNT.region}:${ACCOUNT.id}:their-objects.fifo`,
+      queueKmsKeyArn: KMS_KEY(ACCOUNT.id),
+    },
+    prepare: ownInventory,
+    announce: (manifest) => objectCreatedEvent(manifest, 1),
+  },
+  {
+    name: 'standard queue, changed mode with message fields, Parquet',
+    stage: 'fields',
+    params: { queueType: 'standard', publishMode: 'changed', messageFields: 'size,etag', inventoryFormat: 'Parquet' },
+    prepare: ownInventory,
+    announce: (manifest) => objectCreatedEvent(manifest, 1),
+    format: 'Parquet',
   },
   {
     name: 'adopted inventory, changed mode',
@@ -66,6 +89,22 @@ const SCENARIOS: Scenario[] = [
     },
     announce: (manifest) => eventBridgeObjectCreated(manifest, 1, ACCOUNT.id),
   },
+  {
+    name: 'adopted inventory of another account, SSE-KMS, no prefix',
+    stage: 'foreign',
+    // Its owner turns EventBridge on and forwards the events: the stack has no custom resource for it.
+    params: {
+      adoptInventoryBucket: 'their-inventories',
+      adoptInventoryAccount: '444455556666',
+      adoptInventoryKmsKeyArn: KMS_KEY('444455556666'),
+    },
+    prepare: async (stack) => {
+      await ownInventory(stack);
+      await aws.createBucket('their-inventories');
+      return { bucket: 'their-inventories', prefix: 'daily' };
+    },
+    announce: (manifest) => eventBridgeObjectCreated(manifest, 1, '444455556666'),
+  },
 ];
 
 describe.each(SCENARIOS)('the packaged stack, $name', (scenario) => {
@@ -77,7 +116,7 @@ describe.each(SCENARIOS)('the packaged stack, $name', (scenario) => {
   }, 300_000);
   afterAll(() => stack?.stop());
 
-  const source = () => String(stack.resource('SourceBucket').BucketName);
+  const source = () => stack.sourceBucket;
   const report = (configId: string, count: number, rowsPerFile: number) =>
     writeInventoryReport(aws.s3, {
       sourceBucket: source(),
@@ -86,6 +125,7 @@ describe.each(SCENARIOS)('the packaged stack, $name', (scenario) => {
       configId,
       rows: sampleInventoryRows(count),
       rowsPerFile,
+      ...(scenario.format && { format: scenario.format }),
     });
 
   it('publishes a report through inventory, worker and report, and a backfill, from the bundles, with events as AWS sends them', async () => {
@@ -102,7 +142,7 @@ describe.each(SCENARIOS)('the packaged stack, $name', (scenario) => {
     });
     const status = await stack.fn('StatusLambdaFunction').invoke<RunStatus>({ manifest: `s3://${manifest.bucket}/${manifest.key}` });
     expect(status).toMatchObject({ state: 'complete', sourceBucket: source() });
-    expect(await aws.drain(stack.queueUrl('TargetQueue'))).toHaveLength(OBJECTS);
+    expect(await aws.drain(stack.targetQueueUrl())).toHaveLength(OBJECTS);
 
     const backfill = stack.fn('BackfillLambdaFunction');
     expect(await backfill.invoke({})).toMatchObject({ published: OBJECTS, done: true });

@@ -167,11 +167,31 @@ export class PackagedStack {
     });
   }
 
-  /** The buckets and queues the template creates, by the names it gives them. */
+  /** The source bucket, created by the stack or not: the backfill's. */
+  get sourceBucket(): string {
+    return this.#variables('BackfillLambdaFunction').SOURCE_BUCKET ?? '';
+  }
+
+  /** The target queue: created by the stack, or the existing one its functions are given. */
+  get targetQueueName(): string {
+    return String(this.resource('TargetQueue').QueueName ?? this.#variables('WorkerLambdaFunction').QUEUE_ARN?.split(':').at(-1));
+  }
+
+  targetQueueUrl(): string {
+    return `${this.#aws.emulator.endpoint}/${EMULATOR_ACCOUNT.id}/${this.targetQueueName}`;
+  }
+
+  #variables(logicalId: string): Record<string, string> {
+    return (this.resource(logicalId).Environment as { Variables: Record<string, string> }).Variables;
+  }
+
+  /** The buckets and queues the template creates by the names it gives them, and those it is given. */
   async #createResources(): Promise<void> {
     const aws = this.#aws;
-    for (const bucket of ['InventoryBucket', 'SourceBucket']) await aws.createBucket(String(this.resource(bucket).BucketName));
-    await createFifoQueue(aws.sqs, String(this.resource('TargetQueue').QueueName));
+    for (const bucket of [String(this.resource('InventoryBucket').BucketName), this.sourceBucket]) await aws.createBucket(bucket);
+    const target = this.targetQueueName;
+    if (target.endsWith('.fifo')) await createFifoQueue(aws.sqs, target);
+    else await aws.sqs.send(new CreateQueueCommand({ QueueName: target }));
     for (const queue of ['FailedInvocationsQueue', 'WorkDeadLetterQueue']) {
       await aws.sqs.send(new CreateQueueCommand({ QueueName: String(this.resource(queue).QueueName) }));
     }

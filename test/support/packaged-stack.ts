@@ -17,6 +17,8 @@ import type { Account } from './iam-requests.ts';
 import { FunctionProcess, type PackagedFunction, unpackFunctions } from './packaged-functions.ts';
 import { RequestRecorder } from './request-recorder.ts';
 
+const ACCESS_DENIED = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+
 export const EMULATOR_ACCOUNT: Account = { id: '000000000000', region: 'us-east-1' };
 
 /**
@@ -48,7 +50,11 @@ export class PackagedStack {
     const packaged = JSON.parse(await readFile(update, 'utf8')) as Template;
     const invoked: PackagedStack['invoked'] = [];
     const recorder = await RequestRecorder.start(aws.emulator.endpoint, (request) => {
-      if (request.service === 's3' && request.query.has('inventory')) return { status: request.method === 'DELETE' ? 204 : 200 };
+      if (request.service === 's3' && request.query.has('inventory')) {
+        // A bucket the role no longer names after an update answers as S3 does: 403.
+        if (request.path.startsWith('/out-of-reach-')) return { status: 403, body: ACCESS_DENIED };
+        return { status: request.method === 'DELETE' ? 204 : 200 };
+      }
       if (request.service !== 'lambda') return undefined;
       invoked.push({ functionArn: request.path.split('/')[3] ?? '', payload: JSON.parse(request.body) });
       return { status: 202 };
@@ -122,7 +128,7 @@ export class PackagedStack {
   }
 
   /** A custom resource request as CloudFormation sends it to the stackSetup function; the response it gets back. */
-  async customResource(type: string, request: 'Create' | 'Delete', properties: Record<string, unknown>, physicalId?: string) {
+  async customResource(type: string, request: 'Create' | 'Update' | 'Delete', properties: Record<string, unknown>, physicalId?: string) {
     let response = '';
     const server = createServer(async (incoming, outgoing) => {
       response = Buffer.concat(await incoming.toArray()).toString('utf8');
@@ -139,7 +145,7 @@ export class PackagedStack {
         LogicalResourceId: type,
         ResourceType: type,
         ResourceProperties: { ServiceToken: 'token', ...properties },
-        ...(request === 'Delete' && { PhysicalResourceId: physicalId ?? `${type}-physical` }),
+        ...(request !== 'Create' && { PhysicalResourceId: physicalId ?? `${type}-physical`, OldResourceProperties: {} }),
       } as CloudFormationCustomResourceEvent;
       await this.fn('StackSetupLambdaFunction').invoke(event);
       return JSON.parse(response || '{}') as { Status: string; Reason?: string; PhysicalResourceId?: string };

@@ -1,6 +1,3 @@
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import {
   CreateBucketCommand,
@@ -18,6 +15,7 @@ import { eventBridgeObjectCreated, type ManifestEvent } from '../inventory/s3-ev
 import type { FanOutSummary } from '../run/fan-out.ts';
 import type { RunStateStore } from '../run/state.ts';
 import type { RunReport } from '../run/types.ts';
+import { callCustomResource } from './custom-resource-call.ts';
 import { runWorkersUntilReports } from './event-source.ts';
 import { writeInventoryReport } from './report-writer.ts';
 import { sampleInventoryRows } from './sample-objects.ts';
@@ -80,7 +78,13 @@ export async function runAdoptedInventories(options: AdoptDemoOptions): Promise<
   await s3.send(new CreateBucketCommand({ Bucket: ADOPTED.bucket }));
   await s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: ADOPTED.bucket, NotificationConfiguration: OWNER_NOTIFICATIONS }));
   step(`s3://${ADOPTED.bucket} is another team's inventory bucket; its owner sends new uploads to an SQS queue of theirs.`);
-  const physicalId = await invokeCustomResource(options.handlers.stackSetup, { Bucket: ADOPTED.bucket });
+  const created = await callCustomResource(options.handlers.stackSetup, {
+    type: 'Custom::BucketEventBridge',
+    request: 'Create',
+    properties: { Bucket: ADOPTED.bucket },
+  });
+  if (created.Status !== 'SUCCESS') throw new Error(`the custom resource failed: ${created.Reason}`);
+  const physicalId = created.PhysicalResourceId;
   step(`The stack's custom resource turned EventBridge delivery on for it (${physicalId}), keeping that notification.`);
 
   const manifests = await writeReports(options);
@@ -143,31 +147,4 @@ async function ownerNotificationsKept(s3: S3Client): Promise<boolean> {
     ...rest
   } = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: ADOPTED.bucket }));
   return EventBridgeConfiguration !== undefined && isDeepStrictEqual(rest, OWNER_NOTIFICATIONS);
-}
-
-/** Creates a custom resource as CloudFormation does: the event, then the response at its URL. */
-async function invokeCustomResource(handler: AdoptHandlers['stackSetup'], properties: Record<string, string>): Promise<string> {
-  let response = '';
-  const server = createServer(async (request, reply) => {
-    response = Buffer.concat(await request.toArray()).toString('utf8');
-    reply.writeHead(200).end();
-  }).listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  try {
-    await handler({
-      RequestType: 'Create',
-      ServiceToken: 'arn:aws:lambda:us-east-1:000000000000:function:s3-to-sqs-local-stackSetup',
-      ResponseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/response`,
-      StackId: 'arn:aws:cloudformation:us-east-1:000000000000:stack/s3-to-sqs-local/1',
-      RequestId: 'local-1',
-      LogicalResourceId: 'AdoptedBucketEventBridge',
-      ResourceType: 'Custom::BucketEventBridge',
-      ResourceProperties: { ServiceToken: 'local', ...properties },
-    });
-  } finally {
-    server.close();
-  }
-  const { Status, Reason, PhysicalResourceId } = JSON.parse(response || '{}');
-  if (Status !== 'SUCCESS') throw new Error(`the custom resource failed: ${Reason ?? 'no response'}`);
-  return PhysicalResourceId;
 }

@@ -1,11 +1,8 @@
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { S3Location } from '../../lib/core/types.ts';
+import { callCustomResource } from '../../lib/local/custom-resource-call.ts';
 import { createFifoQueue } from '../../lib/local/demo.ts';
 import { runLocalEventSource } from '../../lib/local/event-source.ts';
 import { packageStack, type StackVariant } from '../../lib/local/stack-package.ts';
@@ -127,31 +124,14 @@ export class PackagedStack {
     }
   }
 
-  /** A custom resource request as CloudFormation sends it to the stackSetup function; the response it gets back. */
-  async customResource(type: string, request: 'Create' | 'Update' | 'Delete', properties: Record<string, unknown>, physicalId?: string) {
-    let response = '';
-    const server = createServer(async (incoming, outgoing) => {
-      response = Buffer.concat(await incoming.toArray()).toString('utf8');
-      outgoing.writeHead(200).end();
-    }).listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    try {
-      const event = {
-        RequestType: request,
-        ServiceToken: 'token',
-        ResponseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-        StackId: `arn:aws:cloudformation:${EMULATOR_ACCOUNT.region}:${EMULATOR_ACCOUNT.id}:stack/s3-to-sqs-test/1`,
-        RequestId: `${type}-${request}`,
-        LogicalResourceId: type,
-        ResourceType: type,
-        ResourceProperties: { ServiceToken: 'token', ...properties },
-        ...(request !== 'Create' && { PhysicalResourceId: physicalId ?? `${type}-physical`, OldResourceProperties: {} }),
-      } as CloudFormationCustomResourceEvent;
-      await this.fn('StackSetupLambdaFunction').invoke(event);
-      return JSON.parse(response || '{}') as { Status: string; Reason?: string; PhysicalResourceId?: string };
-    } finally {
-      server.close();
-    }
+  /** A custom resource operation as CloudFormation runs it, through the stackSetup function. */
+  customResource(type: string, request: 'Create' | 'Update' | 'Delete', properties: Record<string, unknown>, physicalId?: string) {
+    return callCustomResource((event) => this.fn('StackSetupLambdaFunction').invoke(event), {
+      type,
+      request,
+      properties,
+      ...(physicalId && { physicalId }),
+    });
   }
 
   /** What Lambda adds to a function's environment; the credentials name its role, for the recorder. */

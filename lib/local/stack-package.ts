@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,12 +56,43 @@ export const STACK_VARIANTS = {
 /**
  * Runs the `sls` command of this project with no AWS credentials in its environment, and its
  * standard input closed (`sls invoke local` reads an event from it when it is not a terminal).
+ * One at a time across processes: esbuild bundles into the project folder, and vitest runs test
+ * files in parallel, so two packagings at once could mix their bundles.
  */
 export async function sls(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; stderr: string }> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^AWS_(ACCESS|SECRET|SESSION|PROFILE)/.test(name)));
-  const running = promisify(execFile)(process.execPath, [SLS, ...args], { cwd: ROOT, env: { ...clean, ...env }, maxBuffer: 16 << 20 });
-  running.child.stdin?.end();
-  return running;
+  return oneAtATime(() => {
+    const running = promisify(execFile)(process.execPath, [SLS, ...args], { cwd: ROOT, env: { ...clean, ...env }, maxBuffer: 16 << 20 });
+    running.child.stdin?.end();
+    return running;
+  });
+}
+
+const LOCK = join(ROOT, '.sls.lock');
+/** A lock left by a process that died is taken over after this long (no packaging takes it). */
+const STALE_LOCK_MS = 300_000;
+
+/** Runs `work` while holding the project's lock, a directory: creating one is atomic. */
+async function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      await mkdir(LOCK);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const held = await stat(LOCK).then(
+        (lock) => Date.now() - lock.mtimeMs,
+        () => 0,
+      );
+      if (held > STALE_LOCK_MS) await rm(LOCK, { recursive: true, force: true });
+      await sleep(100);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rm(LOCK, { recursive: true, force: true });
+  }
 }
 
 /**

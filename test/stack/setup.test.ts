@@ -308,7 +308,7 @@ describe('what the stack uses but does not own: another region, or out of reach'
     // Only the account lookup and the bucket's region: no CloudFormation or S3 upload call.
     expect(aws.requests.filter((request) => !/GetCallerIdentity/.test(request.body) && request.method !== 'HEAD')).toEqual([]);
     aws.server.close();
-  }, 120_000);
+  }, 300_000);
 
   it('stops `sls deploy` when an adopted inventory bucket is in another region, or cannot be read under its prefix', async () => {
     const deploy = (url: string) =>
@@ -345,7 +345,7 @@ describe('what the stack uses but does not own: another region, or out of reach'
       denied.requests.filter((request) => !/GetCallerIdentity/.test(request.body) && !['HEAD', 'GET'].includes(request.method)),
     ).toEqual([]);
     denied.server.close();
-  }, 180_000);
+  }, 300_000);
 
   it('stops `sls deploy` when an existing target queue cannot be reached, naming what its owner must allow', async () => {
     const denied = await recorder(400, { 'content-type': 'application/x-amz-json-1.0' });
@@ -361,5 +361,5 @@ describe('what the stack uses but does not own: another region, or out of reach'
     const getQueueUrl = denied.requests.find((request) => request.headers['x-amz-target'] === 'AmazonSQS.GetQueueUrl');
     expect(JSON.parse(getQueueUrl?.body ?? '{}')).toEqual({ QueueName: 'their-objects.fifo', QueueOwnerAWSAccountId: '444455556666' });
     denied.server.close();
-  }, 120_000);
+  }, 300_000);
 });

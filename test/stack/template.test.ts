@@ -778,7 +778,7 @@ describe('rules of real AWS, on every variant', () => {
         stdout: expect.stringContaining(`(from stage "${stage}" and namePrefix) ${problem}`),
       });
     }
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('sls invoke local -f backfill', () => {
@@ -795,5 +795,5 @@ describe('sls invoke local -f backfill', () => {
     const result = JSON.parse(lines.slice(lines.lastIndexOf('{')).join('\n'));
     expect(result).toMatchObject({ bucket: 'local-photos', done: true, published: 150, failed: 0 });
     expect(await aws.drain(queueUrl)).toHaveLength(150);
-  }, 120_000);
+  }, 300_000);
 });

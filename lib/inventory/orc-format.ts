@@ -24,13 +24,15 @@ export const orcFormat: DataFileFormat = {
     const orc = await openOrc(s3ByteSource(s3, dataFile.bucket, dataFile.file, { ...(etag && { etag }), stats }), uri);
     const columns = neededColumns((name) => orc.has(name), selection, uri);
     if (startRow > orc.rows) onPastEnd?.(orc.rows);
-    let firstRow = 0;
-    for (let index = 0; index < orc.stripes.length; index += 1) {
-      const rows = orc.stripes[index]?.rows ?? 0;
-      const skip = Math.max(0, startRow - firstRow);
-      firstRow += rows;
-      if (skip >= rows) continue;
-      const readers = await orcCall(() => orc.stripe(index, columns), uri);
+    const wanted = stripesFrom(orc, startRow);
+    // The next stripe's streams are fetched while this one is decoded: two stripes' compressed
+    // streams of the columns read are held at most.
+    const fetch = (index: number) => quietly(orcCall(() => orc.stripe(index, columns), uri));
+    let next = wanted[0] && fetch(wanted[0].index);
+    for (let at = 0; at < wanted.length; at += 1) {
+      const { rows, skip } = wanted[at] as { rows: number; skip: number };
+      const readers = await (next as ReturnType<typeof fetch>);
+      next = wanted[at + 1] && fetch((wanted[at + 1] as { index: number }).index);
       const batch = (count: number) => new Map(columns.map((name) => [name, readers.get(name)?.read(count) ?? []]));
       if (skip > 0) orcCall(() => batch(skip), uri);
       for (let left = rows - skip; left > 0; left -= BATCH_ROWS) {
@@ -53,6 +55,24 @@ export const orcFormat: DataFileFormat = {
     return { rows: orc.rows, etag, blocks: orc.stripes.map((stripe) => stripe.rows) };
   },
 };
+
+/** The stripes a read from `startRow` reads, with the rows of each it skips. */
+function stripesFrom(orc: OrcFile, startRow: number): Array<{ index: number; rows: number; skip: number }> {
+  const wanted: Array<{ index: number; rows: number; skip: number }> = [];
+  let firstRow = 0;
+  orc.stripes.forEach(({ rows }, index) => {
+    const skip = Math.max(0, startRow - firstRow);
+    firstRow += rows;
+    if (skip < rows) wanted.push({ index, rows, skip });
+  });
+  return wanted;
+}
+
+/** A promise whose failure is reported where it is awaited, not as unhandled when the read stops first. */
+function quietly<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
 
 async function openOrc(source: ByteSource, uri: string): Promise<OrcFile> {
   try {

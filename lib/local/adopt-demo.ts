@@ -2,13 +2,13 @@ import { isDeepStrictEqual } from 'node:util';
 import {
   CreateBucketCommand,
   GetBucketNotificationConfigurationCommand,
-  ListObjectsV2Command,
   type NotificationConfiguration,
   PutBucketNotificationConfigurationCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { CloudFormationCustomResourceEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { listObjects } from '../core/listing.ts';
 import type { Log, S3Location } from '../core/types.ts';
 import type { InventoryFormat } from '../inventory/manifest.ts';
 import { eventBridgeObjectCreated, type ManifestEvent } from '../inventory/s3-event.ts';
@@ -131,12 +131,7 @@ async function writeReports(options: AdoptDemoOptions): Promise<S3Location[]> {
 /** Every key of a bucket with its ETag. */
 async function objectVersions(s3: S3Client, bucket: string): Promise<Map<string, string>> {
   const versions = new Map<string, string>();
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ...(token && { ContinuationToken: token }) }));
-    for (const object of page.Contents ?? []) versions.set(object.Key ?? '', object.ETag ?? '');
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  for await (const object of listObjects(s3, bucket)) versions.set(object.Key ?? '', object.ETag ?? '');
   return versions;
 }
 

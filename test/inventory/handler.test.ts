@@ -6,9 +6,8 @@ import { parsePartTask } from '../../lib/run/part-task.ts';
 import { runStatus } from '../../lib/run/report.ts';
 import { eventBridgeObjectCreated, objectCreatedEvent } from '../../lib/inventory/s3-event.ts';
 import { encodeS3Key } from '../../lib/core/key-encoding.ts';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { S3Location } from '../../lib/core/types.ts';
-import { useEmulator } from '../support/emulator.ts';
+import { bucketKeys, useEmulator } from '../support/emulator.ts';
 
 const aws = useEmulator();
 let handler: typeof import('../../handlers/inventory.ts').handler;
@@ -91,9 +90,9 @@ describe('inventory handler (fan-out)', () => {
   });
 
   it('starts one run for a manifest announced through EventBridge and as an S3 notification, its state in the stack bucket', async () => {
-    const before = await keysOf('handler-adopted');
+    const before = await bucketKeys(aws.s3, 'handler-adopted');
     const manifest = await report('team inventories+%', ['a b.jpg', 'c+d.jpg', 'é.jpg'], 'adopted-source', 'handler-adopted');
-    const written = await keysOf('handler-adopted');
+    const written = await bucketKeys(aws.s3, 'handler-adopted');
     const encoded = eventBridgeObjectCreated(manifest, 1);
     encoded.detail.object.key = encodeS3Key(manifest.key);
     const deliveries = [eventBridgeObjectCreated(manifest, 1), objectCreatedEvent(manifest, 1), encoded];
@@ -108,8 +107,8 @@ describe('inventory handler (fan-out)', () => {
     expect(tasks).toHaveLength(2);
     const folder = `inventory/_adopted/handler-adopted/${manifest.key.replace(/manifest\.json$/, '')}s3-to-sqs/`;
     expect(tasks[0]?.run).toEqual({ bucket: 'handler-inventory', prefix: folder });
-    expect(await keysOf('handler-inventory', folder)).toEqual([`${folder}claim.json`]);
-    expect(written).toEqual(await keysOf('handler-adopted'));
+    expect(await bucketKeys(aws.s3, 'handler-inventory', folder)).toEqual([`${folder}claim.json`]);
+    expect(written).toEqual(await bucketKeys(aws.s3, 'handler-adopted'));
     expect(written.length).toBeGreaterThan(before.length);
     const store = { bucket: 'handler-inventory', prefix: 'inventory/_adopted/' };
     expect((await runStatus(aws.s3, manifest, store)).state).toBe('running');
@@ -124,8 +123,3 @@ describe('inventory handler (fan-out)', () => {
     expect(await aws.drain(workQueueUrl)).toHaveLength(0);
   });
 });
-
-async function keysOf(bucket: string, prefix = ''): Promise<string[]> {
-  const { Contents = [] } = await aws.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-  return Contents.map((object) => object.Key ?? '').sort();
-}

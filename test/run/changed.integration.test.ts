@@ -3,12 +3,11 @@ import { writeInventoryReport, type InventoryRow } from '../../lib/local/report-
 import type { Selection } from '../../lib/core/config.ts';
 import type { S3Location } from '../../lib/core/types.ts';
 import type { RunStateStore } from '../../lib/run/state.ts';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { startInventoryRun } from '../../lib/run/fan-out.ts';
 import { parsePartTask } from '../../lib/run/part-task.ts';
 import { runPartTask } from '../../lib/run/part-worker.ts';
-import { keysOf, silentLog, useEmulator } from '../support/emulator.ts';
+import { bucketKeys, keysOf, silentLog, useEmulator } from '../support/emulator.ts';
 import { createWorkQueues, runReport, workerContext, type WorkQueues } from '../support/inventory-run.ts';
 
 const aws = useEmulator();
@@ -91,10 +90,10 @@ describe('changed mode: only what changed since the last complete run', () => {
     expect(second.result).toMatchObject({ status: 'complete', baseline: { scanStart: firstScan.toISOString() }, totals: { published: 1 } });
     expect(second.keys).toEqual(['new.jpg']);
     // Only the reports the test wrote: every run's state is in the stack bucket.
-    expect((await objectKeys(adopted)).filter((key) => key.includes('/s3-to-sqs/'))).toEqual([]);
-    expect((await objectKeys(INVENTORY, 'inventory/_adopted/changed-adopted/')).filter((key) => key.endsWith('/report.json'))).toHaveLength(
-      2,
-    );
+    expect((await bucketKeys(aws.s3, adopted)).filter((key) => key.includes('/s3-to-sqs/'))).toEqual([]);
+    expect(
+      (await bucketKeys(aws.s3, INVENTORY, 'inventory/_adopted/changed-adopted/')).filter((key) => key.endsWith('/report.json')),
+    ).toHaveLength(2);
   });
 
   it('falls back past a failed run to the last complete one, and names the baseline', async () => {
@@ -146,8 +145,3 @@ describe('changed mode: only what changed since the last complete run', () => {
     );
   });
 });
-
-async function objectKeys(bucket: string, prefix = ''): Promise<string[]> {
-  const { Contents = [] } = await aws.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-  return Contents.map((object) => object.Key ?? '');
-}

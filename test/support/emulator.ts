@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { listObjects } from '../../lib/core/listing.ts';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll } from 'vitest';
 import { createAwsClients, type AwsClients } from '../../lib/core/aws-clients.ts';
@@ -12,6 +13,13 @@ import type { Log, ObjectRef } from '../../lib/core/types.ts';
 /** `count` keys named as the bucket's objects are, `<sha256>.jpg`; `salt` keeps sets apart. */
 export function hexKeys(count: number, salt = ''): string[] {
   return Array.from({ length: count }, (_, index) => `${createHash('sha256').update(`${salt}${index}`).digest('hex')}.jpg`);
+}
+
+/** The keys of a bucket under a prefix, in S3's listing order. */
+export async function bucketKeys(s3: S3Client, bucket: string, prefix = ''): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const object of listObjects(s3, bucket, prefix)) keys.push(object.Key ?? '');
+  return keys;
 }
 
 /** The keys of drained message bodies, sorted, to compare with what a bucket holds. */

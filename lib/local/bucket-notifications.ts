@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { s3Error } from './s3-error.ts';
 
 const EMPTY = '<?xml version="1.0" encoding="UTF-8"?><NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>';
 
@@ -17,27 +18,19 @@ export function serveBucketNotifications(app: FastifyInstance): void {
     if (segments.length !== 1 || !new URLSearchParams(query).has('notification')) return;
     const bucket = decodeURIComponent(segments[0] as string);
     const head = await app.inject({ method: 'HEAD', url: `/${segments[0]}` });
-    if (head.statusCode !== 200) return s3Error(reply, 404, 'NoSuchBucket', 'The specified bucket does not exist', bucket);
+    if (head.statusCode !== 200) return s3Error(reply, 404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
     if (request.method === 'GET')
       return reply
         .code(200)
         .header('content-type', 'application/xml')
         .send(documents.get(bucket) ?? EMPTY);
-    if (request.method !== 'PUT') return s3Error(reply, 405, 'MethodNotAllowed', 'The specified method is not allowed', bucket);
+    if (request.method !== 'PUT')
+      return s3Error(reply, 405, 'MethodNotAllowed', 'The specified method is not allowed', { BucketName: bucket });
     const body = Buffer.concat(await request.raw.toArray()).toString('utf8');
     if (!body.includes('<NotificationConfiguration')) {
-      return s3Error(reply, 400, 'MalformedXML', 'The XML you provided was not well-formed', bucket);
+      return s3Error(reply, 400, 'MalformedXML', 'The XML you provided was not well-formed', { BucketName: bucket });
     }
     documents.set(bucket, body);
     return reply.code(200).send('');
   });
-}
-
-function s3Error(reply: FastifyReply, status: number, code: string, message: string, bucket: string): FastifyReply {
-  return reply
-    .code(status)
-    .header('content-type', 'application/xml')
-    .send(
-      `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><BucketName>${bucket}</BucketName></Error>`,
-    );
 }

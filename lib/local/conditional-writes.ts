@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { s3Error } from './s3-error.ts';
 
 type Release = () => void;
 const releases = new WeakMap<FastifyRequest, Release>();
@@ -53,11 +54,4 @@ export function enforceConditionalWrites(app: FastifyInstance): void {
 
 function unquote(etag: string): string {
   return etag.replace(/^W\//, '').replaceAll('"', '');
-}
-
-function s3Error(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply
-    .code(status)
-    .header('content-type', 'application/xml')
-    .send(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);
 }

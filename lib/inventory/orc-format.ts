@@ -6,8 +6,10 @@ import { ColumnarRows, neededColumns } from './columnar-rows.ts';
 import type { DataFile, DataFileFormat, OpenOptions, RowBatch, VerifiedFile } from './data-file.ts';
 import { asDataFileError } from './download.ts';
 import { checkBytes } from './integrity.ts';
+import type { ColumnReader } from './orc/columns.ts';
 import { OrcError } from './orc/errors.ts';
-import { OrcFile } from './orc/file.ts';
+import { OrcFile, type StripeInformation } from './orc/file.ts';
+import { readAhead } from './read-ahead.ts';
 import { type ByteSource, s3ByteSource } from './ranged-source.ts';
 
 /** Rows decoded at a time within a stripe: memory holds one batch of the columns read, not a stripe. */
@@ -25,18 +27,23 @@ export const orcFormat: DataFileFormat = {
     const columns = neededColumns((name) => orc.has(name), selection, uri);
     if (startRow > orc.rows) onPastEnd?.(orc.rows);
     const wanted = stripesFrom(orc, startRow);
-    // The next stripe's streams are fetched while this one is decoded: two stripes' compressed
-    // streams of the columns read are held at most.
-    const fetch = (index: number) => quietly(orcCall(() => orc.stripe(index, columns), uri));
-    let next = wanted[0] && fetch(wanted[0].index);
-    for (let at = 0; at < wanted.length; at += 1) {
-      const { rows, skip } = wanted[at] as { rows: number; skip: number };
-      const readers = await (next as ReturnType<typeof fetch>);
-      next = wanted[at + 1] && fetch((wanted[at + 1] as { index: number }).index);
+    const inflateAhead = (readers: Map<string, ColumnReader>) =>
+      orcCall(() => Promise.all([...readers.values()].map((reader) => reader.inflateAhead())), uri);
+    const fetch = async ({ index, rows, skip }: (typeof wanted)[number]) => {
+      const readers = await orcCall(() => orc.stripe(index, columns), uri);
+      await inflateAhead(readers);
+      return { rows, skip, readers };
+    };
+    const size = ({ index }: (typeof wanted)[number]) => {
+      const stripe = orc.stripes[index] as StripeInformation;
+      return stripe.dataLength + stripe.footerLength;
+    };
+    for await (const { rows, skip, readers } of readAhead(wanted, fetch, size)) {
       const batch = (count: number) => new Map(columns.map((name) => [name, readers.get(name)?.read(count) ?? []]));
       if (skip > 0) orcCall(() => batch(skip), uri);
       for (let left = rows - skip; left > 0; left -= BATCH_ROWS) {
         const count = Math.min(left, BATCH_ROWS);
+        await inflateAhead(readers);
         yield new ColumnarRows(
           count,
           orcCall(() => batch(count), uri),
@@ -66,12 +73,6 @@ function stripesFrom(orc: OrcFile, startRow: number): Array<{ index: number; row
     if (skip < rows) wanted.push({ index, rows, skip });
   });
   return wanted;
-}
-
-/** A promise whose failure is reported where it is awaited, not as unhandled when the read stops first. */
-function quietly<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
 }
 
 async function openOrc(source: ByteSource, uri: string): Promise<OrcFile> {

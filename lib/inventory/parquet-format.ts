@@ -9,6 +9,7 @@ import type { DataFile, DataFileFormat, OpenOptions, RowBatch, RowSelection, Ver
 import { asDataFileError } from './download.ts';
 import { checkBytes } from './integrity.ts';
 import { type ByteSource, s3ByteSource } from './ranged-source.ts';
+import { readAhead } from './read-ahead.ts';
 
 /** Rows handed on at a time from a decoded row group. */
 const BATCH_ROWS = 8_192;
@@ -27,21 +28,20 @@ const SUPPORTED_CODECS = new Set(['UNCOMPRESSED', ...Object.keys(compressors)]);
 export const parquetFormat: DataFileFormat = {
   async *open(s3: S3Client, dataFile: DataFile, { startRow, etag, stats, selection, onPastEnd }: OpenOptions): AsyncGenerator<RowBatch> {
     const uri = formatS3Uri({ bucket: dataFile.bucket, key: dataFile.file.key });
-    const file = asyncBuffer(s3ByteSource(s3, dataFile.bucket, dataFile.file, { ...(etag && { etag }), stats }));
+    const source = s3ByteSource(s3, dataFile.bucket, dataFile.file, { ...(etag && { etag }), stats });
+    const file = asyncBuffer(source);
     const metadata = await readMetadata(file, uri);
     const names = new Set(metadata.schema.slice(1).map((element) => element.name));
     const columns = neededColumns((name) => names.has(name), selection, uri);
     const rowsInFile = Number(metadata.num_rows);
     if (startRow > rowsInFile) onPastEnd?.(rowsInFile);
-    let groupStart = 0;
-    for (const group of metadata.row_groups) {
-      const groupEnd = groupStart + Number(group.num_rows);
-      const rowStart = Math.max(startRow, groupStart);
-      groupStart = groupEnd;
-      if (rowStart >= groupEnd) continue;
-      const values = await readRows({ file, metadata, columns, rowStart, rowEnd: groupEnd }, uri);
-      for (let from = 0; from < groupEnd - rowStart; from += BATCH_ROWS) {
-        yield batchOf(values, from, Math.min(BATCH_ROWS, groupEnd - rowStart - from), selection, uri);
+    const wanted = groupsFrom(metadata, columns, startRow);
+    const fetch = async (group: WantedGroup) => ({ group, bytes: await source.read(group.start, group.end) });
+    for await (const { group, bytes } of readAhead(wanted, fetch, (group) => group.end - group.start)) {
+      const { rowStart, rowEnd } = group;
+      const values = await readRows({ file: withBytes(file, group.start, bytes), metadata, columns, rowStart, rowEnd }, uri);
+      for (let from = 0; from < rowEnd - rowStart; from += BATCH_ROWS) {
+        yield batchOf(values, from, Math.min(BATCH_ROWS, rowEnd - rowStart - from), selection, uri);
       }
     }
   },
@@ -56,13 +56,53 @@ export const parquetFormat: DataFileFormat = {
 };
 
 function asyncBuffer(source: ByteSource): AsyncBuffer {
+  return { byteLength: source.size, slice: async (start, end = source.size) => arrayBufferOf(await source.read(start, end)) };
+}
+
+/** `file`, with the bytes from `start` already read: hyparquet's reads inside them make no request. */
+function withBytes(file: AsyncBuffer, start: number, bytes: Buffer): AsyncBuffer {
   return {
-    byteLength: source.size,
-    slice: async (start, end = source.size) => {
-      const bytes = await source.read(start, end);
-      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
-    },
+    byteLength: file.byteLength,
+    slice: (from, to = file.byteLength) =>
+      from >= start && to <= start + bytes.length ? arrayBufferOf(bytes.subarray(from - start, to - start)) : file.slice(from, to),
   };
+}
+
+/** The bytes as an ArrayBuffer of their own, as hyparquet takes them; a copy only when they are part of a larger one. */
+function arrayBufferOf(bytes: Buffer): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength) return bytes.buffer as ArrayBuffer;
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+}
+
+/** A row group a read from `startRow` reads: its rows from there, and the span of its bytes that holds the columns read. */
+interface WantedGroup {
+  rowStart: number;
+  rowEnd: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * The row groups a read from `startRow` reads. Each one's column chunks of `columns` are read as one
+ * span, first byte to last (they are next to each other in S3 Inventory's files), where hyparquet
+ * finds them: from the dictionary page when there is one, else from the first data page.
+ */
+function groupsFrom(metadata: FileMetaData, columns: string[], startRow: number): WantedGroup[] {
+  const wanted: WantedGroup[] = [];
+  let groupStart = 0;
+  for (const group of metadata.row_groups) {
+    const rowEnd = groupStart + Number(group.num_rows);
+    const rowStart = Math.max(startRow, groupStart);
+    groupStart = rowEnd;
+    if (rowStart >= rowEnd) continue;
+    const chunks = group.columns.flatMap(({ meta_data: chunk }) =>
+      chunk && columns.includes(chunk.path_in_schema[0] ?? '') ? [chunk] : [],
+    );
+    const starts = chunks.map((chunk) => Number(chunk.dictionary_page_offset || chunk.data_page_offset));
+    const ends = chunks.map((chunk, index) => (starts[index] as number) + Number(chunk.total_compressed_size));
+    wanted.push({ rowStart, rowEnd, start: Math.min(...starts), end: Math.max(...ends) });
+  }
+  return wanted;
 }
 
 /** The footer, with every codec and the row counts checked: an unsupported feature fails the file by name. */

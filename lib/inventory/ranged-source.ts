@@ -23,7 +23,9 @@ export function s3ByteSource(s3: S3Client, bucket: string, file: ManifestFile, o
   const get = async (start: number, end: number): Promise<Buffer> => {
     const range = `bytes=${start}-${end - 1}`;
     const response = await getDataFile(s3, { bucket, key: file.key }, { range, ...(options.etag && { ifMatch: options.etag }) });
-    const bytes = Buffer.from((await response.Body?.transformToByteArray()) ?? []);
+    const body = (await response.Body?.transformToByteArray()) ?? new Uint8Array(0);
+    // A view, not a copy: the body is already one piece of memory of its own.
+    const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     if (bytes.length !== end - start) throw new Error(`the range ${start}-${end - 1} came back with ${bytes.length} bytes`);
     return bytes;
   };

@@ -6,7 +6,19 @@ import { BooleanRle, IntRleV1, IntRleV2, type IntDecoder } from './rle.ts';
 /** Values of one column, `count` rows at a time; `null` where the row has none. */
 export interface ColumnReader {
   read(count: number): Array<string | number | boolean | null>;
+  /** Has the chunks of the next values inflated, and those after them on their way (see `StreamInput.inflateAhead`). */
+  inflateAhead(): Promise<void>;
 }
+
+type ValueReader = Pick<ColumnReader, 'read'>;
+
+/**
+ * Chunks inflated ahead in each stream: 4 of ORC's usual 256 KiB hold more than a batch of keys,
+ * so the decoders rarely reach a chunk not inflated yet.
+ */
+const CHUNKS_AHEAD = 4;
+
+const TEXT_PIECE_BYTES = 64 * 1024;
 
 /** What a column reader is built from: its streams by kind, and its encoding. */
 export interface ColumnStreams {
@@ -40,6 +52,17 @@ export const KIND = {
 } as const;
 
 export function columnReader(kind: number, column: ColumnStreams): ColumnReader {
+  const { read } = valueReader(kind, column);
+  const inputs = [...column.streams.values()];
+  return {
+    read,
+    async inflateAhead() {
+      await Promise.all(inputs.map((input) => input.inflateAhead(CHUNKS_AHEAD)));
+    },
+  };
+}
+
+function valueReader(kind: number, column: ColumnStreams): ValueReader {
   switch (kind) {
     case KIND.STRING:
     case KIND.VARCHAR:
@@ -75,7 +98,7 @@ function ints(column: ColumnStreams, kind: number, signed: boolean): IntDecoder 
 }
 
 /** Rows without a value are marked in the PRESENT stream; the value streams hold only the others. */
-function withPresent(column: ColumnStreams, value: () => string | number | boolean): ColumnReader {
+function withPresent(column: ColumnStreams, value: () => string | number | boolean): ValueReader {
   const presentInput = column.streams.get(STREAM.PRESENT);
   const present = presentInput && new BooleanRle(presentInput);
   return {
@@ -98,7 +121,7 @@ function lengthOf(lengths: IntDecoder, column: ColumnStreams): number {
  * Direct strings a batch at a time: the lengths first, then the batch's bytes in one piece, decoded
  * once as Latin-1 and cut into keys when they are all ASCII (as most keys are), else key by key.
  */
-function directStrings(column: ColumnStreams): ColumnReader {
+function directStrings(column: ColumnStreams): ValueReader {
   const data = need(column, STREAM.DATA);
   const lengths = ints(column, STREAM.LENGTH, false);
   const presentInput = column.streams.get(STREAM.PRESENT);
@@ -114,8 +137,9 @@ function directStrings(column: ColumnStreams): ColumnReader {
       }
       const bytes = data.bytes(total);
       const ascii = isAscii(bytes);
-      const text = ascii ? bytes.toString('latin1') : '';
       const values: Array<string | null> = new Array(count);
+      let text = '';
+      let textStart = 0;
       let at = 0;
       for (let index = 0; index < count; index += 1) {
         const size = sizes[index] as number;
@@ -123,7 +147,14 @@ function directStrings(column: ColumnStreams): ColumnReader {
           values[index] = null;
           continue;
         }
-        values[index] = ascii ? text.substring(at, at + size) : bytes.toString('utf8', at, at + size);
+        if (!ascii) values[index] = bytes.toString('utf8', at, at + size);
+        else {
+          if (at + size > textStart + text.length) {
+            textStart = at;
+            text = bytes.toString('latin1', at, Math.min(bytes.length, at + Math.max(size, TEXT_PIECE_BYTES)));
+          }
+          values[index] = text.substring(at - textStart, at - textStart + size);
+        }
         at += size;
       }
       return values;
@@ -131,7 +162,7 @@ function directStrings(column: ColumnStreams): ColumnReader {
   };
 }
 
-function dictionaryStrings(column: ColumnStreams): ColumnReader {
+function dictionaryStrings(column: ColumnStreams): ValueReader {
   const lengths = ints(column, STREAM.LENGTH, false);
   const bytes = StreamInput.whole(column.raw.get(STREAM.DICTIONARY_DATA) ?? Buffer.alloc(0), column.compression, column.what);
   const dictionary: string[] = [];
@@ -155,7 +186,7 @@ function dictionaryStrings(column: ColumnStreams): ColumnReader {
  * with its trailing zeros counted in the low three bits). As ORC's own readers do, a time before
  * 1970 with more than a millisecond of nanoseconds is one second earlier than its seconds say.
  */
-function timestamps(column: ColumnStreams): ColumnReader {
+function timestamps(column: ColumnStreams): ValueReader {
   const seconds = ints(column, STREAM.DATA, true);
   const nanos = ints(column, STREAM.SECONDARY, false);
   return withPresent(column, () => {

@@ -97,7 +97,11 @@ export class OrcFile {
     return [...this.#fields.keys()];
   }
 
-  /** Readers of the columns `fields` in stripe `index`: one ranged read per column. */
+  /**
+   * Readers of the columns `fields` in stripe `index`: two ranged reads, the stripe's footer and
+   * then the span from the first to the last stream of those columns (the columns S3 Inventory
+   * readers need are next to each other, so the span holds little else).
+   */
   async stripe(index: number, fields: string[]): Promise<Map<string, ColumnReader>> {
     const stripe = this.stripes[index] as StripeInformation;
     const footerStart = stripe.offset + stripe.indexLength + stripe.dataLength;
@@ -107,57 +111,53 @@ export class OrcFile {
       () => parseStripeFooter(StreamInput.whole(footerBytes, this.#compression, footerName), this.#name),
       footerName,
     );
-    // The columns' streams are fetched at once: one round trip for all of them, not one each.
-    const columns = await Promise.all(
-      fields.map(async (field) => {
-        const { id, kind } = this.#fields.get(field) ?? { id: -1, kind: -1 };
-        if (id === -1) throw new OrcError(`${this.#name} has no column "${field}"`);
-        if ((kind === KIND.TIMESTAMP || kind === KIND.TIMESTAMP_INSTANT) && !UTC_ZONES.has(footer.writerTimezone)) {
-          throw new OrcError(
-            `${this.#name} was written in time zone ${footer.writerTimezone}: this reader reads timestamps written in UTC only`,
-            true,
-          );
-        }
-        const encoding = footer.encodings[id] ?? { kind: 0, dictionarySize: 0 };
-        const what = `${this.#name} column "${field}" (stripe ${index})`;
-        return [field, columnReader(kind, await this.#columnStreams(stripe, footer.streams, id, encoding, what))] as const;
-      }),
-    );
-    return new Map(columns);
+    const columns = fields.map((field) => this.#column(field, index, footer));
+    const located = columns.flatMap((column) => column.streams);
+    if (located.length === 0)
+      return new Map(columns.map((column) => [column.field, columnReader(column.kind, column.read(Buffer.alloc(0), 0))]));
+    const start = Math.min(...located.map((stream) => stream.start));
+    const bytes = await this.#source.read(start, Math.max(...located.map((stream) => stream.end)));
+    return new Map(columns.map((column) => [column.field, columnReader(column.kind, column.read(bytes, start))]));
   }
 
-  async #columnStreams(
-    stripe: StripeInformation,
-    streams: Array<{ kind: number; column: number; length: number }>,
-    id: number,
-    encoding: { kind: number; dictionarySize: number },
-    what: string,
-  ): Promise<ColumnStreams> {
-    const located: Array<{ kind: number; start: number; end: number }> = [];
+  /** Where a column's streams are in a stripe, and how to make them from the bytes read. */
+  #column(field: string, index: number, footer: StripeFooter) {
+    const stripe = this.stripes[index] as StripeInformation;
+    const { id, kind } = this.#fields.get(field) ?? { id: -1, kind: -1 };
+    if (id === -1) throw new OrcError(`${this.#name} has no column "${field}"`);
+    if ((kind === KIND.TIMESTAMP || kind === KIND.TIMESTAMP_INSTANT) && !UTC_ZONES.has(footer.writerTimezone)) {
+      throw new OrcError(
+        `${this.#name} was written in time zone ${footer.writerTimezone}: this reader reads timestamps written in UTC only`,
+        true,
+      );
+    }
+    const what = `${this.#name} column "${field}" (stripe ${index})`;
+    const streams: Array<{ kind: number; start: number; end: number }> = [];
     let offset = stripe.offset;
-    for (const stream of streams) {
+    for (const stream of footer.streams) {
       if (stream.column === id && VALUE_STREAMS.has(stream.kind))
-        located.push({ kind: stream.kind, start: offset, end: offset + stream.length });
+        streams.push({ kind: stream.kind, start: offset, end: offset + stream.length });
       offset += stream.length;
     }
     if (offset > stripe.offset + stripe.indexLength + stripe.dataLength) throw new OrcError(`${what}: its streams run past the stripe`);
-    const column: ColumnStreams = {
-      what,
-      streams: new Map(),
-      raw: new Map(),
-      compression: this.#compression,
-      encoding: encoding.kind,
-      dictionarySize: encoding.dictionarySize,
+    const encoding = footer.encodings[id] ?? { kind: 0, dictionarySize: 0 };
+    const read = (bytes: Buffer, bytesStart: number): ColumnStreams => {
+      const column: ColumnStreams = {
+        what,
+        streams: new Map(),
+        raw: new Map(),
+        compression: this.#compression,
+        encoding: encoding.kind,
+        dictionarySize: encoding.dictionarySize,
+      };
+      for (const stream of streams) {
+        const raw = bytes.subarray(stream.start - bytesStart, stream.end - bytesStart);
+        column.raw.set(stream.kind, raw);
+        column.streams.set(stream.kind, new StreamInput(raw, this.#compression, what));
+      }
+      return column;
     };
-    if (located.length === 0) return column;
-    const start = Math.min(...located.map((stream) => stream.start));
-    const bytes = await this.#source.read(start, Math.max(...located.map((stream) => stream.end)));
-    for (const stream of located) {
-      const raw = bytes.subarray(stream.start - start, stream.end - start);
-      column.raw.set(stream.kind, raw);
-      column.streams.set(stream.kind, new StreamInput(raw, this.#compression, what));
-    }
-    return column;
+    return { field, kind, streams, read };
   }
 }
 

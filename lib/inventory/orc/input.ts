@@ -1,4 +1,4 @@
-import { inflateRawSync } from 'node:zlib';
+import { inflateRaw, inflateRawSync } from 'node:zlib';
 import { OrcError } from './errors.ts';
 
 /** Compression kinds of ORC's postscript; the reader decodes NONE and ZLIB, what S3 writes. */
@@ -6,10 +6,29 @@ export const COMPRESSION = ['NONE', 'ZLIB', 'SNAPPY', 'LZO', 'LZ4', 'ZSTD'] as c
 export type Compression = (typeof COMPRESSION)[number];
 
 /**
+ * The output buffer of an inflation on libuv's threads, from the chunk's compressed size: a chunk
+ * inflated in one piece, not zlib's 16 KiB pieces (each a callback and a copy on this thread), and
+ * no 256 KiB buffer kept alive by the few bytes of a small stream's chunk.
+ */
+const inflatedBufferBytes = (compressed: number) => Math.min(256 * 1024, Math.max(16 * 1024, compressed * 4));
+
+/** Compressed chunks from this size are inflated on libuv's threads. */
+const THREAD_INFLATE_BYTES = 32 * 1024;
+
+/** A chunk whose inflation has started: where it ends in the stream, and its bytes once inflated. */
+interface AheadChunk {
+  end: number;
+  inflated?: Buffer;
+  done: Promise<void>;
+}
+
+/**
  * The decompressed bytes of one ORC stream, read in order. A compressed stream is a series of
  * chunks, each with a 3-byte header (length × 2, plus 1 when stored as is) and raw deflate data;
  * chunks are inflated one at a time as the decoders reach them, so that memory holds the stream's
- * compressed bytes and one chunk, never the whole decompressed stream.
+ * compressed bytes and a few chunks, never the whole decompressed stream. `inflateAhead` inflates
+ * the next chunks on libuv's threads while the decoders work on this thread; a chunk the decoders
+ * reach before its inflation has finished is inflated here instead.
  */
 export class StreamInput {
   readonly #compressed: Buffer;
@@ -18,6 +37,8 @@ export class StreamInput {
   #next = 0;
   #chunk: Buffer = Buffer.alloc(0);
   #at = 0;
+  /** The chunks after the current one whose inflation has started, in order. */
+  readonly #ahead: AheadChunk[] = [];
 
   constructor(compressed: Buffer, compression: Compression, what: string) {
     this.#compressed = compressed;
@@ -65,18 +86,58 @@ export class StreamInput {
     return Buffer.concat(parts);
   }
 
-  /** Inflates the next chunk; false at the end of the stream. */
+  /**
+   * Starts inflating the chunks after those already started, up to `chunks` of them ahead, and
+   * waits for the ones started earlier: called before each batch is decoded, it has this batch's
+   * chunks ready and the next batch's on their way.
+   */
+  async inflateAhead(chunks: number): Promise<void> {
+    const earlier = this.#ahead.map((chunk) => chunk.done);
+    let from = this.#ahead.at(-1)?.end ?? this.#next;
+    while (this.#ahead.length < chunks && from < this.#compressed.length) {
+      const { raw, end, stored } = this.#chunkAt(from);
+      if (!stored && this.#compression !== 'ZLIB') break;
+      const chunk: AheadChunk = { end, done: Promise.resolve() };
+      if (stored) chunk.inflated = raw;
+      // A small chunk costs less inflated here than handed to a thread and back.
+      else if (raw.length < THREAD_INFLATE_BYTES) chunk.inflated = inflate(raw, this.#what);
+      // A chunk that fails to inflate here is inflated again on this thread, which names the error.
+      else
+        chunk.done = new Promise((resolve) =>
+          inflateRaw(raw, { chunkSize: inflatedBufferBytes(raw.length) }, (error, bytes) => {
+            if (!error) chunk.inflated = bytes;
+            resolve();
+          }),
+        );
+      this.#ahead.push(chunk);
+      from = end;
+    }
+    await Promise.all(earlier);
+  }
+
+  /** The chunk whose header is at `start`. */
+  #chunkAt(start: number): { raw: Buffer; end: number; stored: boolean } {
+    if (start + 3 > this.#compressed.length) throw new OrcError(`${this.#what} has a truncated chunk header`);
+    const header = this.#compressed.readUIntLE(start, 3);
+    const end = start + 3 + Math.floor(header / 2);
+    if (end > this.#compressed.length) throw new OrcError(`${this.#what} has a chunk longer than the stream`);
+    return { raw: this.#compressed.subarray(start + 3, end), end, stored: header % 2 === 1 };
+  }
+
+  /** Inflates the next chunk, or takes it inflated ahead; false at the end of the stream. */
   #fill(): boolean {
     if (this.#next >= this.#compressed.length) return false;
-    if (this.#next + 3 > this.#compressed.length) throw new OrcError(`${this.#what} has a truncated chunk header`);
-    const header = this.#compressed.readUIntLE(this.#next, 3);
-    const start = this.#next + 3;
-    const end = start + Math.floor(header / 2);
-    if (end > this.#compressed.length) throw new OrcError(`${this.#what} has a chunk longer than the stream`);
-    const raw = this.#compressed.subarray(start, end);
+    const ahead = this.#ahead.shift();
+    if (ahead?.inflated) {
+      this.#next = ahead.end;
+      this.#at = 0;
+      this.#chunk = ahead.inflated;
+      return this.#chunk.length > 0 || this.#fill();
+    }
+    const { raw, end, stored } = this.#chunkAt(this.#next);
     this.#next = end;
     this.#at = 0;
-    if (header % 2 === 1) this.#chunk = raw;
+    if (stored) this.#chunk = raw;
     else if (this.#compression === 'ZLIB') this.#chunk = inflate(raw, this.#what);
     else
       throw new OrcError(

@@ -3,7 +3,7 @@
 // template is clean; 1 on any error or unsuppressed warning; 2 when cfn-lint is missing.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { packageStack, STACK_VARIANTS } from '../lib/local/stack-package.ts';
+import { packageStack, removePackage, STACK_VARIANTS } from '../lib/local/stack-package.ts';
 
 interface Finding {
   Level: 'Error' | 'Warning' | 'Informational';
@@ -38,7 +38,7 @@ async function lint(templates: string[]): Promise<Finding[]> {
 let failed = false;
 for (const stack of Object.values(STACK_VARIANTS)) {
   const templates = await packageStack(stack);
-  const findings = (await lint(templates)).filter((finding) => finding.Level !== 'Informational');
+  const findings = (await lint(templates).finally(() => removePackage(templates))).filter((finding) => finding.Level !== 'Informational');
   const count = (level: Finding['Level']) => findings.filter((finding) => finding.Level === level).length;
   const params = Object.entries(stack.params)
     .map(([name, value]) => ` ${name}=${value}`)

@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { describeCircle, importCircles, importGraph } from './support/import-graph.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -63,7 +63,7 @@ describe('what ships never reaches lib/local/', () => {
   });
 
   it('the check sees an import of lib/local/ two modules deep', async () => {
-    const folder = await mkdtemp(join(tmpdir(), 'layout-'));
+    const folder = await scratchFolder('layout-');
     const middle = join(folder, 'middle.ts');
     const entry = join(folder, 'entry.ts');
     await writeFile(middle, `export { serveEmulator } from ${JSON.stringify(join(ROOT, LOCAL, 'emulator.ts'))};\n`);
@@ -79,7 +79,7 @@ describe('imports point one way', () => {
   });
 
   it('the check sees a circle of three modules, one link of it type-only', async () => {
-    const folder = await mkdtemp(join(tmpdir(), 'circle-'));
+    const folder = await scratchFolder('circle-');
     await mkdir(join(folder, 'lib'));
     await writeFile(join(folder, 'lib', 'a.ts'), "import { b } from './b.ts';\nexport const a = b;\n");
     await writeFile(join(folder, 'lib', 'b.ts'), "export { c as b } from './c.ts';\n");
@@ -89,3 +89,10 @@ describe('imports point one way', () => {
     expect(circles.map((circle) => describeCircle(folder, circle))).toEqual(['lib/a.ts → lib/b.ts → lib/c.ts → lib/a.ts']);
   });
 });
+
+/** A folder of its own for the test, removed when it ends. */
+async function scratchFolder(prefix: string): Promise<string> {
+  const folder = await mkdtemp(join(tmpdir(), prefix));
+  onTestFinished(() => rm(folder, { recursive: true, force: true }));
+  return folder;
+}

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -97,19 +97,34 @@ async function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
 
 /**
  * `sls package` of one variant into a new folder (packaging runs esbuild in the project folder:
- * package variants one after another). Returns the paths of the CloudFormation templates written.
+ * package variants one after another). Returns the paths of the CloudFormation templates written;
+ * `removePackage` removes them.
  */
 export async function packageStack(stack: StackVariant): Promise<string[]> {
   const out = await mkdtemp(join(tmpdir(), 'sls-package-'));
   const params = Object.entries(stack.params).map(([name, value]) => `--param=${name}=${value}`);
-  await sls(['package', '--stage', stack.stage, '--region', stack.region, '--package', out, ...params]);
+  try {
+    await sls(['package', '--stage', stack.stage, '--region', stack.region, '--package', out, ...params]);
+  } catch (error) {
+    await rm(out, { recursive: true, force: true });
+    throw error;
+  }
   return (await readdir(out)).filter((name) => /^cloudformation-template-.*\.json$/.test(name)).map((name) => join(out, name));
+}
+
+/** Removes the folder `packageStack` wrote its templates (and the functions' zips) into. */
+export async function removePackage(templates: string[]): Promise<void> {
+  if (templates[0]) await rm(dirname(templates[0]), { recursive: true, force: true });
 }
 
 /** The template that `sls deploy` would send for an update, parsed. */
 export async function packageTemplate<T>(stack: StackVariant): Promise<T> {
   const templates = await packageStack(stack);
-  const update = templates.find((path) => path.endsWith('cloudformation-template-update-stack.json'));
-  if (!update) throw new Error(`sls package wrote no update template for the ${stack.name} variant`);
-  return JSON.parse(await readFile(update, 'utf8')) as T;
+  try {
+    const update = templates.find((path) => path.endsWith('cloudformation-template-update-stack.json'));
+    if (!update) throw new Error(`sls package wrote no update template for the ${stack.name} variant`);
+    return JSON.parse(await readFile(update, 'utf8')) as T;
+  } finally {
+    await removePackage(templates);
+  }
 }

@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Location } from '../../lib/core/types.ts';
 import { callCustomResource } from '../../lib/local/custom-resource-call.ts';
 import { createFifoQueue } from '../../lib/local/demo.ts';
 import { runLocalEventSource } from '../../lib/local/event-source.ts';
-import { packageStack, type StackVariant } from '../../lib/local/stack-package.ts';
+import { packageStack, removePackage, type StackVariant } from '../../lib/local/stack-package.ts';
 import { getJson, reportKey, runFolder, runStateStoreFromEnvironment } from '../../lib/run/state.ts';
 import type { RunReport } from '../../lib/run/types.ts';
 import { deployed, type Template } from './cloudformation.ts';
@@ -43,7 +43,8 @@ export class PackagedStack {
   /** Variants that share an emulator need stages of their own: the names come from the stage. */
   static async start(aws: TestEmulator, stage: string, params: Record<string, string>): Promise<PackagedStack> {
     const variant: StackVariant = { name: 'in the emulator region', stage, region: EMULATOR_ACCOUNT.region, params };
-    const update = (await packageStack(variant)).find((path) => path.endsWith('update-stack.json')) as string;
+    const templates = await packageStack(variant);
+    const update = templates.find((path) => path.endsWith('update-stack.json')) as string;
     const packaged = JSON.parse(await readFile(update, 'utf8')) as Template;
     const invoked: PackagedStack['invoked'] = [];
     const recorder = await RequestRecorder.start(aws.emulator.endpoint, (request) => {
@@ -58,8 +59,12 @@ export class PackagedStack {
     });
     const stack = new PackagedStack(deployed(packaged), recorder, aws, invoked);
     await stack.#createResources();
-    for (const [logicalId, fn] of await unpackFunctions(dirname(update), packaged)) {
-      stack.functions.set(logicalId, new FunctionProcess(fn, stack.#lambdaEnvironment(fn)));
+    try {
+      for (const [logicalId, fn] of await unpackFunctions(dirname(update), packaged)) {
+        stack.functions.set(logicalId, new FunctionProcess(fn, stack.#lambdaEnvironment(fn)));
+      }
+    } finally {
+      await removePackage(templates);
     }
     return stack;
   }
@@ -67,6 +72,7 @@ export class PackagedStack {
   async stop(): Promise<void> {
     for (const process of this.functions.values()) process.stop();
     await this.recorder.stop();
+    for (const process of this.functions.values()) await rm(process.fn.root, { recursive: true, force: true });
   }
 
   fn(logicalId: string): FunctionProcess {

@@ -113,10 +113,9 @@ export class OrcFile {
     );
     const columns = fields.map((field) => this.#column(field, index, footer));
     const located = columns.flatMap((column) => column.streams);
-    if (located.length === 0)
-      return new Map(columns.map((column) => [column.field, columnReader(column.kind, column.read(Buffer.alloc(0), 0))]));
-    const start = Math.min(...located.map((stream) => stream.start));
-    const bytes = await this.#source.read(start, Math.max(...located.map((stream) => stream.end)));
+    const start = located.length > 0 ? Math.min(...located.map((stream) => stream.start)) : 0;
+    const end = located.length > 0 ? Math.max(...located.map((stream) => stream.end)) : 0;
+    const bytes = await this.#source.read(start, end);
     return new Map(columns.map((column) => [column.field, columnReader(column.kind, column.read(bytes, start))]));
   }
 

@@ -6,6 +6,12 @@ import { describe, expect, it } from 'vitest';
 
 const LOCAL_RUN = fileURLToPath(new URL('../../bin/local-run.ts', import.meta.url));
 
+/** `npm start -- <args> --json`: the summary it prints. */
+async function localRunSummary(...args: string[]) {
+  const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, ...args, '--json']);
+  return JSON.parse(stdout.trim());
+}
+
 describe('npm start', () => {
   it('runs the inventory path on the embedded emulator and reports the queue depth', async () => {
     const args = ['--objects', '3000', '--files', '8', '--workers', '4', '--time-budget-ms', '50', '--json'];
@@ -28,24 +34,14 @@ describe('npm start', () => {
   });
 
   it('reads the metrics the run emitted back from their EMF lines with --metrics', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      LOCAL_RUN,
-      '--objects',
-      '800',
-      '--time-budget-ms',
-      '50',
-      '--metrics',
-      '--json',
-    ]);
-    const summary = JSON.parse(stdout.trim());
+    const summary = await localRunSummary('--objects', '800', '--time-budget-ms', '50', '--metrics');
     expect(summary.metrics).toMatchObject({ Published: summary.published, PartsFinished: 4, Failed: 0, RowsRead: 800 });
     expect(summary.metrics.Continuations).toBe(summary.continuations);
     expect(summary.metrics.RunDurationSeconds).toBeGreaterThan(0);
   });
 
   it('publishes only what changed on the second day with --mode changed', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, '--mode', 'changed', '--json']);
-    const summary = JSON.parse(stdout.trim());
+    const summary = await localRunSummary('--mode', 'changed');
     expect(summary.days).toEqual([
       { published: 500, skipped: 0, baseline: 'none' },
       { published: 50, skipped: 490, baseline: expect.objectContaining({ manifest: expect.stringMatching(/manifest\.json$/) }) },
@@ -53,16 +49,7 @@ describe('npm start', () => {
   });
 
   it("adopts another team's inventory bucket with --adopt: both source buckets, their notification kept, nothing written there", async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      LOCAL_RUN,
-      '--adopt',
-      '--format',
-      'parquet',
-      '--objects',
-      '300',
-      '--json',
-    ]);
-    const summary = JSON.parse(stdout.trim());
+    const summary = await localRunSummary('--adopt', '--format', 'parquet', '--objects', '300');
     expect(summary).toMatchObject({
       published: 600,
       queueDepth: 600,
@@ -80,8 +67,7 @@ describe('npm start', () => {
   });
 
   it('runs the backfill on the demo bucket with --mode backfill', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [LOCAL_RUN, '--mode', 'backfill', '--objects', '300', '--json']);
-    const summary = JSON.parse(stdout.trim());
+    const summary = await localRunSummary('--mode', 'backfill', '--objects', '300');
     expect(summary).toMatchObject({ mode: 'backfill', objects: 300, published: 300, queueDepth: 300 });
     expect(summary.summary).toMatchObject({ bucket: 'demo-source', ranges: 17, done: true, failed: 0 });
   });

@@ -92,11 +92,16 @@ export function loadSelection(env: Environment): Selection {
   };
 }
 
-function messageFields(env: Environment): MessageField[] {
-  const names = (env.MESSAGE_FIELDS ?? '')
+/** A comma-separated variable's items, trimmed; none when it is unset or blank. */
+export function listOf(env: Environment, name: string): string[] {
+  return (env[name] ?? '')
     .split(',')
-    .map((name) => name.trim())
+    .map((item) => item.trim())
     .filter(Boolean);
+}
+
+function messageFields(env: Environment): MessageField[] {
+  const names = listOf(env, 'MESSAGE_FIELDS');
   for (const name of names) {
     if (!MESSAGE_FIELDS.includes(name as MessageField)) {
       throw new ConfigError(`MESSAGE_FIELDS "${env.MESSAGE_FIELDS}": "${name}" is not one of ${MESSAGE_FIELDS.join(', ')}`);

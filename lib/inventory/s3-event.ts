@@ -1,4 +1,5 @@
 import type { EventBridgeEvent, S3Event } from 'aws-lambda';
+import { type Environment, listOf } from '../core/config.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { displayKey } from '../core/key-display.ts';
 import { decodeS3Key, encodeS3Key } from '../core/key-encoding.ts';
@@ -97,13 +98,8 @@ export interface ManifestFilter {
 }
 
 /** `ACCEPT_SOURCE_BUCKETS` and `ACCEPT_CONFIGURATION_IDS`, comma-separated; empty, every report. */
-export function manifestFilterFromEnvironment(env: NodeJS.ProcessEnv): ManifestFilter {
-  const list = (value: string | undefined) =>
-    (value ?? '')
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean);
-  return { sourceBuckets: list(env.ACCEPT_SOURCE_BUCKETS), configurationIds: list(env.ACCEPT_CONFIGURATION_IDS) };
+export function manifestFilterFromEnvironment(env: Environment): ManifestFilter {
+  return { sourceBuckets: listOf(env, 'ACCEPT_SOURCE_BUCKETS'), configurationIds: listOf(env, 'ACCEPT_CONFIGURATION_IDS') };
 }
 
 /**

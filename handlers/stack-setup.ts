@@ -77,11 +77,10 @@ const RESOURCES: Record<string, Resource> = {
       return physicalId;
     }
     const bucket = required(event.ResourceProperties as Record<string, string>, 'Bucket');
+    const turnedOn = await turnOnEventBridge(s3, bucket);
     // An update for the same bucket keeps who turned delivery on first.
-    if (event.RequestType === 'Update' && physicalId.startsWith(`eventbridge/${bucket}/`)) {
-      return eventBridgeResourceId(bucket, (await turnOnEventBridge(s3, bucket)) || physicalId.endsWith('/turned-on'));
-    }
-    return eventBridgeResourceId(bucket, await turnOnEventBridge(s3, bucket));
+    const turnedOnBefore = event.RequestType === 'Update' && physicalId === eventBridgeResourceId(bucket, true);
+    return eventBridgeResourceId(bucket, turnedOn || turnedOnBefore);
   },
 };
 

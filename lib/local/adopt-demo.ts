@@ -54,7 +54,6 @@ export interface AdoptDemoOptions {
 }
 
 export interface AdoptDemoResult {
-  published: number;
   sourceBuckets: Array<{ bucket: string; published: number; status: RunReport['status'] }>;
   /** The owner's notification configuration is as it was, EventBridge delivery added. */
   otherNotificationsKept: boolean;
@@ -100,7 +99,6 @@ export async function runAdoptedInventories(options: AdoptDemoOptions): Promise<
   const reports = await runWorkersUntilReports({ ...options, ...options.work, worker, deadLetter, manifests });
   const after = await objectVersions(s3, ADOPTED.bucket);
   return {
-    published: reports.reduce((sum, report) => sum + report.totals.published, 0),
     sourceBuckets: reports.map((report) => ({ bucket: report.sourceBucket, published: report.totals.published, status: report.status })),
     otherNotificationsKept: await ownerNotificationsKept(s3),
     writtenToAdoptedBucket: [...after].filter(([key, etag]) => before.get(key) !== etag).length,

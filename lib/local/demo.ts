@@ -117,7 +117,7 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     }
 
     let days: DayResult[] | undefined;
-    let adopted: Omit<AdoptDemoResult, 'reports' | 'published'> | undefined;
+    let adopted: Omit<AdoptDemoResult, 'reports'> | undefined;
     let measured: Measured<RunReport | RunReport[] | BackfillSummary>;
     if (options.mode === 'backfill') {
       measured = await measure(() => {
@@ -205,7 +205,7 @@ async function runTwoDays(inventory: InventoryDemo): Promise<{ measured: Measure
 /** `--adopt`: the stack's bucket keeps the state of the runs of another team's reports, as the stack's environment says. */
 async function runAdopted(
   inventory: InventoryDemo,
-): Promise<{ measured: Measured<RunReport[]>; adopted: Omit<AdoptDemoResult, 'reports' | 'published'> }> {
+): Promise<{ measured: Measured<RunReport[]>; adopted: Omit<AdoptDemoResult, 'reports'> }> {
   const { s3, sqs, work, options } = inventory;
   const stateStore = { bucket: DEMO.inventoryBucket, prefix: `${DEMO.inventoryPrefix}/_adopted/` };
   Object.assign(process.env, { RUN_STATE_BUCKET: stateStore.bucket, RUN_STATE_PREFIX: stateStore.prefix });
@@ -224,7 +224,7 @@ async function runAdopted(
       step: options.onStep ?? (() => {}),
     }),
   );
-  const { reports, published: _, ...adopted } = value;
+  const { reports, ...adopted } = value;
   return { measured: { ...measured, value: reports }, adopted };
 }
 

@@ -29,6 +29,9 @@ const COLUMNS: Record<ReportColumn, ColumnSpec> = {
   },
 };
 
+/** The columns S3 Inventory's Parquet schema marks `required`: every row has them. */
+const REQUIRED_COLUMNS = new Set(['bucket', 'key']);
+
 /** The manifest's `fileSchema`, spelt as real Parquet and ORC reports spell it. */
 export function columnarSchema(format: Exclude<InventoryFormat, 'CSV'>, columns: ReportColumn[]): string {
   const specs = columns.map((column) => COLUMNS[column]);
@@ -39,7 +42,8 @@ export function columnarSchema(format: Exclude<InventoryFormat, 'CSV'>, columns:
   const parquetType = { string: 'binary', boolean: 'boolean', bigint: 'int64', timestamp: 'int64' } as const;
   const annotation = { string: ' (STRING)', boolean: '', bigint: '', timestamp: ' (TIMESTAMP(MILLIS,true))' } as const;
   const fields = specs.map(
-    (spec, index) => `${index < 2 ? 'required' : 'optional'} ${parquetType[spec.type]} ${spec.name}${annotation[spec.type]};`,
+    (spec) =>
+      `${REQUIRED_COLUMNS.has(spec.name) ? 'required' : 'optional'} ${parquetType[spec.type]} ${spec.name}${annotation[spec.type]};`,
   );
   return `message s3.inventory {  ${fields.join('  ')}}`;
 }
@@ -63,6 +67,8 @@ export function columnarFile(
   const columnData = specs.map((spec, index) => ({
     name: spec.name,
     type: parquetType[spec.type],
+    // S3 Inventory's schema: `bucket` and `key` are required, the others optional.
+    nullable: !REQUIRED_COLUMNS.has(spec.name),
     data:
       spec.type === 'bigint'
         ? (values[index] ?? []).map((value) => (value === null ? null : BigInt(value as number)))

@@ -13,15 +13,15 @@ import type { InventoryFormat } from '../../inventory/manifest.ts';
 import { FUNCTION_NODE_OPTIONS } from '../node-options.ts';
 import { type InventoryRow, writeInventoryReport } from '../report-writer.ts';
 import { type Measurement, machineCpuMs, perSecond, ratio } from './measurement.ts';
+import { bundleTaskScript } from './task-bundle.ts';
 
-const TASK_SCRIPT = fileURLToPath(new URL('../../../bin/bench-task.ts', import.meta.url));
 const EMULATOR_SCRIPT = fileURLToPath(new URL('../../../bin/emulator.ts', import.meta.url));
 export const BENCH_BUCKETS = { inventory: 'bench-inventory', source: 'bench-source' } as const;
 
 /**
  * The benchmark's emulator, in a process of its own, and the measured tasks, each in a fresh
- * process (`bin/bench-task.ts`) with the functions' Node.js options: the CPU and the peak memory
- * measured are the task's alone, as Lambda would see them.
+ * process (`bin/bench-task.ts`, bundled as the functions are) with the functions' Node.js options:
+ * the CPU and the peak memory measured are the task's alone, as Lambda would see them.
  */
 export class BenchSession {
   readonly endpoint: string;
@@ -30,10 +30,17 @@ export class BenchSession {
   readonly concurrency = DEFAULTS.concurrency;
   queueUrl = '';
   readonly #emulator: ChildProcess;
+  readonly #tasks: Awaited<ReturnType<typeof bundleTaskScript>>;
   readonly #progress: (line: string) => void;
 
-  private constructor(emulator: ChildProcess, endpoint: string, progress: (line: string) => void) {
+  private constructor(
+    emulator: ChildProcess,
+    tasks: Awaited<ReturnType<typeof bundleTaskScript>>,
+    endpoint: string,
+    progress: (line: string) => void,
+  ) {
     this.#emulator = emulator;
+    this.#tasks = tasks;
     this.endpoint = endpoint;
     this.#progress = progress;
     Object.assign(process.env, emulatorEnvironment(endpoint));
@@ -41,6 +48,7 @@ export class BenchSession {
   }
 
   static async start(progress: (line: string) => void): Promise<BenchSession> {
+    const tasks = await bundleTaskScript();
     const emulator = spawn(process.execPath, [EMULATOR_SCRIPT, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const endpoint = await new Promise<string>((resolve, reject) => {
       emulator.stdout?.on('data', (chunk: Buffer) => {
@@ -48,8 +56,11 @@ export class BenchSession {
         if (match?.[1]) resolve(match[1]);
       });
       emulator.once('exit', (code) => reject(new Error(`the emulator exited with ${code}`)));
+    }).catch(async (error: unknown) => {
+      await tasks.remove();
+      throw error;
     });
-    const session = new BenchSession(emulator, endpoint, progress);
+    const session = new BenchSession(emulator, tasks, endpoint, progress);
     await session.s3.send(new CreateBucketCommand({ Bucket: BENCH_BUCKETS.inventory }));
     await session.s3.send(new CreateBucketCommand({ Bucket: BENCH_BUCKETS.source }));
     session.queueUrl = (await session.sqs.send(new CreateQueueCommand({ QueueName: 'bench-target' }))).QueueUrl ?? '';
@@ -58,7 +69,7 @@ export class BenchSession {
 
   async stop(): Promise<void> {
     this.#emulator.kill();
-    await once(this.#emulator, 'exit');
+    await Promise.all([once(this.#emulator, 'exit'), this.#tasks.remove()]);
   }
 
   /** A synthetic report of `total` rows in `files` data files of `format`; its manifest's URI. */
@@ -133,7 +144,7 @@ export class BenchSession {
   }
 
   async #runTask(task: string, options: Record<string, unknown>, via: string): Promise<Measurement> {
-    const { stdout } = await promisify(execFile)(process.execPath, [TASK_SCRIPT, task, JSON.stringify(options)], {
+    const { stdout } = await promisify(execFile)(process.execPath, [this.#tasks.script, task, JSON.stringify(options)], {
       // The functions' own Node.js options: the memory measured is what Lambda would see.
       env: { ...process.env, AWS_ENDPOINT_URL: via, NODE_OPTIONS: FUNCTION_NODE_OPTIONS },
       maxBuffer: 1 << 20,

@@ -3,6 +3,7 @@ import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { OrcError } from '../../lib/inventory/orc/errors.ts';
 import { StreamInput } from '../../lib/inventory/orc/input.ts';
+import { StreamText } from '../../lib/inventory/orc/stream-text.ts';
 
 /** An ORC ZLIB stream of `parts`: each deflated, or stored as is when marked so, with its 3-byte header. */
 function zlibStream(parts: Array<{ bytes: Buffer; stored?: boolean }>): Buffer {
@@ -73,5 +74,20 @@ describe('an ORC stream inflated ahead', () => {
     const input = new StreamInput(zlibStream(PARTS), 'SNAPPY', 'a Snappy stream');
     await input.inflateAhead(4);
     expect(() => input.byte()).toThrow(/a Snappy stream is compressed with SNAPPY/);
+  });
+});
+
+describe('the strings of a DATA stream', () => {
+  it('reads each value whole: ASCII and UTF-8, inside a chunk, across chunks and across 64 KiB pieces', () => {
+    const values = Array.from({ length: 30_000 }, (_, index) =>
+      index % 1_000 === 0 ? '' : `${index % 5 === 0 ? 'clé/ü/' : 'key/'}${index}/${'x'.repeat(index % 97)}`,
+    );
+    const bytes = Buffer.from(values.join(''));
+    // Chunks of uneven sizes, so that values straddle their ends; one stored as is.
+    const cuts = [0, 70_001, 70_003, 150_000, 400_123, bytes.length];
+    const parts = cuts.slice(1).map((end, index) => ({ bytes: bytes.subarray(cuts[index], end), stored: index === 1 }));
+    const text = new StreamText(new StreamInput(zlibStream(parts), 'ZLIB', 'test stream'));
+    expect(values.map((value) => text.next(Buffer.byteLength(value)))).toEqual(values);
+    expect(() => text.next(1)).toThrow(/test stream ends before its values do/);
   });
 });

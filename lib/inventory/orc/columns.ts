@@ -1,6 +1,6 @@
-import { isAscii } from 'node:buffer';
 import { OrcError } from './errors.ts';
 import { type Compression, StreamInput } from './input.ts';
+import { StreamText } from './stream-text.ts';
 import { BooleanRle, IntRleV1, IntRleV2, type IntDecoder } from './rle.ts';
 
 /** Values of one column, `count` rows at a time; `null` where the row has none. */
@@ -17,14 +17,6 @@ type ValueReader = Pick<ColumnReader, 'read'>;
  * so the decoders rarely reach a chunk not inflated yet.
  */
 const CHUNKS_AHEAD = 4;
-
-/**
- * Latin-1 text decoded at a time for ASCII keys. A batch's keys in one string (over 500 KiB for
- * 8,192 keys) went to V8's large-object space, in the old generation, and set off a full collection
- * every few batches; pieces of 64 KiB stay in the young generation (reader-only loop: 10 full
- * collections for a million rows instead of 18-24).
- */
-const TEXT_PIECE_BYTES = 64 * 1024;
 
 /** What a column reader is built from: its streams by kind, and its encoding. */
 export interface ColumnStreams {
@@ -123,50 +115,11 @@ function lengthOf(lengths: IntDecoder, column: ColumnStreams): number {
   return length;
 }
 
-/**
- * Direct strings a batch at a time: the lengths first, then the batch's bytes in one piece, decoded
- * as Latin-1 a piece at a time and cut into keys when they are all ASCII (as most keys are), else
- * key by key.
- */
+/** Direct strings: each value's length from the LENGTH stream, its bytes from the DATA stream. */
 function directStrings(column: ColumnStreams): ValueReader {
-  const data = need(column, STREAM.DATA);
+  const text = new StreamText(need(column, STREAM.DATA));
   const lengths = ints(column, STREAM.LENGTH, false);
-  const presentInput = column.streams.get(STREAM.PRESENT);
-  const present = presentInput && new BooleanRle(presentInput);
-  return {
-    read(count) {
-      const sizes = new Array<number>(count);
-      let total = 0;
-      for (let index = 0; index < count; index += 1) {
-        const size = present && !present.next() ? -1 : lengthOf(lengths, column);
-        sizes[index] = size;
-        if (size > 0) total += size;
-      }
-      const bytes = data.bytes(total);
-      const ascii = isAscii(bytes);
-      const values: Array<string | null> = new Array(count);
-      let text = '';
-      let textStart = 0;
-      let at = 0;
-      for (let index = 0; index < count; index += 1) {
-        const size = sizes[index] as number;
-        if (size < 0) {
-          values[index] = null;
-          continue;
-        }
-        if (!ascii) values[index] = bytes.toString('utf8', at, at + size);
-        else {
-          if (at + size > textStart + text.length) {
-            textStart = at;
-            text = bytes.toString('latin1', at, Math.min(bytes.length, at + Math.max(size, TEXT_PIECE_BYTES)));
-          }
-          values[index] = text.substring(at - textStart, at - textStart + size);
-        }
-        at += size;
-      }
-      return values;
-    },
-  };
+  return withPresent(column, () => text.next(lengthOf(lengths, column)));
 }
 
 function dictionaryStrings(column: ColumnStreams): ValueReader {

@@ -86,6 +86,15 @@ export class StreamInput {
     return Buffer.concat(parts);
   }
 
+  /** Up to `max` of the next bytes, as a view of one chunk: empty only at the end of the stream. */
+  piece(max: number): Buffer {
+    if (this.#at >= this.#chunk.length && !this.#fill()) return this.#chunk.subarray(this.#at);
+    const end = Math.min(this.#chunk.length, this.#at + max);
+    const piece = this.#chunk.subarray(this.#at, end);
+    this.#at = end;
+    return piece;
+  }
+
   /**
    * Starts inflating the chunks after those already started, up to `chunks` of them ahead, and
    * waits for the ones started earlier: called before each batch is decoded, it has this batch's

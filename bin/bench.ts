@@ -5,9 +5,9 @@ import { dirname } from 'node:path';
 import { commandLine } from '../lib/cli/command-line.ts';
 import { wholeNumberOption } from '../lib/cli/options.ts';
 import type { Log } from '../lib/core/types.ts';
-import { type Measurement, perSecond, syntheticRows } from '../lib/local/bench/measurement.ts';
+import { type Measurement, median, perSecond, syntheticRows } from '../lib/local/bench/measurement.ts';
 import { type BenchMeasurements, resultChart, resultTable, scaleOutFigures, benchResults } from '../lib/local/bench/results.ts';
-import { BENCH_BUCKETS, BenchSession } from '../lib/local/bench/session.ts';
+import { BENCH_BUCKETS, BenchSession, type ReaderRounds } from '../lib/local/bench/session.ts';
 import { createWorkQueue } from '../lib/local/demo.ts';
 import { startEmulatorProxy } from '../lib/local/proxy.ts';
 import { sampleInventoryRows, seedBucket } from '../lib/local/sample-objects.ts';
@@ -59,7 +59,10 @@ try {
 
   progress('The reader of each format on the same rows, and the integrity pass:');
   const readers = await measureReaders(manifest);
-  const parse = readers.csv;
+  const parse = median(
+    readers.map((round) => round.csv),
+    perSecond,
+  );
   const verify = await session.measure('verify', { manifest, count: rows });
 
   progress('Ceilings and end to end (emulator on loopback):');
@@ -105,14 +108,9 @@ try {
 }
 
 /** The reader alone (download, decoding, row selection), in every format, over the same synthetic rows. */
-async function measureReaders(csvManifest: string): Promise<BenchMeasurements['readers']> {
+async function measureReaders(csvManifest: string): Promise<ReaderRounds> {
   const columnar = async (format: 'Parquet' | 'ORC') => session.report(`synthetic-${format}`, syntheticRows(rows), rows, files, format);
-  const [parquet, orc] = [await columnar('Parquet'), await columnar('ORC')];
-  return {
-    csv: await session.measure('parse', { manifest: csvManifest }),
-    parquet: await session.measure('parse', { manifest: parquet }),
-    orc: await session.measure('parse', { manifest: orc }),
-  };
+  return session.readers({ csv: csvManifest, parquet: await columnar('Parquet'), orc: await columnar('ORC') }, rounds);
 }
 
 /** The same with `latencyMs` added to every call by a proxy, as AWS's round trip adds it. */

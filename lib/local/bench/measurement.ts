@@ -17,6 +17,14 @@ export const perSecond = (m: Measurement) => Math.round(m.count / (m.elapsedMs /
 export const cpuSecPerMillion = (m: Measurement) => Number(((m.cpuMs / 1000) * (1_000_000 / Math.max(m.count, 1))).toFixed(1));
 export const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
 
+/** The middle one of `items` by `value` (the lower middle of an even number). */
+export function median<T>(items: T[], value: (item: T) => number): T {
+  const sorted = [...items].sort((a, b) => value(a) - value(b));
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (middle === undefined) throw new Error('the median of nothing');
+  return middle;
+}
+
 // USER_HZ, 100 on every Linux architecture Node runs on.
 const CLOCK_TICKS_PER_SECOND = 100;
 

@@ -1,6 +1,6 @@
 import { renderChart } from './chart.ts';
-import { type Measurement, cpuSecPerMillion, perSecond, ratio } from './measurement.ts';
-import type { BucketMeasurements, CeilingAndEndToEnd } from './session.ts';
+import { type Measurement, cpuSecPerMillion, median, perSecond, ratio } from './measurement.ts';
+import { type BucketMeasurements, type CeilingAndEndToEnd, READER_FORMATS, type ReaderFormat, type ReaderRounds } from './session.ts';
 
 /** Everything one run of the benchmark measured, before it is shaped into figures. */
 export interface BenchMeasurements {
@@ -10,8 +10,8 @@ export interface BenchMeasurements {
   concurrency: number;
   bucketObjects: number;
   latencyMs: number;
-  /** The reader of each format over the same rows. */
-  readers: { csv: Measurement; parquet: Measurement; orc: Measurement };
+  /** The reader of each format over the same rows, round by round. */
+  readers: ReaderRounds;
   verify: Measurement;
   parse: Measurement;
   skip: Measurement;
@@ -35,11 +35,7 @@ export function benchResults(m: BenchMeasurements) {
     concurrency: m.concurrency,
     bucketObjects: m.bucketObjects,
     parseRowsPerSec: perSecond(m.parse),
-    readers: {
-      csv: readerFigures(m.readers.csv),
-      parquet: readerFigures(m.readers.parquet),
-      orc: readerFigures(m.readers.orc),
-    },
+    readers: readerFigures(m.readers),
     // What a continuation pays per row done before it: gunzip and newline counting, no parsing.
     skipRowsPerSec: perSecond(m.skip),
     verifyRowsPerSec: perSecond(m.verify),
@@ -74,8 +70,22 @@ export function benchResults(m: BenchMeasurements) {
   };
 }
 
-function readerFigures(measured: Measurement) {
-  return { rowsPerSec: perSecond(measured), cpuSecPerMillion: cpuSecPerMillion(measured), peakRssMb: measured.maxRssMb };
+/**
+ * Each format's reader: the median round's rows/s and CPU, the largest peak RSS of any round, and
+ * its rows/s over CSV's in each round, both measured side by side.
+ */
+function readerFigures(rounds: ReaderRounds) {
+  const figures = (format: ReaderFormat) => {
+    const measured = rounds.map((round) => round[format]);
+    const middle = median(measured, perSecond);
+    return {
+      rowsPerSec: perSecond(middle),
+      cpuSecPerMillion: cpuSecPerMillion(middle),
+      peakRssMb: Math.max(...measured.map((one) => one.maxRssMb)),
+      vsCsvRounds: rounds.map((round) => ratio(perSecond(round[format]), perSecond(round.csv))),
+    };
+  };
+  return Object.fromEntries(READER_FORMATS.map((format) => [format, figures(format)])) as Record<ReaderFormat, ReturnType<typeof figures>>;
 }
 
 function latencyFigures(latencyMs: number, measured: NonNullable<BenchMeasurements['withLatency']>) {
@@ -162,11 +172,12 @@ export function resultTable(results: BenchResults): Array<[string, string | numb
   const busy = (figures: { machineBusy: { send?: number | undefined; endToEnd?: number | undefined } }) =>
     `${figures.machineBusy.send ?? '?'} / ${figures.machineBusy.endToEnd ?? '?'}`;
   return [
-    ...(['csv', 'parquet', 'orc'] as const).map((format): [string, string] => {
+    ...READER_FORMATS.map((format): [string, string] => {
       const reader = results.readers[format];
+      const vsCsv = format === 'csv' ? '' : `, ${reader.vsCsvRounds.join(' / ')} of CSV's by round`;
       return [
         `reader, ${format}`,
-        `${reader.rowsPerSec.toLocaleString('en-US')} rows/s, ${reader.cpuSecPerMillion} CPU-s per million, ${reader.peakRssMb} MB`,
+        `${reader.rowsPerSec.toLocaleString('en-US')} rows/s, ${reader.cpuSecPerMillion} CPU-s per million, ${reader.peakRssMb} MB${vsCsv}`,
       ];
     }),
     ['integrity pass rows/s', results.verifyRowsPerSec],

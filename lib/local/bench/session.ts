@@ -12,7 +12,7 @@ import { emulatorEnvironment } from '../emulator.ts';
 import type { InventoryFormat } from '../../inventory/manifest.ts';
 import { FUNCTION_NODE_OPTIONS } from '../node-options.ts';
 import { type InventoryRow, writeInventoryReport } from '../report-writer.ts';
-import { type Measurement, machineCpuMs, perSecond, ratio } from './measurement.ts';
+import { type Measurement, machineCpuMs, median, perSecond, ratio } from './measurement.ts';
 import { bundleTaskScript } from './task-bundle.ts';
 
 const EMULATOR_SCRIPT = fileURLToPath(new URL('../../../bin/emulator.ts', import.meta.url));
@@ -126,8 +126,19 @@ export class BenchSession {
       const endToEnd = await this.measure('inventory', { manifest, queueUrl, concurrency }, via);
       pairs.push({ send, endToEnd, ratio: ratio(perSecond(endToEnd), perSecond(send)) });
     }
-    const median = [...pairs].sort((a, b) => a.ratio - b.ratio)[Math.floor((pairs.length - 1) / 2)] as (typeof pairs)[number];
-    return { send: median.send, endToEnd: median.endToEnd, ratios: pairs.map((pair) => pair.ratio) };
+    const middle = median(pairs, (pair) => pair.ratio);
+    return { send: middle.send, endToEnd: middle.endToEnd, ratios: pairs.map((pair) => pair.ratio) };
+  }
+
+  /** The reader of each format over the same rows: in each of `rounds` rounds, one format after another. */
+  async readers(manifests: Record<ReaderFormat, string>, rounds: number): Promise<ReaderRounds> {
+    const measured: ReaderRounds = [];
+    for (let round = 0; round < rounds; round += 1) {
+      const each: Partial<Record<ReaderFormat, Measurement>> = {};
+      for (const format of READER_FORMATS) each[format] = await this.measure('parse', { manifest: manifests[format] });
+      measured.push(each as Record<ReaderFormat, Measurement>);
+    }
+    return measured;
   }
 
   /** The original script's approach against the backfill and the inventory path, on one bucket. */
@@ -152,6 +163,11 @@ export class BenchSession {
     return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Measurement;
   }
 }
+
+export const READER_FORMATS = ['csv', 'parquet', 'orc'] as const;
+export type ReaderFormat = (typeof READER_FORMATS)[number];
+/** Each round's measurement of every format's reader. */
+export type ReaderRounds = Array<Record<ReaderFormat, Measurement>>;
 
 export interface CeilingAndEndToEnd {
   send: Measurement;

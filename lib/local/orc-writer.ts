@@ -222,7 +222,9 @@ function deltaRun(bytes: number[], values: number[], at: number, length: number,
 
 function directRun(bytes: number[], values: number[], signed: boolean): void {
   const encoded = signed ? values.map(zigzag) : values;
-  const bits = Math.max(1, ...encoded.map((value) => (value === 0 ? 1 : Math.floor(Math.log2(value)) + 1)));
+  const largest = Math.max(...encoded);
+  let bits = 1;
+  while (2 ** bits <= largest) bits += 1;
   const code = DIRECT_WIDTHS.findIndex((allowed) => allowed >= bits);
   const width = DIRECT_WIDTHS[code] as number;
   bytes.push(0x40 | (code << 1) | ((encoded.length - 1) >>> 8), (encoded.length - 1) & 0xff);

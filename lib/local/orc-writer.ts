@@ -130,10 +130,9 @@ function writeStripe(columns: OrcColumn[], start: number, end: number): { data: 
  * most 80% of its values (Apache ORC's default `orc.dictionary.key.threshold`), else direct.
  */
 function writeStrings(values: string[], add: (kind: number, bytes: Buffer) => void): Buffer {
-  const distinct = [...new Set(values)].sort();
-  if (distinct.length > DICTIONARY_THRESHOLD * values.length) {
-    const bytes = values.map((value) => Buffer.from(value));
-    add(STREAM.DATA, Buffer.concat(bytes));
+  const addText = (kind: number, strings: string[]) => {
+    const bytes = strings.map((value) => Buffer.from(value));
+    add(kind, Buffer.concat(bytes));
     add(
       STREAM.LENGTH,
       integers(
@@ -141,10 +140,13 @@ function writeStrings(values: string[], add: (kind: number, bytes: Buffer) => vo
         false,
       ),
     );
+  };
+  const distinct = [...new Set(values)].sort();
+  if (distinct.length > DICTIONARY_THRESHOLD * values.length) {
+    addText(STREAM.DATA, values);
     return message([varintField(1, ENCODING.DIRECT_V2)]);
   }
   const entries = new Map(distinct.map((value, entry) => [value, entry]));
-  const bytes = distinct.map((value) => Buffer.from(value));
   add(
     STREAM.DATA,
     integers(
@@ -152,14 +154,7 @@ function writeStrings(values: string[], add: (kind: number, bytes: Buffer) => vo
       false,
     ),
   );
-  add(STREAM.DICTIONARY_DATA, Buffer.concat(bytes));
-  add(
-    STREAM.LENGTH,
-    integers(
-      bytes.map((value) => value.length),
-      false,
-    ),
-  );
+  addText(STREAM.DICTIONARY_DATA, distinct);
   return message([varintField(1, ENCODING.DICTIONARY_V2), varintField(2, distinct.length)]);
 }
 

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { commandLine } from '../lib/cli/command-line.ts';
 import { wholeNumberOption } from '../lib/cli/options.ts';
 import type { Log } from '../lib/core/types.ts';
-import { type Measurement, median, perSecond, syntheticRows } from '../lib/local/bench/measurement.ts';
+import { type Measurement, perSecond, syntheticRows } from '../lib/local/bench/measurement.ts';
 import { type BenchMeasurements, resultChart, resultTable, scaleOutFigures, benchResults } from '../lib/local/bench/results.ts';
 import { BENCH_BUCKETS, BenchSession, type ReaderRounds } from '../lib/local/bench/session.ts';
 import { createWorkQueue } from '../lib/local/demo.ts';
@@ -59,10 +59,6 @@ try {
 
   progress('The reader of each format on the same rows, and the integrity pass:');
   const readers = await measureReaders(manifest);
-  const parse = median(
-    readers.map((round) => round.csv),
-    perSecond,
-  );
   const verify = await session.measure('verify', { manifest, count: rows });
 
   progress('Ceilings and end to end (emulator on loopback):');
@@ -95,7 +91,7 @@ try {
   }
 
   const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
-  const measured = { command, rows, files, concurrency, bucketObjects, latencyMs, readers, verify, parse, skip, sdkSend, scale };
+  const measured = { command, rows, files, concurrency, bucketObjects, latencyMs, readers, verify, skip, sdkSend, scale };
   const results = benchResults({
     ...measured,
     loopback: { ...loopback, bucket: loopbackBucket },

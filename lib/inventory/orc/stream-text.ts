@@ -12,7 +12,7 @@ const PIECE_BYTES = 64 * 1024;
  * The strings of a direct string column's DATA stream, one value at a time, decoded a piece at a
  * time: up to 64 KiB of one inflated chunk, decoded once as Latin-1 and cut into values when it is
  * all ASCII (as most keys are), else value by value as UTF-8. Only a value that runs across two
- * chunks is copied; the bytes of a batch are never gathered into one buffer.
+ * pieces is copied; the bytes of a batch are never gathered into one buffer.
  */
 export class StreamText {
   readonly #input: StreamInput;

@@ -13,7 +13,6 @@ export interface BenchMeasurements {
   /** The reader of each format over the same rows, round by round. */
   readers: ReaderRounds;
   verify: Measurement;
-  parse: Measurement;
   skip: Measurement;
   sdkSend: Measurement;
   loopback: CeilingAndEndToEnd & { bucket: BucketMeasurements };
@@ -27,6 +26,7 @@ export type BenchResults = ReturnType<typeof benchResults>;
 /** The figures `bench-results/latest.json` holds: rates, CPU per million, ratios side by side. */
 export function benchResults(m: BenchMeasurements) {
   const { send, endToEnd } = m.loopback;
+  const parse = medianRound(m.readers, 'csv');
   return {
     date: new Date().toISOString(),
     command: m.command,
@@ -34,7 +34,7 @@ export function benchResults(m: BenchMeasurements) {
     files: m.files,
     concurrency: m.concurrency,
     bucketObjects: m.bucketObjects,
-    parseRowsPerSec: perSecond(m.parse),
+    parseRowsPerSec: perSecond(parse),
     readers: readerFigures(m.readers),
     // What a continuation pays per row done before it: gunzip and newline counting, no parsing.
     skipRowsPerSec: perSecond(m.skip),
@@ -52,7 +52,7 @@ export function benchResults(m: BenchMeasurements) {
     endToEndVsCeilingRounds: m.loopback.ratios,
     // Where one core runs reading and sending, the endToEndVsCeiling it reaches if publishing cost
     // nothing beyond the bare sends: their CPU over theirs plus the reader's and the integrity pass's.
-    readingBound: ratio(cpuSecPerMillion(send), cpuSecPerMillion(send) + cpuSecPerMillion(m.parse) + cpuSecPerMillion(m.verify)),
+    readingBound: ratio(cpuSecPerMillion(send), cpuSecPerMillion(send) + cpuSecPerMillion(parse) + cpuSecPerMillion(m.verify)),
     machineBusy: { send: send.machineBusy, endToEnd: endToEnd.machineBusy },
     cpuSecPerMillion: cpuSecPerMillion(endToEnd),
     cpuVsSdkSend: ratio(cpuSecPerMillion(endToEnd), cpuSecPerMillion(m.sdkSend)),
@@ -76,16 +76,23 @@ export function benchResults(m: BenchMeasurements) {
  */
 function readerFigures(rounds: ReaderRounds) {
   const figures = (format: ReaderFormat) => {
-    const measured = rounds.map((round) => round[format]);
-    const middle = median(measured, perSecond);
+    const middle = medianRound(rounds, format);
     return {
       rowsPerSec: perSecond(middle),
       cpuSecPerMillion: cpuSecPerMillion(middle),
-      peakRssMb: Math.max(...measured.map((one) => one.maxRssMb)),
+      peakRssMb: Math.max(...rounds.map((round) => round[format].maxRssMb)),
       vsCsvRounds: rounds.map((round) => ratio(perSecond(round[format]), perSecond(round.csv))),
     };
   };
   return Object.fromEntries(READER_FORMATS.map((format) => [format, figures(format)])) as Record<ReaderFormat, ReturnType<typeof figures>>;
+}
+
+/** The round in which `format`'s reader ran at its median rate. */
+function medianRound(rounds: ReaderRounds, format: ReaderFormat): Measurement {
+  return median(
+    rounds.map((round) => round[format]),
+    perSecond,
+  );
 }
 
 function latencyFigures(latencyMs: number, measured: NonNullable<BenchMeasurements['withLatency']>) {

@@ -13,7 +13,7 @@ import type { InventoryFormat } from '../../inventory/manifest.ts';
 import { FUNCTION_NODE_OPTIONS } from '../node-options.ts';
 import { type InventoryRow, writeInventoryReport } from '../report-writer.ts';
 import { type Measurement, machineCpuMs, median, perSecond, ratio } from './measurement.ts';
-import { bundleTaskScript } from './task-bundle.ts';
+import { type TaskBundle, bundleTaskScript } from './task-bundle.ts';
 
 const EMULATOR_SCRIPT = fileURLToPath(new URL('../../../bin/emulator.ts', import.meta.url));
 export const BENCH_BUCKETS = { inventory: 'bench-inventory', source: 'bench-source' } as const;
@@ -30,15 +30,10 @@ export class BenchSession {
   readonly concurrency = DEFAULTS.concurrency;
   queueUrl = '';
   readonly #emulator: ChildProcess;
-  readonly #tasks: Awaited<ReturnType<typeof bundleTaskScript>>;
+  readonly #tasks: TaskBundle;
   readonly #progress: (line: string) => void;
 
-  private constructor(
-    emulator: ChildProcess,
-    tasks: Awaited<ReturnType<typeof bundleTaskScript>>,
-    endpoint: string,
-    progress: (line: string) => void,
-  ) {
+  private constructor(emulator: ChildProcess, tasks: TaskBundle, endpoint: string, progress: (line: string) => void) {
     this.#emulator = emulator;
     this.#tasks = tasks;
     this.endpoint = endpoint;

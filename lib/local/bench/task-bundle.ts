@@ -15,8 +15,14 @@ const TASK_SOURCE = fileURLToPath(new URL('../../../bin/bench-task.ts', import.m
  */
 export const FUNCTION_BUNDLE_OPTIONS = { bundle: true, minify: true, keepNames: true, sourcemap: false } as const;
 
+/** A bundled task script, and how to delete the temporary folder it is in. */
+export interface TaskBundle {
+  script: string;
+  remove: () => Promise<void>;
+}
+
 /** `bin/bench-task.ts` bundled as the functions are, in a temporary folder that `remove` deletes. */
-export async function bundleTaskScript(): Promise<{ script: string; remove: () => Promise<void> }> {
+export async function bundleTaskScript(): Promise<TaskBundle> {
   const folder = await mkdtemp(join(tmpdir(), 'bench-task-'));
   const script = join(folder, 'bench-task.mjs');
   await build({

@@ -20,20 +20,26 @@ const list = (option: string, value: string, min = 0) =>
     .split(',')
     .filter(Boolean)
     .map((item) => wholeNumberOption(option, item, min));
+const SAVED = { out: 'bench-results/latest.json', chart: 'docs/bench.svg' };
 const options = commandLine(
-  'npm run bench --',
   {
-    rows: { type: 'string', default: '1000000' },
-    files: { type: 'string', default: '8' },
-    'latency-ms': { type: 'string', default: '15' },
-    'bucket-objects': { type: 'string', default: '20000' },
-    scale: { type: 'string', default: '100000,1000000' },
-    'scale-out-rows': { type: 'string', default: '200000' },
-    'scale-out-workers': { type: 'string', default: '1,2,4,8' },
-    rounds: { type: 'string', default: '3' },
-    json: { type: 'boolean', default: false },
-    out: { type: 'string', default: 'bench-results/latest.json' },
-    chart: { type: 'string', default: 'docs/bench.svg' },
+    command: 'npm run bench --',
+    summary:
+      'Measures the pipeline against its limits and the original approach, side by side in one run, on the emulator (docs/performance.md).',
+    options: {
+      rows: { type: 'string', default: '1000000', description: 'rows of the synthetic report' },
+      files: { type: 'string', default: '8', description: 'data files of the synthetic report' },
+      'latency-ms': { type: 'string', default: '15', description: 'added to every call in the runs with latency (0: none)' },
+      'bucket-objects': { type: 'string', default: '20000', description: 'objects of the bucket published against the original script' },
+      scale: { type: 'string', default: '100000,1000000', description: 'report sizes of the scale runs' },
+      'scale-out-rows': { type: 'string', default: '200000', description: 'rows of the scale-out file (0: no scale-out runs)' },
+      'scale-out-workers': { type: 'string', default: '1,2,4,8', description: 'worker processes at once, one run each' },
+      rounds: { type: 'string', default: '3', description: 'rounds of the side-by-side measurements' },
+      json: { type: 'boolean', default: false, description: 'print the results as one JSON line' },
+      save: { type: 'boolean', default: false, description: `write the results to ${SAVED.out} and ${SAVED.chart}` },
+      out: { type: 'string', description: 'write the results JSON to this path' },
+      chart: { type: 'string', description: 'write the chart (SVG) to this path' },
+    },
   },
   (values) => ({
     ...values,
@@ -166,11 +172,17 @@ async function measureScaleOut(rates: { verify: number; skip: number; publish: n
   return scaleOutFigures(runs, { rows: scaleOutRows, shards, shardRows, latencyMs, rates });
 }
 
+/** Prints the results; writes them to files only when asked (`--save`, `--out`, `--chart`). */
 async function writeResults(results: ReturnType<typeof benchResults>): Promise<void> {
-  await mkdir(dirname(options.out), { recursive: true });
-  await writeFile(options.out, `${JSON.stringify(results, null, 2)}\n`);
-  await mkdir(dirname(options.chart), { recursive: true });
-  await writeFile(options.chart, resultChart(results));
+  const written: string[] = [];
+  const write = async (path: string | undefined, text: string) => {
+    if (path === undefined) return;
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, text);
+    written.push(path);
+  };
+  await write(options.out ?? (options.save ? SAVED.out : undefined), `${JSON.stringify(results, null, 2)}\n`);
+  await write(options.chart ?? (options.save ? SAVED.chart : undefined), resultChart(results));
   if (options.json) {
     console.log(JSON.stringify(results));
     return;
@@ -178,5 +190,5 @@ async function writeResults(results: ReturnType<typeof benchResults>): Promise<v
   console.log('');
   for (const [name, value] of resultTable(results))
     console.log(`${name.padEnd(40)} ${typeof value === 'number' ? value.toLocaleString('en-US') : value}`);
-  console.log(`\nWritten ${options.out} and ${options.chart}.`);
+  console.log(written.length > 0 ? `\nWritten ${written.join(' and ')}.` : '\nNothing written (--save writes the results and the chart).');
 }

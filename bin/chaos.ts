@@ -6,16 +6,20 @@ import { stderrLog } from '../lib/cli/stderr-log.ts';
 import { runChaos } from '../lib/local/chaos.ts';
 
 const { json, ...options } = commandLine(
-  'npm run chaos --',
   {
-    objects: { type: 'string', default: '50000' },
-    files: { type: 'string', default: '8' },
-    workers: { type: 'string', default: '4' },
-    kills: { type: 'string', default: '20' },
-    'time-budget-ms': { type: 'string', default: '3000' },
-    seed: { type: 'string', default: '1' },
-    'shard-rows': { type: 'string' },
-    json: { type: 'boolean', default: false },
+    command: 'npm run chaos --',
+    summary:
+      'Runs the distributed inventory run on the emulator under injected faults and killed workers; exits 1 if any object did not reach the queue.',
+    options: {
+      objects: { type: 'string', default: '50000', description: 'objects in the report' },
+      files: { type: 'string', default: '8', description: 'data files of the report' },
+      workers: { type: 'string', default: '4', description: 'worker processes at once' },
+      kills: { type: 'string', default: '20', description: 'workers killed (SIGKILL) during the run' },
+      'time-budget-ms': { type: 'string', default: '3000', description: 'each worker stops after this long and queues the rest' },
+      seed: { type: 'string', default: '1', description: 'seed of the faults and kills' },
+      'shard-rows': { type: 'string', description: 'split data files of more rows into shards of about this many' },
+      json: { type: 'boolean', default: false, description: 'print the result as one JSON line' },
+    },
   },
   (values) => ({
     json: values.json,

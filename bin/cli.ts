@@ -1,10 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, type Environment } from '../lib/core/config.ts';
-import { createAwsClientsFromEnvironment } from '../lib/core/aws-clients.ts';
+import { createAwsClientsFromEnvironment, createControlSqsClient } from '../lib/core/aws-clients.ts';
+import { checkTargetQueue } from '../lib/publish/queue-check.ts';
 import { wholeNumberOption } from '../lib/cli/options.ts';
 import { parseBackfillEvent } from '../lib/backfill/event.ts';
 import { backfillBucket } from '../lib/backfill/job.ts';
-import { EXIT_BAD_INPUT, EXIT_RUN_FAILED, InvalidArgumentError, PipelineError, RunFailedError } from '../lib/core/errors.ts';
+import { ConfigError, EXIT_BAD_INPUT, EXIT_RUN_FAILED, InvalidArgumentError, PipelineError, RunFailedError } from '../lib/core/errors.ts';
 import { exitCodeOf } from '../lib/cli/command-line.ts';
 import { publishInventoryReport, type DataFileProgress, type InventoryContinuation } from '../lib/inventory/job.ts';
 import { EXIT_INTERRUPTED, listenForInterrupts } from '../lib/cli/interrupt.ts';
@@ -15,7 +16,10 @@ import { runStatus } from '../lib/run/report.ts';
 import { type RunStateStore, runStateStoreFromEnvironment } from '../lib/run/state.ts';
 import { RunStats, type StatsSummary } from '../lib/core/run-stats.ts';
 import { seedBucket } from '../lib/local/sample-objects.ts';
-import { parseS3Uri } from '../lib/core/s3-location.ts';
+import { formatS3Uri, parseS3Uri } from '../lib/core/s3-location.ts';
+import { writeBucketReport } from '../lib/local/bucket-report.ts';
+import { INVENTORY_FORMATS } from '../lib/inventory/manifest.ts';
+import { plural } from '../lib/core/plural.ts';
 import { stderrLog } from '../lib/cli/stderr-log.ts';
 
 interface PublishOptions {
@@ -67,8 +71,8 @@ withPublishOptions(
 ).action((manifest: string, queueUrl: string, options: PublishOptions & { continuation?: string; state?: string }) => {
   const continuation =
     options.continuation === undefined ? undefined : (parseJsonOption('--continuation', options.continuation) as InventoryContinuation);
+  const location = parseS3Uri(manifest);
   return runPublish(queueUrl, options, async (context, stats, signal) => {
-    const location = parseS3Uri(manifest);
     // `changed`: the difference from the last complete run of the same inventory configuration.
     const baseline =
       context.config.publishMode === 'changed'
@@ -127,6 +131,12 @@ program
       return;
     }
     console.log(`${status.manifest}${status.sourceBucket ? ` (s3://${status.sourceBucket})` : ''}: ${status.state}`);
+    if (status.state === 'not started') {
+      console.log(
+        `No run state at ${status.stateLocation}: the stack's runs keep theirs there (a report in an adopted bucket: pass --state <RunStateLocation>); ` +
+          '`npm run cli -- inventory` keeps none, its summary is all it leaves.',
+      );
+    }
     if (status.parts === undefined || !status.totals) return;
     const { totals } = status;
     console.log(
@@ -151,9 +161,17 @@ program
   .option('--count <n>', 'objects to write', '500')
   .option('--start <n>', 'index of the first sample, to add more objects later', '0')
   .option('--concurrency <n>', 'PutObject calls in flight', '32')
-  .action(async (bucket: string, options: { count: string; start: string; concurrency: string }) => {
+  .option(
+    '--report <s3-uri>',
+    'then write the inventory report S3 would deliver of the whole bucket to s3://<inventory bucket>/<prefix> (an emulator has no S3 Inventory)',
+  )
+  .option('--format <format>', 'the report: csv, parquet or orc', 'csv')
+  .action(async (bucket: string, options: SeedOptions) => {
     const count = wholeNumberOption('count', options.count, 0);
     const concurrency = wholeNumberOption('concurrency', options.concurrency, 1);
+    const destination = options.report === undefined ? undefined : reportDestination(options.report);
+    const format = INVENTORY_FORMATS.find((name) => name.toLowerCase() === options.format.toLowerCase());
+    if (!format) throw new InvalidArgumentError(`--format "${options.format}" must be csv, parquet or orc`);
     const { s3 } = createAwsClientsFromEnvironment(concurrency);
     const started = Date.now();
     try {
@@ -163,7 +181,33 @@ program
       throw new InvalidArgumentError(`writing to bucket "${bucket}" failed: ${name}: ${message}`);
     }
     console.log(`${count} objects were written to s3://${bucket} in ${((Date.now() - started) / 1000).toFixed(2)} s.`);
+    if (!destination) return;
+    const report = await writeBucketReport(s3, bucket, destination, format).catch((error: Error) => {
+      throw new InvalidArgumentError(
+        `writing the report to s3://${destination.bucket}/${destination.prefix} failed: ${error.name}: ${error.message}`,
+      );
+    });
+    const manifest = formatS3Uri(report.manifest);
+    console.log(
+      `The report lists ${report.rows} objects in ${report.files.length} data ${plural(report.files.length, 'file')}: ${manifest}`,
+    );
+    console.log(`Publish it: npm run cli -- inventory ${manifest} <queue-url>`);
   });
+
+interface SeedOptions {
+  count: string;
+  start: string;
+  concurrency: string;
+  report?: string;
+  format: string;
+}
+
+/** `--report s3://<bucket>/<prefix>`: where seed writes its report; the prefix defaults to `inventory`. */
+function reportDestination(uri: string): { bucket: string; prefix: string } {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!match?.[1]) throw new InvalidArgumentError(`--report "${uri}" is not an S3 location: expected s3://<inventory bucket>/<prefix>`);
+  return { bucket: match[1], prefix: (match[2] ?? '').replace(/\/+$/, '') || 'inventory' };
+}
 
 function withPublishOptions(command: Command): Command {
   return command
@@ -205,6 +249,7 @@ async function runPublish<Summary extends JobSummary>(
   };
   const config = loadConfig({ ...process.env, ...overrides });
   const context = createPipelineContext(config, stderrLog(options.verbose));
+  await checkBeforeReading(context);
   const stats = new RunStats();
   const interrupts = listenForInterrupts();
   const hideProgress = showProgress(stats);
@@ -234,6 +279,21 @@ async function runPublish<Summary extends JobSummary>(
   // Calls still in flight would keep the process alive: a forced stop ends it here.
   if (forced) process.exit(exitCode);
   process.exitCode = exitCode;
+}
+
+/** What would fail every call is said once, before anything is read: no region, a queue SQS refuses. */
+async function checkBeforeReading(context: PipelineContext): Promise<void> {
+  try {
+    await context.s3.config.region();
+  } catch (error) {
+    throw new ConfigError(`no AWS region: set AWS_REGION, or a region in the AWS profile (${(error as Error).message})`);
+  }
+  const sqs = createControlSqsClient(process.env, 3, context.config.queueUrl);
+  try {
+    await checkTargetQueue(sqs, context.config.queueUrl);
+  } finally {
+    sqs.destroy();
+  }
 }
 
 function parseJsonOption(option: string, value: string): unknown {

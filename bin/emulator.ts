@@ -9,11 +9,19 @@ import { createFifoQueue } from '../lib/local/demo.ts';
 // `npm run emulator`: S3 + SQS on 127.0.0.1 for manual use with the AWS CLI, this project's CLI
 // or `sls invoke local`; --bucket and --queue create resources to start with.
 const values = commandLine(
-  'npm run emulator --',
   {
-    port: { type: 'string', default: '4566' },
-    bucket: { type: 'string', multiple: true, default: [] },
-    queue: { type: 'string', multiple: true, default: [] },
+    command: 'npm run emulator --',
+    summary: 'Starts the S3 + SQS emulator on 127.0.0.1 for manual use, and prints the variables to export.',
+    options: {
+      port: { type: 'string', default: '4566', description: 'port to listen on (0: any free port)' },
+      bucket: { type: 'string', multiple: true, default: [], description: 'a bucket to create (repeatable)' },
+      queue: {
+        type: 'string',
+        multiple: true,
+        default: [],
+        description: 'a queue to create (repeatable; a name ending in .fifo makes a FIFO queue)',
+      },
+    },
   },
   (raw) => ({ ...raw, port: wholeNumberOption('port', raw.port, 0) }),
 );

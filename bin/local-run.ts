@@ -1,12 +1,13 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Console } from 'node:console';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { commandLine } from '../lib/cli/command-line.ts';
+import { plural } from '../lib/core/plural.ts';
 import { wholeNumberOption } from '../lib/cli/options.ts';
-import { InvalidArgumentError } from '../lib/core/errors.ts';
+import { EXIT_BAD_INPUT, InvalidArgumentError } from '../lib/core/errors.ts';
 import { INVENTORY_FORMATS } from '../lib/inventory/manifest.ts';
 import { stderrLog } from '../lib/cli/stderr-log.ts';
 import { runLocalDemo, type DemoMode } from '../lib/local/demo.ts';
@@ -14,20 +15,24 @@ import { sumEmfMetrics } from '../lib/local/emf.ts';
 
 const DEMO_MODES: readonly DemoMode[] = ['inventory', 'backfill', 'changed'];
 const options = commandLine(
-  'npm start --',
   {
-    objects: { type: 'string', default: '500' },
-    files: { type: 'string', default: '4' },
-    workers: { type: 'string', default: '4' },
-    'time-budget-ms': { type: 'string' },
-    'shard-rows': { type: 'string' },
-    mode: { type: 'string', default: 'inventory' },
-    format: { type: 'string', default: 'csv' },
-    adopt: { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-    metrics: { type: 'boolean', default: false },
-    verbose: { type: 'boolean', default: false },
-    log: { type: 'string', default: join(tmpdir(), `s3-to-sqs-local-${process.pid}.log`) },
+    command: 'npm start --',
+    summary:
+      'Runs the main job on an embedded S3 + SQS emulator: writes a source bucket and its inventory report, then runs the Lambda handlers as AWS would until the run ends.',
+    options: {
+      objects: { type: 'string', default: '500', description: 'objects in the source bucket' },
+      files: { type: 'string', default: '4', description: 'data files of the report' },
+      workers: { type: 'string', default: '4', description: 'worker invocations at once' },
+      'time-budget-ms': { type: 'string', description: 'each worker stops after this long and queues the rest' },
+      'shard-rows': { type: 'string', description: 'split data files of more rows into shards of about this many' },
+      mode: { type: 'string', default: 'inventory', description: `${DEMO_MODES.join(', ')}` },
+      format: { type: 'string', default: 'csv', description: "the report's format: csv, parquet or orc" },
+      adopt: { type: 'boolean', default: false, description: "another team's inventory bucket, adopted through EventBridge" },
+      json: { type: 'boolean', default: false, description: 'print one JSON line with the results' },
+      metrics: { type: 'boolean', default: false, description: 'show the metrics the handlers emitted' },
+      verbose: { type: 'boolean', default: false, description: "the handlers' JSON logs on stderr" },
+      log: { type: 'string', description: "file for the handlers' JSON logs (default: a file in the temporary folder)" },
+    },
   },
   (values) => {
     if (!DEMO_MODES.includes(values.mode as DemoMode))
@@ -51,6 +56,18 @@ const options = commandLine(
   },
 );
 const { json, verbose } = options;
+const logPath = options.log ?? join(tmpdir(), `s3-to-sqs-local-${process.pid}.log`);
+
+/** The handlers' log file, opened before anything runs: a path that cannot be written ends the command with one line. */
+function openLog(path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    process.stderr.write(`error: --log "${path}" cannot be written: ${code ?? message}\n`);
+    process.exit(EXIT_BAD_INPUT);
+  }
+}
 const say = (line: string) => {
   if (!json) process.stdout.write(`${line}\n`);
 };
@@ -59,7 +76,7 @@ const say = (line: string) => {
 // the lines that tell the story: in dev mode Powertools writes through the global console.
 process.env.POWERTOOLS_DEV = 'true';
 process.env.POWERTOOLS_METRICS_DISABLED = 'false';
-const logFile = createWriteStream(options.log);
+const logFile = createWriteStream('', { fd: openLog(logPath) });
 const handlerOutput = new PassThrough();
 handlerOutput.pipe(logFile);
 if (verbose) handlerOutput.pipe(process.stderr);
@@ -99,7 +116,7 @@ const result = await runLocalDemo({
 });
 if (progress) process.stdout.write('\r\x1b[K');
 await new Promise((resolve) => logFile.end(resolve));
-const metrics = options.metrics ? sumEmfMetrics(await readFile(options.log, 'utf8')) : undefined;
+const metrics = options.metrics ? sumEmfMetrics(await readFile(logPath, 'utf8')) : undefined;
 
 if (json) {
   process.stdout.write(`${JSON.stringify({ ...result, ...(metrics && { metrics }) })}\n`);
@@ -110,15 +127,22 @@ if (json) {
         .map(([name, value]) => `${name} ${Math.round(value * 100) / 100}`)
         .join(', ')}.`,
     );
-  say(`The handlers' JSON logs and metrics are in ${options.log}${verbose ? '' : ' (--verbose shows them)'}.`);
+  say(`The handlers' JSON logs and metrics are in ${logPath}${verbose ? '' : ' (--verbose shows them)'}.`);
   if (result.days) {
-    // Rewritten keys published again within five minutes are dropped by the FIFO queue's deduplication.
-    say(
-      `Day 1 published ${result.days[0]?.published}, day 2 published ${result.days[1]?.published} (only what changed); the queue holds ${result.queueDepth}.`,
-    );
+    const [first = 0, second = 0] = result.days.map((day) => day.published);
+    // The two days run minutes apart here: the FIFO queue drops the rewritten keys sent again within its deduplication window.
+    const dropped = first + second - result.queueDepth;
+    const why =
+      dropped > 0
+        ? `: its deduplication dropped the ${dropped} rewritten ${plural(dropped, 'key')} sent again within five minutes (a day apart on AWS, they arrive again)`
+        : '';
+    say(`Day 1 published ${first}, day 2 published ${second} (only what changed); the FIFO queue holds ${result.queueDepth}${why}.`);
   }
   const shards = result.shards !== undefined && result.shards > (result.parts ?? 0) ? ` (${result.shards} shards)` : '';
-  const parts = result.parts === undefined ? '' : ` by ${result.parts} parts${shards} with ${result.continuations} continuations`;
+  const parts =
+    result.parts === undefined
+      ? ''
+      : ` by ${result.parts} ${plural(result.parts, 'part')}${shards} with ${result.continuations} ${plural(result.continuations ?? 0, 'continuation')}`;
   say(
     `${result.published} messages were published in total${parts} in ${(result.durationMs / 1000).toFixed(2)} s ` +
       `(${result.messagesPerSecond} messages/s); the queue holds ${result.queueDepth}.`,

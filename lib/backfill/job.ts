@@ -1,10 +1,11 @@
 import { ConfigError } from '../core/errors.ts';
+import { checkListable } from '../core/listing.ts';
 import { RunStats, type StatsSummary } from '../core/run-stats.ts';
 import { publishAll, requireAllPublished, type PipelineContext } from '../publish/pipeline.ts';
 import { splitKeySpace, type KeyRange } from './key-ranges.ts';
 import { RangedListing } from './ranged-listing.ts';
 
-/** Where a stopped backfill resumes: the ranges not finished, each from its last published key. */
+/** Where a stopped backfill resumes: the ranges not settled, each after its last key settled with all before it. */
 export interface BackfillContinuation {
   bucket: string;
   prefix: string;
@@ -36,8 +37,10 @@ export interface BackfillSummary extends StatsSummary {
  * Publishes one message per object of a bucket from ListObjectsV2: the key space is split into
  * ranges listed in parallel, merged into the one publishing path. When `signal` aborts (the time
  * budget is spent), listing stops, the batches in flight settle, and the summary carries a
- * continuation that resumes every unfinished range after its last published key: no key skipped,
- * none repeated. A run gets past at least one key before it stops, so chained runs always end.
+ * continuation that resumes every unsettled range after its last key settled with every key
+ * before it: no key skipped, none repeated after a clean stop. After a failed key, the keys
+ * published past it in its range are sent again by the continuation (a FIFO queue drops repeats
+ * within five minutes). A run gets past at least one key before it stops, so chained runs end.
  */
 export async function backfillBucket(
   request: BackfillRequest,
@@ -52,12 +55,13 @@ export async function backfillBucket(
       'MESSAGE_FIELDS versionId: a bucket listing (ListObjectsV2) has no version ids; publish from an inventory report of all versions instead',
     );
   }
+  await checkListable(context.s3, bucket, prefix);
   const ranges = request.continuation?.ranges ?? splitKeySpace(prefix);
   const where = { bucket, prefix, ranges, ...(request.modifiedSince && { modifiedSince: request.modifiedSince }) };
   const listing = new RangedListing(where, context, stats, signal);
   let failure: unknown;
   try {
-    await publishAll(listing.objects(), context, stats);
+    await publishAll(listing.objects(), context, stats, (object, published) => listing.settle(object, published));
   } catch (error) {
     failure = error;
   }

@@ -4,20 +4,29 @@ import type { RunStats } from '../core/run-stats.ts';
 import type { MessageField, ObjectDetails, ObjectRef } from '../core/types.ts';
 import type { PipelineContext } from '../publish/pipeline.ts';
 import type { KeyRange } from './key-ranges.ts';
+import { type HandedKey, KeyWatermark } from './key-watermark.ts';
 import { listKeyRange } from './range-listing.ts';
 
 interface RangeProgress {
   range: KeyRange;
-  lastKey?: string;
+  /** How far the range is settled: a continuation lists it again after `settledThrough`. */
+  mark: KeyWatermark;
+  /** Listed to its end. */
   done: boolean;
+}
+
+/** A listed object on its way to the publisher, with its place in its range's watermark. */
+export interface ListedObject extends ObjectRef {
+  readonly mark: KeyWatermark;
+  readonly handed: HandedKey;
 }
 
 /**
  * The key ranges of a backfill listed in parallel and merged page by page into batches of
  * objects, and how far each range got. When `signal` aborts, listing stops between two keys, once
  * this run has got past one (published, or skipped as unchanged), so that every run of a chain
- * makes progress whatever its budget; `remaining()` then gives each unfinished range from its
- * last key handed over.
+ * makes progress whatever its budget; `remaining()` then gives each range not settled to its end
+ * from the last key before the first one not published: a failed key is listed again, never skipped.
  */
 export class RangedListing {
   readonly #bucket: string;
@@ -41,7 +50,7 @@ export class RangedListing {
     this.#context = context;
     this.#stats = stats;
     this.#since = where.modifiedSince?.getTime();
-    this.#progress = where.ranges.map((range) => ({ range, done: false }));
+    this.#progress = where.ranges.map((range) => ({ range, mark: new KeyWatermark(range.startAfter), done: false }));
     this.#signal = signal;
     signal?.addEventListener('abort', () => this.#stopIfDue(), { once: true });
   }
@@ -51,14 +60,14 @@ export class RangedListing {
   }
 
   /** The objects listed, a page's worth at a time, up to a stop. */
-  async *objects(): AsyncGenerator<ObjectRef[]> {
+  async *objects(): AsyncGenerator<ListedObject[]> {
     const stop = this.#stop.signal;
     for await (const [index, objects] of mergeAsync(
       this.#progress.map((entry) => this.#rangePages(entry)),
       stop,
     )) {
       const entry = this.#progress[index] as RangeProgress;
-      const batch: ObjectRef[] = [];
+      const batch: ListedObject[] = [];
       for (const object of objects) {
         if (stop.aborted) {
           // The rest of this page is listed again by the continuation.
@@ -73,11 +82,20 @@ export class RangedListing {
     }
   }
 
-  /** The ranges not finished, each from its last key handed over. */
+  /** The publisher is done with `object`: published or skipped (`published`), or failed. */
+  settle(object: ListedObject, published: boolean): void {
+    object.mark.settle(object.handed, published);
+  }
+
+  /** The ranges not settled to their end, each after its last key settled with all before it. */
   remaining(): KeyRange[] {
     return this.#progress
-      .filter((entry) => !entry.done)
-      .map(({ range, lastKey }) => ({ ...range, ...(lastKey !== undefined && { startAfter: lastKey }) }));
+      .filter(({ done, mark }) => !done || !mark.settled)
+      .map(({ range, mark }) => {
+        const { startAfter: _, ...bounds } = range;
+        const startAfter = mark.settledThrough;
+        return { ...bounds, ...(startAfter !== undefined && { startAfter }) };
+      });
   }
 
   async *#rangePages(entry: RangeProgress): AsyncGenerator<_Object[]> {
@@ -88,21 +106,20 @@ export class RangedListing {
   }
 
   /** One listed object: the object to publish, or undefined when it is skipped as unchanged. */
-  #take(entry: RangeProgress, object: _Object): ObjectRef | undefined {
+  #take(entry: RangeProgress, object: _Object): ListedObject | undefined {
     const key = object.Key ?? '';
-    // Recorded before the key is handed over: publishAll publishes every key it receives.
-    entry.lastKey = key;
     this.#stats.rowsRead += 1;
     this.#listed += 1;
     // This key is handed over or skipped either way; the next one waits for the continuation.
     this.#stopIfDue();
     if (this.#since !== undefined && (object.LastModified?.getTime() ?? 0) < this.#since) {
       this.#stats.skip('unchanged');
+      entry.mark.pass(key);
       return undefined;
     }
     const fields = this.#context.config.messageFields;
-    const bucket = this.#bucket;
-    return fields.length === 0 ? { bucket, key } : { bucket, key, details: listedDetails(object, fields) };
+    const listed = { bucket: this.#bucket, key, mark: entry.mark, handed: entry.mark.hand(key) };
+    return fields.length === 0 ? listed : { ...listed, details: listedDetails(object, fields) };
   }
 
   #stopIfDue(): void {

@@ -82,10 +82,19 @@ export function createAwsClients(options: ClientOptions): AwsClients {
   };
 }
 
-/** An SQS client for control calls (queue lookup, work queue) with the SDK's own retries. */
-export function createControlSqsClient(env: Environment = process.env, maxAttempts = 6): SQSClient {
+/**
+ * An SQS client for control calls (queue lookup, work queue, the CLI's check of its target queue)
+ * with the SDK's own retries; signed for the region `queueUrl` names, when it names one.
+ */
+export function createControlSqsClient(env: Environment = process.env, maxAttempts = 6, queueUrl?: string): SQSClient {
   const endpoint = env.AWS_ENDPOINT_URL?.trim();
-  return new SQSClient({ maxAttempts, requestHandler: requestHandler(4, loadRequestTimeoutMs(env)), ...(endpoint && { endpoint }) });
+  const region = queueUrl && queueRegion(queueUrl);
+  return new SQSClient({
+    maxAttempts,
+    requestHandler: requestHandler(4, loadRequestTimeoutMs(env)),
+    ...(endpoint && { endpoint }),
+    ...(region && { region }),
+  });
 }
 
 /** A Lambda client (the backfill invokes itself) with the same deadlines. */

@@ -48,6 +48,11 @@ export class RowWatermark {
     }
   }
 
+  /** A row failed: `rowsDone` stays before it for the rest of this read. */
+  get hasFailed(): boolean {
+    return this.#firstFailed !== Number.POSITIVE_INFINITY;
+  }
+
   get rowsDone(): number {
     const done = this.#head < this.#rows.length ? (this.#rows[this.#head] as number) - 1 : this.#consumed;
     return Math.min(done, this.#firstFailed - 1);

@@ -62,6 +62,14 @@ export class RunStats {
     this.downloadResumes += 1;
   }
 
+  /**
+   * Keys read that were neither published, skipped, failed nor in flight: read past when the run
+   * broke off (SQS refused every call, a Ctrl-C) and never handed to SQS. A continuation covers them.
+   */
+  get unsent(): number {
+    return this.rowsRead - this.published - this.skippedTotal - this.failed - this.pending;
+  }
+
   get skippedTotal(): number {
     return SKIP_REASONS.reduce((total, reason) => total + this.skipped[reason], 0);
   }
@@ -80,6 +88,7 @@ export class RunStats {
       skipped: this.skippedTotal,
       skippedByReason: { ...this.skipped },
       failed: this.failed,
+      ...(this.unsent > 0 && { unsent: this.unsent }),
       retries: this.retries,
       durationMs: Date.now() - this.startedAt,
       ...(this.downloadResumes > 0 && { downloadResumes: this.downloadResumes }),
@@ -95,6 +104,8 @@ export interface StatsSummary {
   skipped: number;
   skippedByReason: Record<SkipReason, number>;
   failed: number;
+  /** Keys read but never handed to SQS (absent when none): rowsRead = published + skipped + failed + unsent. */
+  unsent?: number;
   retries: number;
   durationMs: number;
   /** Data file downloads resumed after they broke off or stalled (absent when none). */

@@ -26,7 +26,7 @@ export interface DataFileProgress {
 
 export interface InventorySummary extends StatsSummary {
   manifest: string;
-  sourceBucket?: string;
+  sourceBucket: string;
   dataFiles: number;
   /** Every current object of the report has been published (false after an interrupt). */
   done: boolean;
@@ -73,20 +73,20 @@ export async function publishInventoryReport(
   if (options.continuation && options.continuation.manifest !== uri) {
     throw new InvalidArgumentError(`the continuation belongs to ${options.continuation.manifest}, not ${uri}`);
   }
-  let manifest: InventoryManifest | undefined;
+  // A manifest that is missing, unreadable or wrong for the run is refused before anything is read.
+  const manifest = await fetchManifest(context.s3, manifestLocation);
+  requireColumns(manifest, context.config.messageFields, context.config.publishMode === 'changed');
+  checkContinuation(options.continuation, manifest);
+  stats.bytesTotal = manifest.files.reduce((total, file) => total + file.size, 0);
+  if (manifest.destinationBucket !== manifestLocation.bucket) {
+    context.log.warn('manifest names another destination bucket; reading data files beside the manifest', {
+      manifest: uri,
+      destinationBucket: manifest.destinationBucket,
+    });
+  }
   const reading: ReportProgress = { files: [], finished: false };
   let failure: unknown;
   try {
-    manifest = await fetchManifest(context.s3, manifestLocation);
-    requireColumns(manifest, context.config.messageFields, context.config.publishMode === 'changed');
-    checkContinuation(options.continuation, manifest);
-    stats.bytesTotal = manifest.files.reduce((total, file) => total + file.size, 0);
-    if (manifest.destinationBucket !== manifestLocation.bucket) {
-      context.log.warn('manifest names another destination bucket; reading data files beside the manifest', {
-        manifest: uri,
-        destinationBucket: manifest.destinationBucket,
-      });
-    }
     const firstFile = options.continuation?.file ?? 0;
     await publishAll(keysOfReport(manifest, context, stats, reading, options), context, stats, (object, done) =>
       reading.files[object.file - firstFile]?.read.settle(object, done),
@@ -94,17 +94,23 @@ export async function publishInventoryReport(
   } catch (error) {
     failure = error;
   }
-  const progress = reading.files.map(({ read, ...file }) => ({ ...file, rowsDone: read.watermark.rowsDone }));
-  const last = progress.at(-1);
-  const done = failure === undefined && reading.finished;
+  // A file is done when read to its end with every message settled; the continuation starts at
+  // the first file that is not, at its first row not published.
+  const progress = reading.files.map(({ read, ...file }) => ({
+    ...file,
+    done: file.done && !read.watermark.hasFailed,
+    rowsDone: read.watermark.rowsDone,
+  }));
+  const resumeAt = progress.find((file) => !file.done);
+  const done = failure === undefined && reading.finished && resumeAt === undefined;
   const summary: InventorySummary = {
     manifest: uri,
-    ...(manifest && { sourceBucket: manifest.sourceBucket }),
-    dataFiles: manifest?.files.length ?? 0,
+    sourceBucket: manifest.sourceBucket,
+    dataFiles: manifest.files.length,
     done,
     files: progress,
     ...(options.changedSince && { changedSince: options.changedSince.toISOString() }),
-    ...(!done && last && { continuation: { manifest: uri, file: last.file, startRow: last.rowsDone } }),
+    ...(!done && resumeAt && { continuation: { manifest: uri, file: resumeAt.file, startRow: resumeAt.rowsDone } }),
     ...stats.toJSON(),
   };
   return requireAllPublished(`inventory report ${uri}`, summary, failure);

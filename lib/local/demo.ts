@@ -1,3 +1,4 @@
+import { plural } from '../core/plural.ts';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createAwsClients } from '../core/aws-clients.ts';
@@ -112,8 +113,16 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
 
     if (options.adopt) step(`The emulator runs on ${emulator.endpoint}.`);
     else {
-      await seedBucket(s3, DEMO.sourceBucket, { count: options.objects });
-      step(`The emulator runs on ${emulator.endpoint}; s3://${DEMO.sourceBucket} holds ${options.objects} objects named <sha256>.<ext>.`);
+      await seedBucket(s3, DEMO.sourceBucket, {
+        count: options.objects,
+        onProgress: (written) => {
+          if (written % 1_000 === 0)
+            options.onProgress?.(`  ${written} of ${options.objects} objects written to s3://${DEMO.sourceBucket}…`);
+        },
+      });
+      step(
+        `The emulator runs on ${emulator.endpoint}; s3://${DEMO.sourceBucket} holds ${options.objects} ${plural(options.objects, 'object')} named <sha256>.<ext>.`,
+      );
     }
 
     let days: DayResult[] | undefined;
@@ -240,14 +249,16 @@ interface InventoryDemo {
 async function runInventory({ s3, sqs, work, options }: InventoryDemo, report: WrittenReport): Promise<Measured<RunReport>> {
   const step = options.onStep ?? (() => {});
   step(
-    `S3 Inventory's report of it is written: ${report.files.length} ${FILE_KINDS[options.format]} data files and s3://${report.manifest.bucket}/${report.manifest.key}.`,
+    `S3 Inventory's report of it is written: ${report.files.length} ${FILE_KINDS[options.format]} data ${plural(report.files.length, 'file')} and s3://${report.manifest.bucket}/${report.manifest.key}.`,
   );
 
   return measure(async () => {
     const { runs } = await options.handlers.inventory(objectCreatedEvent(report.manifest, 0));
-    step(`The S3 event reached the inventory function: it claimed the report and queued ${runs[0]?.parts ?? 0} part tasks.`);
     step(
-      `${options.workers} worker invocations at a time publish the parts${options.timeBudgetMs ? `, each stopping after ${options.timeBudgetMs} ms` : ''}.`,
+      `The S3 event reached the inventory function: it claimed the report and queued ${runs[0]?.parts ?? 0} part ${plural(runs[0]?.parts ?? 0, 'task')}.`,
+    );
+    step(
+      `${options.workers} worker ${plural(options.workers, 'invocation')} at a time publish the parts${options.timeBudgetMs ? `, each stopping after ${options.timeBudgetMs} ms` : ''}.`,
     );
     const ticker =
       options.onProgress &&
@@ -267,7 +278,7 @@ async function runInventory({ s3, sqs, work, options }: InventoryDemo, report: W
       done.baseline === undefined ? '' : `, baseline ${done.baseline === 'none' ? 'none (everything published)' : done.baseline.manifest}`;
     const shards = done.shards > done.parts ? ` from ${done.shards} shards` : '';
     step(
-      `The run's report.json: ${done.status}, ${totals.published} published${shards}, ${totals.skipped} skipped, ${totals.failed} failed, ${totals.continuations} continuations${baseline}.`,
+      `The run's report.json: ${done.status}, ${totals.published} published${shards}, ${totals.skipped} skipped, ${totals.failed} failed, ${totals.continuations} ${plural(totals.continuations, 'continuation')}${baseline}.`,
     );
     return done;
   });

@@ -77,10 +77,11 @@ export async function completeRunIfFinished(
 export async function runStatus(s3: S3Client, manifest: S3Location, store?: RunStateStore): Promise<RunStatus> {
   const run = runFolder(manifest, store);
   const uri = formatS3Uri(manifest);
+  const stateLocation = `s3://${run.bucket}/${run.prefix}`;
   // A report that does not exist (a typo, a missing bucket) is an error that says so, not "not started".
   await fetchManifest(s3, manifest);
   const claim = (await getJson<RunClaim>(s3, run.bucket, claimKey(run)))?.value;
-  if (!claim) return { manifest: uri, state: 'not started' };
+  if (!claim) return { manifest: uri, state: 'not started', stateLocation };
   const report = (await getJson<RunReport>(s3, run.bucket, reportKey(run)))?.value;
   const { sourceBucket } = claim;
   if (report) {
@@ -89,6 +90,7 @@ export async function runStatus(s3: S3Client, manifest: S3Location, store?: RunS
       manifest: uri,
       sourceBucket,
       state: report.status,
+      stateLocation,
       parts,
       partsFinished: parts,
       shards,
@@ -129,6 +131,7 @@ export async function runStatus(s3: S3Client, manifest: S3Location, store?: RunS
     manifest: uri,
     sourceBucket,
     state: 'running',
+    stateLocation,
     parts: claim.parts,
     partsFinished: finished.length,
     shards,

@@ -112,6 +112,8 @@ export interface RunStatus {
   /** The bucket the report lists, once the run is claimed: one stack may run several. */
   sourceBucket?: string;
   state: 'not started' | 'running' | 'complete' | 'failed';
+  /** Where the run's state is kept (or would be): s3://<bucket>/<prefix>. */
+  stateLocation: string;
   parts?: number;
   partsFinished?: number;
   /** Row ranges published by tasks of their own, as far as known: parts not split yet count 1. */

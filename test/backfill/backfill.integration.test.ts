@@ -1,8 +1,10 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backfillBucket, type BackfillContinuation, type BackfillSummary } from '../../lib/backfill/job.ts';
 import { startEmulatorProxy, type EmulatorProxy } from '../../lib/local/proxy.ts';
-import { RunFailedError } from '../../lib/core/errors.ts';
+import { InvalidArgumentError, RunFailedError } from '../../lib/core/errors.ts';
+import { isBeyondRange } from '../../lib/backfill/key-ranges.ts';
+import { compareUtf8 } from '../../lib/core/utf8-order.ts';
 import { sampleObject, seedBucket } from '../../lib/local/sample-objects.ts';
 import { keysOf, putObject, useEmulator } from '../support/emulator.ts';
 import { runCli } from '../support/run-cli.ts';
@@ -98,10 +100,71 @@ describe('backfillBucket', () => {
     expect(summary).toMatchObject({ published: 0, rowsRead: 0, done: true, failed: 0 });
   });
 
-  it('fails with a clear error for a bucket that does not exist', async () => {
+  it('refuses a bucket that does not exist before listing any range, as bad input', async () => {
     const run = backfillBucket({ bucket: 'no-such-bucket' }, aws.context(await newQueue()));
-    await expect(run).rejects.toThrow(RunFailedError);
-    await expect(run).rejects.toThrow(/listing bucket "no-such-bucket" failed: NoSuchBucket/);
+    await expect(run).rejects.toThrow(InvalidArgumentError);
+    await expect(run).rejects.toThrow(/bucket "no-such-bucket" cannot be listed: S3 answered NoSuchBucket/);
+  });
+});
+
+describe('backfill: a continuation after failed sends', () => {
+  let proxy: EmulatorProxy | undefined;
+  afterEach(async () => {
+    await proxy?.stop();
+    proxy = undefined;
+  });
+
+  /** The summary of a run that failed, with its continuation; its counts add up to the keys it read. */
+  async function failedRun(run: Promise<BackfillSummary>): Promise<BackfillSummary> {
+    const error = (await run.catch((caught: unknown) => caught)) as RunFailedError<BackfillSummary>;
+    expect(error).toBeInstanceOf(RunFailedError);
+    const { summary } = error;
+    expect(summary.done).toBe(false);
+    expect(summary.rowsRead).toBeGreaterThan(0);
+    expect(summary.published + summary.skipped + summary.failed + (summary.unsent ?? 0)).toBe(summary.rowsRead);
+    return summary;
+  }
+
+  it('after a queue that refuses every send, lists again from the start of every range, and publishes every key once', async () => {
+    const missing = `${aws.emulator.endpoint}/000000000000/no-such-queue`;
+    const stopped = await failedRun(backfillBucket({ bucket: BUCKET }, aws.context(missing)));
+    expect(stopped.published).toBe(0);
+    expect(stopped.continuation?.ranges).toHaveLength(17);
+
+    const queueUrl = await aws.createQueue('backfill-after-refusal.fifo');
+    const resumed = await backfillBucket(
+      { bucket: BUCKET, ...(stopped.continuation && { continuation: stopped.continuation }) },
+      aws.context(queueUrl),
+    );
+    expect(resumed).toMatchObject({ done: true, published: allKeys.length, failed: 0 });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual(allKeys);
+  });
+
+  it('after a few entries failed for good, starts each range before its first failed key: the queue gets every key once', async () => {
+    const doomed = new Set([allKeys[10], allKeys[2_000], allKeys[4_500]]);
+    proxy = await startEmulatorProxy(aws.emulator.endpoint, {
+      failEntry: (entry) =>
+        doomed.has(JSON.parse(String(entry.MessageBody)).key) ? { code: 'InvalidParameterValue', senderFault: true } : undefined,
+    });
+    const queueUrl = await aws.createQueue('backfill-after-failed-entries.fifo');
+    const stopped = await failedRun(backfillBucket({ bucket: BUCKET }, aws.context(queueUrl, { maxAttempts: 2 }, proxy.endpoint)));
+    expect(stopped).toMatchObject({ failed: 3, published: allKeys.length - 3 });
+    // Each failed key lies in a range of the continuation, after its start.
+    for (const key of doomed) {
+      const range = stopped.continuation?.ranges.find(
+        (candidate) =>
+          (candidate.startAfter === undefined || compareUtf8(key ?? '', candidate.startAfter) > 0) && !isBeyondRange(key ?? '', candidate),
+      );
+      expect(range, key).toBeDefined();
+    }
+
+    const resumed = await backfillBucket(
+      { bucket: BUCKET, ...(stopped.continuation && { continuation: stopped.continuation }) },
+      aws.context(queueUrl),
+    );
+    expect(resumed).toMatchObject({ done: true, failed: 0 });
+    // What was published after a failed key is sent again: the FIFO queue drops those repeats.
+    expect(keysOf(await aws.drain(queueUrl))).toEqual(allKeys);
   });
 });
 

@@ -7,7 +7,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { startEmulatorProxy } from '../../lib/local/proxy.ts';
 import { writeInventoryReport } from '../../lib/local/report-writer.ts';
 import { seedBucket } from '../../lib/local/sample-objects.ts';
-import { keysOf, putObject, useEmulator } from '../support/emulator.ts';
+import { bucketKeys, keysOf, putObject, useEmulator } from '../support/emulator.ts';
 import { runCli, startCli } from '../support/run-cli.ts';
 
 const aws = useEmulator();
@@ -53,11 +53,54 @@ describe('cli inventory', () => {
     expect(result.stdout).toContain('skipped 3 (deleteMarker 1, notLatest 2)');
   });
 
-  it('exits 1 with the reason and a summary when the run fails', async () => {
-    const missing = 's3://fixture-inventory/inventory/nothing/manifest.json';
-    const result = await runCli(['inventory', missing, await aws.createQueue('cli-failing'), '--json']);
-    expect(result.code).toBe(1);
-    expect(result.json()).toMatchObject({ published: 0, failed: 0, error: expect.stringContaining('could not be read: NoSuchKey') });
+  it('exits 2 with one line when the manifest does not exist or is not JSON', async () => {
+    await putObject(aws.s3, 'fixture-inventory', 'inventory/broken/manifest.json', '{"sourceBucket": ');
+    const cases: Array<[string, RegExp]> = [
+      ['s3://fixture-inventory/inventory/nothing/manifest.json', /^error: manifest .+ could not be read: NoSuchKey/],
+      ['s3://fixture-inventory/inventory/broken/manifest.json', /^error: manifest .+ is not valid JSON/],
+    ];
+    for (const [manifest, reason] of cases) {
+      const result = await runCli(['inventory', manifest, await aws.createQueue('cli-failing'), '--json']);
+      expect(result.code, manifest).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(reason)]);
+    }
+  });
+
+  it('exits 2 with one line naming the queue and what SQS answered, before reading anything, when the queue does not exist', async () => {
+    const missing = `${aws.emulator.endpoint}/000000000000/no-such-queue`;
+    // The proxy counts every request: only the queue's check may reach AWS.
+    const proxy = await startEmulatorProxy(aws.emulator.endpoint);
+    try {
+      for (const args of [
+        ['inventory', MANIFEST, missing],
+        ['backfill', 'fixture-inventory', missing],
+      ]) {
+        const result = await runCli(args, { ...process.env, AWS_ENDPOINT_URL: proxy.endpoint });
+        expect(result.code, args[0]).toBe(2);
+        expect(result.stderr.trimEnd().split('\n')).toEqual([
+          `error: queue ${missing} cannot be used: SQS answered QueueDoesNotExist: The specified queue does not exist. (HTTP 400)`,
+        ]);
+      }
+      expect(proxy.counts.requests).toBe(2);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('backfill: exits 2 with one line, before listing, when the bucket does not exist or no region is set', async () => {
+    const queueUrl = await aws.createQueue('cli-no-bucket');
+    const { AWS_REGION: _, AWS_DEFAULT_REGION: __, ...noRegion } = process.env;
+    const cases: Array<[NodeJS.ProcessEnv, string, RegExp]> = [
+      [process.env, 'no-such-bucket', /^error: bucket "no-such-bucket" cannot be listed: S3 answered NoSuchBucket/],
+      [{ ...noRegion, AWS_CONFIG_FILE: '/nonexistent' }, 'fixture-inventory', /^error: no AWS region: set AWS_REGION/],
+    ];
+    for (const [env, bucket, reason] of cases) {
+      const result = await runCli(['backfill', bucket, queueUrl, '--json'], env);
+      expect(result.code, bucket).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(reason)]);
+    }
   });
 
   it('exits 1, a failed run, when a data file fails its checksum, and publishes none of its rows', async () => {
@@ -234,6 +277,34 @@ describe('cli seed', () => {
     const { Contents = [] } = await aws.s3.send(new ListObjectsV2Command({ Bucket: 'seeded' }));
     expect(Contents).toHaveLength(25);
     for (const object of Contents) expect(object.Key).toMatch(/^[0-9a-f]{64}\.(jpg|png|pdf|txt)$/);
+  });
+
+  it('writes the report S3 Inventory would deliver of the bucket, which status and inventory then take', async () => {
+    await aws.createBucket('seeded-report');
+    await aws.createBucket('seeded-inventory');
+    const seeded = await runCli([
+      'seed',
+      'seeded-report',
+      '--count',
+      '30',
+      '--report',
+      's3://seeded-inventory/daily',
+      '--format',
+      'parquet',
+    ]);
+    expect(seeded.code).toBe(0);
+    const manifest = /(s3:\/\/seeded-inventory\/daily\/seeded-report\/daily\/\S+\/manifest\.json)/.exec(seeded.stdout)?.[1] ?? '';
+    expect(seeded.stdout).toContain(`The report lists 30 objects in 1 data file: ${manifest}`);
+
+    const status = await runCli(['status', manifest]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`${manifest}: not started\nNo run state at ${manifest.replace('manifest.json', 's3-to-sqs/')}`);
+    expect(status.stdout).toContain('`npm run cli -- inventory` keeps none');
+
+    const queueUrl = await aws.createQueue('cli-seeded-report');
+    const published = await runCli(['inventory', manifest, queueUrl, '--json']);
+    expect(published.json()).toMatchObject({ rowsRead: 30, published: 30, done: true });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual(await bucketKeys(aws.s3, 'seeded-report'));
   });
 
   it('names the bucket when it cannot write to it', async () => {

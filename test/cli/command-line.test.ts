@@ -31,3 +31,37 @@ describe('every command answers a bad option with one line naming it, the usage,
     });
   }
 });
+
+describe('every command answers --help with what it does and its options, and exit 0', () => {
+  for (const [command, script] of [
+    ['npm start', 'local-run.ts'],
+    ['npm run bench', 'bench.ts'],
+    ['npm run chaos', 'chaos.ts'],
+    ['npm run emulator', 'emulator.ts'],
+  ]) {
+    it(`${command} -- --help`, async () => {
+      const result = await run(script as string, ['--help']);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe('');
+      const [summary, blank, usage, ...options] = result.stdout.trimEnd().split('\n');
+      expect(summary).toMatch(/^[A-Z].+\.$/);
+      expect(blank).toBe('');
+      expect(usage).toMatch(new RegExp(`^usage: ${command} -- \\[--.*\\[--help\\]$`));
+      expect(options.at(-1)).toMatch(/^ {2}--help +print this help and exit$/);
+    });
+  }
+});
+
+describe('npm start refuses what it cannot do with one line and exit 2', () => {
+  it.each([
+    [['--log', '/nonexistent/dir/x.log'], 'error: --log "/nonexistent/dir/x.log" cannot be written: ENOENT', false],
+    [['--objects', '-5'], 'error: --objects "-5" must be a whole number of at least 0', true],
+  ])('%j', async (args, message, withUsage) => {
+    const result = await run('local-run.ts', args);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(message);
+    expect(lines).toHaveLength(withUsage ? 2 : 1);
+  });
+});

@@ -5,7 +5,7 @@ import { BatchPublisher } from '../../lib/publish/batch-publisher.ts';
 import { fifoFields } from '../../lib/core/message.ts';
 import { startEmulatorProxy, type EmulatorProxy } from '../../lib/local/proxy.ts';
 import { ChecksumMismatchError, RunFailedError } from '../../lib/core/errors.ts';
-import { publishInventoryReport } from '../../lib/inventory/job.ts';
+import { publishInventoryReport, type InventorySummary } from '../../lib/inventory/job.ts';
 import { writeInventoryReport, type InventoryRow } from '../../lib/local/report-writer.ts';
 import { RunStats } from '../../lib/core/run-stats.ts';
 import type { S3Location } from '../../lib/core/types.ts';
@@ -288,6 +288,61 @@ describe('publishInventoryReport', () => {
     expect(error.summary).toMatchObject({ published: 97, failed: 3 });
     expect(error.summary.failedKeys.map((failed) => failed.key).sort()).toEqual([...doomed].sort());
     expect(await aws.drain(queueUrl)).toHaveLength(97);
+  });
+
+  describe('a continuation after failed sends', () => {
+    /** The summary of a run that failed; its counts add up to the rows it read. */
+    async function failedRun(run: Promise<InventorySummary>): Promise<InventorySummary> {
+      const error = (await run.catch((caught: unknown) => caught)) as RunFailedError<InventorySummary>;
+      expect(error).toBeInstanceOf(RunFailedError);
+      const { summary } = error;
+      expect(summary.done).toBe(false);
+      expect(summary.published + summary.skipped + summary.failed + (summary.unsent ?? 0)).toBe(summary.rowsRead);
+      return summary;
+    }
+
+    it('after a queue that refuses every send, starts at the first row of the first file, and publishes every key once', async () => {
+      const keys = hexKeys(800);
+      const manifest = await report(
+        keys.map((key) => row(key)),
+        { files: 4 },
+      );
+      const missing = `${aws.emulator.endpoint}/000000000000/no-such-queue`;
+      const stopped = await failedRun(publishInventoryReport(manifest, aws.context(missing)));
+      expect(stopped).toMatchObject({ published: 0, continuation: { file: 0, startRow: 0 } });
+      expect(stopped.unsent).toBeGreaterThan(0);
+
+      const queueUrl = await newQueue(true);
+      const resumed = await publishInventoryReport(manifest, aws.context(queueUrl), undefined, { continuation: stopped.continuation });
+      expect(resumed).toMatchObject({ done: true, published: 800, failed: 0 });
+      expect(keysOf(await aws.drain(queueUrl))).toEqual([...keys].sort());
+    });
+
+    it('after rows of the first file failed for good, starts before the first of them, not at the file the run reached', async () => {
+      const keys = hexKeys(600);
+      const manifest = await report(
+        keys.map((key) => row(key)),
+        { files: 3 },
+      );
+      const doomed = new Set([keys[50], keys[120], keys[450]]);
+      proxy = await startEmulatorProxy(aws.emulator.endpoint, {
+        failEntry: (entry) =>
+          doomed.has(JSON.parse(String(entry.MessageBody)).key) ? { code: 'InvalidParameterValue', senderFault: true } : undefined,
+      });
+      const queueUrl = await newQueue(true);
+      const stopped = await failedRun(publishInventoryReport(manifest, aws.context(queueUrl, {}, proxy.endpoint)));
+      expect(stopped).toMatchObject({ failed: 3, published: 597, continuation: { file: 0, startRow: 50 } });
+      expect(stopped.files.map((file) => [file.file, file.done])).toEqual([
+        [0, false],
+        [1, true],
+        [2, false],
+      ]);
+
+      const resumed = await publishInventoryReport(manifest, aws.context(queueUrl), undefined, { continuation: stopped.continuation });
+      expect(resumed).toMatchObject({ done: true, failed: 0, rowsRead: 550 });
+      // Rows after the first failed one were sent again: the FIFO queue drops those repeats.
+      expect(keysOf(await aws.drain(queueUrl))).toEqual([...keys].sort());
+    });
   });
 
   it('stops at once when the queue does not exist', async () => {

@@ -73,11 +73,24 @@ export class ColumnarRows implements RowBatch {
 
 function setDetail(details: ObjectDetails, field: MessageField, value: ColumnValue, row: number, uri: string): void {
   if (field === 'size') details.size = safeNumber(value, row, uri);
-  else if (field === 'lastModified')
-    details.lastModified = value === null || value === undefined ? '' : new Date(epochMs(value)).toISOString();
+  else if (field === 'lastModified') details.lastModified = value === null || value === undefined ? '' : isoTime(value, row, uri);
   else if (field === 'versionId') details.versionId = value === null || value === undefined || value === '' ? 'null' : String(value);
   else if (field === 'etag') details.etag = String(value ?? '').replaceAll('"', '');
   else details[field] = String(value ?? '');
+}
+
+/** JavaScript's dates end 8.64e15 ms either side of 1970. */
+const MAX_DATE_MS = 8.64e15;
+
+/** A timestamp in ISO 8601, or the file named when it lies outside what a date can be. */
+function isoTime(value: ColumnValue, row: number, uri: string): string {
+  const ms = epochMs(value);
+  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) {
+    throw new DataFileError(
+      `data file ${uri} row ${row} column ${NAMES.lastModified} holds a time outside the range of dates (${String(value)})`,
+    );
+  }
+  return new Date(ms).toISOString();
 }
 
 /** A timestamp as epoch milliseconds: NaN when there is none, so that no comparison holds. */

@@ -19,6 +19,11 @@ import { RowCounter, skipRows } from './rows.ts';
 const GUNZIP_OPTIONS = { chunkSize: 64 * 1024 };
 /** Compressed bytes the row estimate of a file is made from. */
 const SAMPLE_BYTES = 64 * 1024;
+/** What those may inflate to: S3's gzip of inventory CSV inflates about tenfold. */
+const MAX_SAMPLE_INFLATED = 16 * 1024 * 1024;
+/** Deflate's largest ratio (RFC 1951: 258 bytes from a bit or two), and the shortest row, `"k"` and a newline. */
+const MAX_DEFLATE_RATIO = 1032;
+const MIN_ROW_BYTES = 4;
 
 /**
  * Gzipped CSV, S3 Inventory's first format: GetObject (resumed where it broke off) → MD5 of the
@@ -27,10 +32,11 @@ const SAMPLE_BYTES = 64 * 1024;
  * pauses. Gzip cannot seek, so rows before `startRow` are dropped at the speed of counting newlines.
  */
 export const csvFormat: DataFileFormat = {
-  async *open(s3: S3Client, dataFile: DataFile, { startRow, etag, stats, selection, onPastEnd }: OpenOptions): AsyncGenerator<RowBatch> {
+  async *open(s3: S3Client, dataFile: DataFile, options: OpenOptions): AsyncGenerator<RowBatch> {
+    const { startRow, etag, stats, selection, onPastEnd, outOfTime } = options;
     const uri = formatS3Uri({ bucket: dataFile.bucket, key: dataFile.file.key });
     const { chunks } = await openDataFile(s3, dataFile.bucket, dataFile.file, { stats, ...(etag && { ifMatch: etag }) });
-    const decompressed = skipRows(startRow, onPastEnd);
+    const decompressed = skipRows(startRow, { ...(onPastEnd && { onPastEnd }), ...(outOfTime && { outOfTime }), uri });
     const streaming = pipeline(Readable.from(chunks, { objectMode: false }), createGunzip(GUNZIP_OPTIONS), decompressed);
     // Errors reach the loop below through the last stream; this only keeps an early exit from
     // leaving an unhandled rejection behind.
@@ -55,11 +61,24 @@ export const csvFormat: DataFileFormat = {
   async verify(s3: S3Client, { bucket, file }: Omit<DataFile, 'columns'>, stats?: RunStats): Promise<VerifiedFile> {
     const { etag, sample } = await checkBytes(s3, bucket, file, stats, SAMPLE_BYTES);
     const counter = new RowCounter();
-    counter.feed(gunzipSync(sample, { finishFlush: constants.Z_SYNC_FLUSH }));
+    counter.feed(inflateSample(sample, formatS3Uri({ bucket, key: file.key })));
     if (sample.length >= file.size) return { rows: counter.end(), etag };
-    return { rows: Math.ceil((counter.rows * file.size) / Math.max(sample.length, 1)), etag, estimated: true };
+    // However the sample inflates, no file holds more rows than its compressed bytes can make.
+    const most = Math.ceil((file.size * MAX_DEFLATE_RATIO) / MIN_ROW_BYTES);
+    return { rows: Math.min(most, Math.ceil((counter.rows * file.size) / Math.max(sample.length, 1))), etag, estimated: true };
   },
 };
+
+/** The first bytes of a gzipped file, inflated as far as they go, within a bound. */
+function inflateSample(sample: Buffer, uri: string): Buffer {
+  try {
+    return gunzipSync(sample, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: MAX_SAMPLE_INFLATED });
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const problem = code === 'ERR_BUFFER_TOO_LARGE' ? `inflate to more than ${MAX_SAMPLE_INFLATED} bytes` : `do not inflate (${message})`;
+    throw new DataFileError(`data file ${uri}: its first ${sample.length} bytes ${problem}: not a gzipped report S3 wrote`);
+  }
+}
 
 /** What every batch of one read shares. */
 interface CsvReading {
@@ -107,16 +126,25 @@ class CsvRows implements RowBatch {
     }
     const bucket = record[columns.bucket] as string;
     const fields = this.#fields;
-    return fields.length === 0 ? { bucket, key, row } : { bucket, key, row, details: detailsOf(record, columns, fields) };
+    if (fields.length === 0) return { bucket, key, row };
+    return { bucket, key, row, details: detailsOf(record, columns, fields, () => `data file ${this.#uri} row ${row}`) };
   }
 }
 
-/** The optional fields of one row, typed as messages carry them. */
-function detailsOf(record: string[], columns: ColumnPositions, fields: RowSelection['fields']): ObjectDetails {
+/** A Size column's value: a whole number of bytes, else the file is not one S3 wrote. */
+function sizeOf(value: string, where: () => string): number {
+  const size = Number(value);
+  if (value === '' || !Number.isSafeInteger(size) || size < 0)
+    throw new DataFileError(`${where()} column Size "${value.slice(0, 40)}" is not a whole number of bytes`);
+  return size;
+}
+
+/** The optional fields of one row, typed as messages carry them; `where` names the file and row. */
+function detailsOf(record: string[], columns: ColumnPositions, fields: RowSelection['fields'], where: () => string): ObjectDetails {
   const details: ObjectDetails = {};
   for (const field of fields) {
     const value = record[columns.details[field] ?? -1] ?? '';
-    if (field === 'size') details.size = Number(value);
+    if (field === 'size') details.size = sizeOf(value, where);
     else if (field === 'versionId') details.versionId = value === '' ? 'null' : value;
     else if (field === 'etag') details.etag = value.replaceAll('"', '');
     else details[field] = value;

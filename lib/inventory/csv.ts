@@ -2,6 +2,14 @@ import { StringDecoder } from 'node:string_decoder';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
+const NEWLINE = '\n';
+
+/**
+ * The longest row read, in characters. S3 keys are at most 1,024 bytes, URL-encoded to at most
+ * 3,072 characters, and the other columns of a report add a few hundred: a longer line is not one
+ * S3 wrote, and is refused before it can hold more memory.
+ */
+export const MAX_ROW_CHARS = 64 * 1024;
 
 /** A line of a data file that is not valid CSV: where, and what is wrong. */
 export class CsvSyntaxError extends Error {
@@ -24,74 +32,143 @@ export class CsvSyntaxError extends Error {
  */
 export async function* csvRecordBatches(decompressed: AsyncIterable<Buffer>, firstRow = 0): AsyncGenerator<string[][]> {
   const decoder = new StringDecoder('utf8');
-  let carry = '';
-  let row = firstRow;
-  // Lines are parsed where they lie in the chunk's text: no array of lines, no string per line.
-  const parseLines = (text: string, final: boolean): string[][] => {
-    const records: string[][] = [];
-    let start = 0;
-    for (;;) {
-      const newline = text.indexOf('\n', start);
-      const end = newline === -1 ? (final ? text.length : -1) : newline;
-      if (end === -1) break;
-      if (end > start) {
-        row += 1;
-        records.push(parseLine(text, start, text.charCodeAt(end - 1) === 0x0d ? end - 1 : end, row));
-      }
-      if (newline === -1) break;
-      start = newline + 1;
-    }
-    carry = final ? '' : text.slice(start);
-    return records;
-  };
+  const splitter = new CsvSplitter(firstRow);
   for await (const chunk of decompressed) {
-    const records = parseLines(carry + decoder.write(chunk), false);
+    const records = splitter.records(decoder.write(chunk));
     if (records.length > 0) yield records;
   }
-  const records = parseLines(carry + decoder.end(), true);
+  const records = splitter.end(decoder.end());
   if (records.length > 0) yield records;
 }
 
-/** Where `parseLine` is in its line: one object, reused, so that a field costs no allocation of its own. */
-const cursor = { at: 0 };
+/**
+ * Cuts text into lines as it arrives and parses each: a line's start that arrived in an earlier
+ * piece is carried, and only the new text is searched for its end, so the work is linear in the
+ * input whatever the pieces; a line longer than `MAX_ROW_CHARS` fails at once.
+ */
+export class CsvSplitter {
+  readonly #parser = new CsvLineParser();
+  #carry = '';
+  #row: number;
 
-/** The fields of the line `text[start, end)`: bare up to the next comma, or quoted with `""` for a quote. */
-function parseLine(text: string, start: number, end: number, row: number): string[] {
-  const fields: string[] = [];
-  cursor.at = start;
-  for (;;) {
-    const quoted = cursor.at < end && text.charCodeAt(cursor.at) === QUOTE;
-    fields.push(quoted ? quotedField(text, end, row, fields.length + 1) : bareField(text, end, row, fields.length + 1));
-    if (cursor.at === end) return fields;
-    if (text.charCodeAt(cursor.at) !== COMMA)
-      throw new CsvSyntaxError(row, `field ${fields.length} has "${text[cursor.at]}" after its closing quote`);
-    cursor.at += 1;
+  constructor(firstRow = 0) {
+    this.#row = firstRow;
+  }
+
+  /** The records of the lines that end in `text`. */
+  records(text: string): string[][] {
+    const records: string[][] = [];
+    let start = 0;
+    let newline = text.indexOf(NEWLINE);
+    if (this.#carry !== '' && newline !== -1) {
+      this.#line(this.#carry + text.slice(0, newline), records);
+      this.#carry = '';
+      start = newline + 1;
+      newline = text.indexOf(NEWLINE, start);
+    }
+    for (; newline !== -1; newline = text.indexOf(NEWLINE, start)) {
+      this.#check(newline - start);
+      if (newline > start) this.#push(text, start, newline, records);
+      start = newline + 1;
+    }
+    const rest = start === 0 ? text : text.slice(start);
+    this.#check(this.#carry.length + rest.length);
+    this.#carry += rest;
+    return records;
+  }
+
+  /** The records of what is left once the text has ended: a last line without a newline. */
+  end(text: string): string[][] {
+    const records = this.records(text);
+    if (this.#carry !== '') this.#line(this.#carry, records);
+    this.#carry = '';
+    return records;
+  }
+
+  #line(line: string, records: string[][]): void {
+    this.#check(line.length);
+    if (line.length > 0) this.#push(line, 0, line.length, records);
+  }
+
+  #push(text: string, start: number, end: number, records: string[][]): void {
+    this.#row += 1;
+    const last = text.charCodeAt(end - 1) === 0x0d ? end - 1 : end;
+    records.push(this.#parser.parse(text, start, last, this.#row));
+  }
+
+  #check(length: number): void {
+    if (length > MAX_ROW_CHARS) {
+      throw new CsvSyntaxError(this.#row + 1, `is longer than ${MAX_ROW_CHARS} characters: not a row of an inventory report`);
+    }
   }
 }
 
-/** A field without quotes, from `cursor.at` to the next comma or the end of the line. */
-function bareField(text: string, end: number, row: number, field: number): string {
-  const comma = text.indexOf(',', cursor.at);
-  const fieldEnd = comma === -1 || comma >= end ? end : comma;
-  const value = text.slice(cursor.at, fieldEnd);
-  if (value.includes('"')) throw new CsvSyntaxError(row, `a quote inside the unquoted field ${field}`);
-  cursor.at = fieldEnd;
-  return value;
-}
+/**
+ * The fields of one line at a time: bare up to the next comma, or quoted with `""` for a quote.
+ * The next comma and quote found in a text are kept while the parser moves through its lines, so
+ * that a search past a line's end (its last field) is not made again for each line that follows.
+ */
+class CsvLineParser {
+  /** Where the parser is in its line. */
+  #at = 0;
+  #text = '';
+  readonly #comma = { from: 0, found: -1 };
+  readonly #quote = { from: 0, found: -1 };
 
-/** A quoted field opening at `cursor.at`, with `""` for a quote; leaves the cursor after its closing quote. */
-function quotedField(text: string, end: number, row: number, field: number): string {
-  let value = '';
-  let from = cursor.at + 1;
-  for (;;) {
-    const quote = text.indexOf('"', from);
-    if (quote === -1 || quote >= end) throw new CsvSyntaxError(row, `field ${field} opens a quote that the line never closes`);
-    if (quote + 1 < end && text.charCodeAt(quote + 1) === QUOTE) {
-      value += text.slice(from, quote + 1);
-      from = quote + 2;
-      continue;
+  /** The fields of the line `text[start, end)`. */
+  parse(text: string, start: number, end: number, row: number): string[] {
+    const fields: string[] = [];
+    if (text !== this.#text) {
+      this.#text = text;
+      // Nothing is known of the new text: every start is before the searches' own.
+      this.#comma.from = this.#quote.from = Number.POSITIVE_INFINITY;
     }
-    cursor.at = quote + 1;
-    return value + text.slice(from, quote);
+    this.#at = start;
+    for (;;) {
+      const quoted = this.#at < end && text.charCodeAt(this.#at) === QUOTE;
+      fields.push(quoted ? this.#quoted(text, end, row, fields.length + 1) : this.#bare(text, end, row, fields.length + 1));
+      if (this.#at === end) return fields;
+      if (text.charCodeAt(this.#at) !== COMMA)
+        throw new CsvSyntaxError(row, `field ${fields.length} has "${text[this.#at]}" after its closing quote`);
+      this.#at += 1;
+    }
+  }
+
+  /** A field without quotes, to the next comma or the end of the line. */
+  #bare(text: string, end: number, row: number, field: number): string {
+    const comma = this.#find(',', this.#at);
+    const fieldEnd = comma === -1 || comma >= end ? end : comma;
+    const quote = this.#find('"', this.#at);
+    if (quote !== -1 && quote < fieldEnd) throw new CsvSyntaxError(row, `a quote inside the unquoted field ${field}`);
+    const value = text.slice(this.#at, fieldEnd);
+    this.#at = fieldEnd;
+    return value;
+  }
+
+  /** A quoted field, with `""` for a quote; leaves the parser after its closing quote. */
+  #quoted(text: string, end: number, row: number, field: number): string {
+    let value = '';
+    let from = this.#at + 1;
+    for (;;) {
+      const quote = this.#find('"', from);
+      if (quote === -1 || quote >= end) throw new CsvSyntaxError(row, `field ${field} opens a quote that the line never closes`);
+      if (quote + 1 < end && text.charCodeAt(quote + 1) === QUOTE) {
+        value += text.slice(from, quote + 1);
+        from = quote + 2;
+        continue;
+      }
+      this.#at = quote + 1;
+      return value + text.slice(from, quote);
+    }
+  }
+
+  /** The first `char` (a comma or a quote) of the text at or after `from`, searched again only when passed. */
+  #find(char: ',' | '"', from: number): number {
+    const search = char === ',' ? this.#comma : this.#quote;
+    // A search from `search.from` found `search.found` (-1: none to the end): it answers any later start up to it.
+    if (from >= search.from && (search.found === -1 || from <= search.found)) return search.found;
+    search.from = from;
+    search.found = this.#text.indexOf(char, from);
+    return search.found;
   }
 }

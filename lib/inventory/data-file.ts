@@ -60,6 +60,11 @@ export interface OpenOptions {
   selection: RowSelection;
   /** Told the file's rows when it has fewer than `startRow` (a continuation past its end). */
   onPastEnd?: (rowsInFile: number) => void;
+  /**
+   * True once the read's time is up: asked while a format skips to `startRow` with no row to show
+   * for it, which then fails by name rather than run on past the invocation's end.
+   */
+  outOfTime?: () => boolean;
 }
 
 /**

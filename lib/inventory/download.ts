@@ -138,8 +138,24 @@ export async function getDataFile(
   }
 }
 
-export function asDataFileError(error: unknown, uri: string): PipelineError {
-  if (error instanceof PipelineError) return error;
+/**
+ * An error met while reading a data file, named as the file's: a download that failed or a check
+ * of the reader's that the bytes did not pass. A programming error (a TypeError, a RangeError such
+ * as a stack overflow, an assertion) passes as it is: a bug is not blamed on the file.
+ */
+export function asDataFileError(error: unknown, uri: string): Error {
+  if (error instanceof PipelineError || isProgrammingError(error)) return error as Error;
   const { name, message } = error as Error;
   return new DataFileError(`data file ${uri} could not be read: ${name}: ${message}`, { cause: error });
+}
+
+/** An error that only a mistake in this code raises, never a file's bytes or a service's answer. */
+export function isProgrammingError(error: unknown): boolean {
+  return (
+    error instanceof TypeError ||
+    error instanceof RangeError ||
+    error instanceof ReferenceError ||
+    error instanceof SyntaxError ||
+    (error as NodeJS.ErrnoException | null)?.code === 'ERR_ASSERTION'
+  );
 }

@@ -1,15 +1,15 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync, parquetRead } from 'hyparquet';
+import { type AsyncBuffer, type ColumnMetaData, type FileMetaData, parquetMetadata, parquetRead } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { DataFileError, UnsupportedFormatError } from '../core/errors.ts';
+import { DataFileError, PipelineError, UnsupportedFormatError } from '../core/errors.ts';
 import type { RunStats } from '../core/run-stats.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
 import { type ColumnValue, ColumnarRows, neededColumns } from './columnar-rows.ts';
 import type { DataFile, DataFileFormat, OpenOptions, RowBatch, RowSelection, VerifiedFile } from './data-file.ts';
-import { asDataFileError } from './download.ts';
 import { checkBytes } from './integrity.ts';
 import { type ByteSource, s3ByteSource } from './ranged-source.ts';
 import { readAhead } from './read-ahead.ts';
+import { ThriftError, walkThriftStruct } from './parquet-thrift.ts';
 
 /** Rows handed on at a time from a decoded row group. */
 const BATCH_ROWS = 8_192;
@@ -21,6 +21,15 @@ const BATCH_ROWS = 8_192;
 const SUPPORTED_CODECS = new Set(['UNCOMPRESSED', ...Object.keys(compressors)]);
 
 /**
+ * What a file may claim before anything is allocated for it. Writers keep pages near 1 MiB and
+ * footers at a few KiB per row group; a row group is decoded whole (hyparquet), so its rows bound
+ * the memory of a read.
+ */
+export const PARQUET_LIMITS = { footerBytes: 64 * 1024 * 1024, pageBytes: 64 * 1024 * 1024, rowGroupRows: 2 ** 25 } as const;
+/** The integer fields of a page header checked before hyparquet reads the page. */
+const PAGE_FIELDS: ReadonlySet<string> = new Set(['2', '3', '5.1', '7.1', '8.1', '8.3']);
+
+/**
  * Apache Parquet, read with hyparquet row group by row group: its footer once, then for each row
  * group only the column chunks the run needs, by ranged GETs. A read that starts inside the file
  * skips whole row groups without fetching them. Memory follows the size of one row group.
@@ -30,15 +39,16 @@ export const parquetFormat: DataFileFormat = {
     const uri = formatS3Uri({ bucket: dataFile.bucket, key: dataFile.file.key });
     const source = s3ByteSource(s3, dataFile.bucket, dataFile.file, { ...(etag && { etag }), stats });
     const file = asyncBuffer(source);
-    const metadata = await readMetadata(file, uri);
+    const metadata = await readMetadata(source, uri);
     const names = new Set(metadata.schema.slice(1).map((element) => element.name));
     const columns = neededColumns((name) => names.has(name), selection, uri);
     const rowsInFile = Number(metadata.num_rows);
     if (startRow > rowsInFile) onPastEnd?.(rowsInFile);
-    const wanted = groupsFrom(metadata, columns, startRow);
+    const wanted = groupsFrom(metadata, columns, startRow, uri);
     const fetch = async (group: WantedGroup) => ({ group, bytes: await source.read(group.start, group.end) });
     for await (const { group, bytes } of readAhead(wanted, fetch, (group) => group.end - group.start)) {
       const { rowStart, rowEnd } = group;
+      checkPages(group, bytes, uri);
       const values = await readRows({ file: withBytes(file, group.start, bytes), metadata, columns, rowStart, rowEnd }, uri);
       for (let from = 0; from < rowEnd - rowStart; from += BATCH_ROWS) {
         yield batchOf(values, from, Math.min(BATCH_ROWS, rowEnd - rowStart - from), selection, uri);
@@ -50,7 +60,7 @@ export const parquetFormat: DataFileFormat = {
   async verify(s3: S3Client, { bucket, file }: Omit<DataFile, 'columns'>, stats?: RunStats): Promise<VerifiedFile> {
     const uri = formatS3Uri({ bucket, key: file.key });
     const { etag } = await checkBytes(s3, bucket, file, stats);
-    const metadata = await readMetadata(asyncBuffer(s3ByteSource(s3, bucket, file, { ...(etag && { etag }) })), uri);
+    const metadata = await readMetadata(s3ByteSource(s3, bucket, file, { ...(etag && { etag }) }), uri);
     return { rows: Number(metadata.num_rows), etag, blocks: metadata.row_groups.map((group) => Number(group.num_rows)) };
   },
 };
@@ -76,10 +86,15 @@ function arrayBufferOf(bytes: Buffer): ArrayBuffer {
 
 /** A row group a read from `startRow` reads: its rows from there, and the span of its bytes that holds the columns read. */
 interface WantedGroup {
+  index: number;
+  /** All the rows of the row group, whatever the read skips. */
+  rows: number;
   rowStart: number;
   rowEnd: number;
   start: number;
   end: number;
+  /** The column chunks read, each with where it lies in the file. */
+  chunks: Array<{ name: string; start: number; end: number }>;
 }
 
 /**
@@ -87,33 +102,97 @@ interface WantedGroup {
  * span, first byte to last (they are next to each other in S3 Inventory's files), where hyparquet
  * finds them: from the dictionary page when there is one, else from the first data page.
  */
-function groupsFrom(metadata: FileMetaData, columns: string[], startRow: number): WantedGroup[] {
+function groupsFrom(metadata: FileMetaData, columns: string[], startRow: number, uri: string): WantedGroup[] {
   const wanted: WantedGroup[] = [];
   let groupStart = 0;
-  for (const group of metadata.row_groups) {
+  metadata.row_groups.forEach((group, index) => {
     const rowEnd = groupStart + Number(group.num_rows);
     const rowStart = Math.max(startRow, groupStart);
     groupStart = rowEnd;
-    if (rowStart >= rowEnd) continue;
-    const chunks = group.columns.flatMap(({ meta_data: chunk }) =>
-      chunk && columns.includes(chunk.path_in_schema[0] ?? '') ? [chunk] : [],
+    if (rowStart >= rowEnd) return;
+    const chunks = columns.map((name) =>
+      chunkSpan(group.columns.find(({ meta_data: chunk }) => chunk?.path_in_schema[0] === name)?.meta_data, name, index, uri),
     );
-    const starts = chunks.map((chunk) => Number(chunk.dictionary_page_offset || chunk.data_page_offset));
-    const ends = chunks.map((chunk, index) => (starts[index] as number) + Number(chunk.total_compressed_size));
-    wanted.push({ rowStart, rowEnd, start: Math.min(...starts), end: Math.max(...ends) });
-  }
+    let start = Number.POSITIVE_INFINITY;
+    let end = 0;
+    for (const chunk of chunks) {
+      start = Math.min(start, chunk.start);
+      end = Math.max(end, chunk.end);
+    }
+    wanted.push({ index, rows: Number(group.num_rows), rowStart, rowEnd, start, end, chunks });
+  });
   return wanted;
 }
 
-/** The footer, with every codec and the row counts checked: an unsupported feature fails the file by name. */
-async function readMetadata(file: AsyncBuffer, uri: string): Promise<FileMetaData> {
+/** Where a needed column chunk of a row group lies; a row group without it is not a file S3 wrote. */
+function chunkSpan(
+  chunk: ColumnMetaData | undefined,
+  name: string,
+  group: number,
+  uri: string,
+): { name: string; start: number; end: number } {
+  if (!chunk) throw new DataFileError(`data file ${uri} row group ${group} has no column chunk for column ${name}`);
+  const start = Number(chunk.dictionary_page_offset || chunk.data_page_offset);
+  const end = start + Number(chunk.total_compressed_size);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 4 || end < start) {
+    throw new DataFileError(`data file ${uri} row group ${group} column ${name}: its chunk's bytes ${start} to ${end} are not in the file`);
+  }
+  return { name, start, end };
+}
+
+/**
+ * The page headers of each column chunk of a row group, walked before hyparquet reads them: each
+ * nests within bounds, its page lies inside its chunk, and what it claims (its inflated size, its
+ * values) is within bounds, so that no allocation follows a forged header.
+ */
+function checkPages(group: WantedGroup, bytes: Buffer, uri: string): void {
+  for (const chunk of group.chunks) {
+    const where = `data file ${uri} row group ${group.index} column ${chunk.name}`;
+    const end = chunk.end - group.start;
+    for (let at = chunk.start - group.start; at < end; ) {
+      let header: ReturnType<typeof walkThriftStruct>;
+      try {
+        header = walkThriftStruct(bytes.subarray(0, end), at, PAGE_FIELDS);
+      } catch (error) {
+        if (error instanceof ThriftError)
+          throw new DataFileError(`${where}: a page header at byte ${group.start + at} does not parse (${error.message})`);
+        throw error;
+      }
+      const compressed = header.ints.get('3') ?? -1;
+      const inflated = header.ints.get('2') ?? -1;
+      const values = header.ints.get('5.1') ?? header.ints.get('8.1') ?? 0;
+      if (compressed < 0 || header.end + compressed > end)
+        throw new DataFileError(`${where}: a page of ${compressed} bytes runs past its column chunk`);
+      if (inflated < 0 || inflated > PARQUET_LIMITS.pageBytes)
+        throw new DataFileError(`${where}: a page claims ${inflated} bytes inflated, outside 0 to ${PARQUET_LIMITS.pageBytes}`);
+      // A column of S3 Inventory has one value a row: no page holds more than its row group's rows.
+      if (values < 0 || values > group.rows || (header.ints.get('8.3') ?? 0) > group.rows || (header.ints.get('7.1') ?? 0) > inflated) {
+        throw new DataFileError(`${where}: a page claims more values than its row group or its bytes hold`);
+      }
+      at = header.end + compressed;
+    }
+  }
+}
+
+/**
+ * The footer, read with its length and nesting bounded before hyparquet parses it, then every
+ * codec and the row counts checked: an unsupported feature fails the file by name.
+ */
+async function readMetadata(source: ByteSource, uri: string): Promise<FileMetaData> {
+  const notParquet = (problem: string) => new DataFileError(`data file ${uri} is not a readable Parquet file: ${problem}`);
+  if (source.size < 12) throw notParquet(`it is ${source.size} bytes`);
+  const last = await source.read(source.size - 8, source.size);
+  const length = last.readUInt32LE(0);
+  if (last.toString('latin1', 4) !== 'PAR1') throw notParquet('its last bytes are not "PAR1"');
+  if (length > source.size - 12 || length > PARQUET_LIMITS.footerBytes) throw notParquet(`its footer claims ${length} bytes`);
+  const tail = Buffer.concat([await source.read(source.size - 8 - length, source.size - 8), last]);
   let metadata: FileMetaData;
   try {
-    metadata = await parquetMetadataAsync(file);
+    walkThriftStruct(tail, 0);
+    metadata = parquetMetadata(arrayBufferOf(tail));
   } catch (error) {
-    throw error instanceof DataFileError
-      ? error
-      : new DataFileError(`data file ${uri} is not a readable Parquet file: ${(error as Error).message}`, { cause: error });
+    // What hyparquet throws on these bytes is a file it cannot read, whatever its class.
+    throw notParquet((error as Error).message);
   }
   for (const group of metadata.row_groups) {
     for (const chunk of group.columns) {
@@ -123,9 +202,14 @@ async function readMetadata(file: AsyncBuffer, uri: string): Promise<FileMetaDat
       }
     }
   }
-  if (metadata.row_groups.some((group) => !Number.isSafeInteger(Number(group.num_rows)))) {
-    throw new DataFileError(`data file ${uri} has a row group of more than 2^53 rows`);
-  }
+  metadata.row_groups.forEach((group, index) => {
+    const rows = Number(group.num_rows);
+    if (!Number.isSafeInteger(rows) || rows < 0 || rows > PARQUET_LIMITS.rowGroupRows) {
+      throw new UnsupportedFormatError(
+        `data file ${uri} row group ${index} has ${group.num_rows} rows; this reader reads row groups of up to ${PARQUET_LIMITS.rowGroupRows}`,
+      );
+    }
+  });
   return metadata;
 }
 
@@ -145,7 +229,11 @@ async function readRows(
         chunks.get(columnName)?.push({ rowStart, values: columnData as ArrayLike<ColumnValue> }),
     });
   } catch (error) {
-    throw error instanceof DataFileError ? error : asDataFileError(error, uri);
+    // The download's own errors are named already; what hyparquet throws on checked pages is a file it cannot read.
+    if (error instanceof PipelineError) throw error;
+    throw new DataFileError(`data file ${uri} rows ${options.rowStart} to ${options.rowEnd}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return { chunks, rowStart: options.rowStart };
 }

@@ -1,4 +1,5 @@
 import { Transform } from 'node:stream';
+import { DataFileError } from '../core/errors.ts';
 
 const NEWLINE = 0x0a;
 
@@ -35,16 +36,35 @@ export class RowCounter {
   }
 }
 
+export interface SkipOptions {
+  /** Told the file's rows when it has fewer than the rows to skip. */
+  onPastEnd?: (rowsInFile: number) => void;
+  /** Asked before each chunk skipped: true when the read's time is up. */
+  outOfTime?: () => boolean;
+  /** The file, for the error when its time runs out before the skip ends. */
+  uri: string;
+}
+
 /**
  * Drops the first `rows` rows of decompressed CSV and passes the rest on, byte for byte; tells
- * `onPastEnd` the file's rows when it has fewer than that.
+ * `onPastEnd` the file's rows when it has fewer than that. Gzip cannot seek: a skip deep into a
+ * large file takes time, and when the read's time runs out first it fails by name rather than
+ * run past the invocation's end.
  */
-export function skipRows(rows: number, onPastEnd?: (rowsInFile: number) => void): Transform {
+export function skipRows(rows: number, { onPastEnd, outOfTime, uri }: SkipOptions): Transform {
   const counter = new RowCounter();
   let skipping = rows > 0;
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
       if (!skipping) return done(null, chunk);
+      if (outOfTime?.()) {
+        return done(
+          new DataFileError(
+            `data file ${uri}: the time ran out after skipping ${counter.rows} of the ${rows} rows before this read's first; ` +
+              'a gzipped file cannot be read from the middle, so a shard that starts this deep cannot be read in one invocation (raise SHARD_ROWS to make fewer, or the function timeout)',
+          ),
+        );
+      }
       const after = counter.feed(chunk, rows);
       if (after === -1) return done();
       skipping = false;

@@ -13,6 +13,8 @@ export interface ReadRange {
    * unread for a continuation, so that a time budget holds even when almost every row is skipped.
    */
   shouldStop?: (row: number) => boolean;
+  /** True once the invocation's time is up: a format still skipping to the start row then fails by name. */
+  outOfTime?: () => boolean;
 }
 
 /**
@@ -28,6 +30,7 @@ export class TrackedRead {
   readonly #stats: RunStats;
   readonly #lastRow: number;
   readonly #shouldStop: (row: number) => boolean;
+  readonly #outOfTime: (() => boolean) | undefined;
   /** The last row read, skipped rows included. */
   #position: number;
   #stopped = false;
@@ -40,6 +43,7 @@ export class TrackedRead {
     this.#position = range.startRow;
     this.#lastRow = range.lastRow ?? Number.POSITIVE_INFINITY;
     this.#shouldStop = range.shouldStop ?? (() => false);
+    this.#outOfTime = range.outOfTime;
     this.watermark = new RowWatermark(range.startRow);
   }
 
@@ -71,7 +75,15 @@ export class TrackedRead {
     const onPastEnd = (rows: number) => {
       this.#rowsIfPastEnd = rows;
     };
-    const options = { startRow: this.#position, stats: this.#stats, selection, onPastEnd, ...(etag && { etag }) };
+    const outOfTime = this.#outOfTime;
+    const options = {
+      startRow: this.#position,
+      stats: this.#stats,
+      selection,
+      onPastEnd,
+      ...(outOfTime && { outOfTime }),
+      ...(etag && { etag }),
+    };
     let atBoundary = false;
     for await (const rows of format.open(s3, file, options)) {
       const objects: InventoryObject[] = [];

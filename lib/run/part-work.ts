@@ -11,6 +11,20 @@ import { queueTasks, type PartTask } from './part-task.ts';
 import { shardTasks } from './shards.ts';
 import type { WorkerContext } from './types.ts';
 
+/**
+ * How far past its budget a read may go on skipping to its start row (gzip cannot seek, and a
+ * skip has no row to stop at): within the minute the budget keeps in reserve, so that a skip too
+ * deep for one invocation fails by name instead of being cut off by Lambda's timeout.
+ */
+const SKIP_OVERRUN_MS = 20_000;
+
+/** True once `budget` has been aborted for longer than `graceMs`. */
+function overrunBy(budget: AbortSignal | undefined, graceMs: number): () => boolean {
+  let abortedAt: number | undefined;
+  budget?.addEventListener('abort', () => (abortedAt = Date.now()), { once: true });
+  return () => abortedAt !== undefined && Date.now() - abortedAt > graceMs;
+}
+
 /** The part (and shard, if any) and link of the chain a task is: the fields every log line names. */
 export type TaskLabel = { part: number; shard?: number; sequence: number };
 
@@ -53,7 +67,8 @@ export class PartWork {
     // every link of a chain makes progress whatever its budget (the check of the file may have
     // used it up); the row where it stops is left for the continuation.
     const shouldStop = (row: number) => lease.lost || (budget?.aborted === true && row > startRow + 1);
-    const range = { startRow, ...(task.shard?.lastRow !== undefined && { lastRow: task.shard.lastRow }), shouldStop };
+    const outOfTime = overrunBy(budget, SKIP_OVERRUN_MS);
+    const range = { startRow, ...(task.shard?.lastRow !== undefined && { lastRow: task.shard.lastRow }), shouldStop, outOfTime };
     this.read = new TrackedRead({ s3: context.s3, format: dataFileFormat(task.format), file: this.#dataFile }, this.stats, range);
   }
 

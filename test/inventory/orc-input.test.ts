@@ -24,6 +24,9 @@ const hex = (bytes: number, seed: string) => {
   return Buffer.from(text.slice(0, bytes), 'latin1');
 };
 
+/** ZLIB with a block size that holds the largest chunk these tests write. */
+const ZLIB = { codec: 'ZLIB', blockSize: 4 * 1024 * 1024 } as const;
+
 const PARTS = [
   { bytes: hex(256 * 1024, 'a') },
   { bytes: Buffer.from('a small chunk') },
@@ -52,26 +55,26 @@ describe('an ORC stream inflated ahead', () => {
       [7_777, 2],
       [WHOLE.length, 4],
     ] as const) {
-      const read = await readInSteps(new StreamInput(compressed, 'ZLIB', 'test stream'), step, ahead);
+      const read = await readInSteps(new StreamInput(compressed, ZLIB, 'test stream'), step, ahead);
       expect(read.equals(WHOLE)).toBe(true);
     }
-    expect((await readInSteps(new StreamInput(compressed, 'ZLIB', 'test stream'), 100_000, 0)).equals(WHOLE)).toBe(true);
+    expect((await readInSteps(new StreamInput(compressed, ZLIB, 'test stream'), 100_000, 0)).equals(WHOLE)).toBe(true);
   });
 
   it('names the stream when a chunk inflated ahead is corrupt', async () => {
     const compressed = zlibStream(PARTS);
     // The first chunk's first deflate block marked of type 3, which deflate does not have.
     compressed[3] = 0xff;
-    const input = new StreamInput(compressed, 'ZLIB', 'data file s3://b/k column "key" (stripe 0)');
+    const input = new StreamInput(compressed, ZLIB, 'data file s3://b/k column "key" (stripe 0)');
     await input.inflateAhead(4);
     expect(() => input.bytes(10)).toThrow(OrcError);
-    expect(() => new StreamInput(compressed, 'ZLIB', 'data file s3://b/k column "key" (stripe 0)').bytes(10)).toThrow(
+    expect(() => new StreamInput(compressed, ZLIB, 'data file s3://b/k column "key" (stripe 0)').bytes(10)).toThrow(
       /data file s3:\/\/b\/k column "key" \(stripe 0\) does not inflate/,
     );
   });
 
   it('leaves a codec it does not decode to fail by name when it is reached', async () => {
-    const input = new StreamInput(zlibStream(PARTS), 'SNAPPY', 'a Snappy stream');
+    const input = new StreamInput(zlibStream(PARTS), { codec: 'SNAPPY', blockSize: 256 * 1024 }, 'a Snappy stream');
     await input.inflateAhead(4);
     expect(() => input.byte()).toThrow(/a Snappy stream is compressed with SNAPPY/);
   });
@@ -86,7 +89,7 @@ describe('the strings of a DATA stream', () => {
     // Chunks of uneven sizes, so that values straddle their ends; one stored as is.
     const cuts = [0, 70_001, 70_003, 150_000, 400_123, bytes.length];
     const parts = cuts.slice(1).map((end, index) => ({ bytes: bytes.subarray(cuts[index], end), stored: index === 1 }));
-    const text = new StreamText(new StreamInput(zlibStream(parts), 'ZLIB', 'test stream'));
+    const text = new StreamText(new StreamInput(zlibStream(parts), ZLIB, 'test stream'));
     expect(values.map((value) => text.next(Buffer.byteLength(value)))).toEqual(values);
     expect(() => text.next(1)).toThrow(/test stream ends before its values do/);
   });

@@ -29,7 +29,7 @@ describe('skipRows', () => {
       for (let cut = 1; cut < CSV.length; cut += 4) {
         const output = Buffer.concat(
           await Readable.from(chunks(CSV, [cut]))
-            .pipe(skipRows(skip))
+            .pipe(skipRows(skip, { uri: 's3://b/k' }))
             .toArray(),
         ).toString();
         const kept = output.split('\n').filter(Boolean);

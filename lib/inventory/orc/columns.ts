@@ -1,5 +1,5 @@
 import { OrcError } from './errors.ts';
-import { type Compression, StreamInput } from './input.ts';
+import { type CompressionSettings, StreamInput } from './input.ts';
 import { StreamText } from './stream-text.ts';
 import { BooleanRle, IntRleV1, IntRleV2, type IntDecoder } from './rle.ts';
 
@@ -25,13 +25,27 @@ export interface ColumnStreams {
   streams: Map<number, StreamInput>;
   /** Stream kind → its whole compressed bytes (dictionaries are read whole). */
   raw: Map<number, Buffer>;
-  compression: Compression;
-  /** DIRECT 0, DICTIONARY 1, DIRECT_V2 2, DICTIONARY_V2 3. */
+  compression: CompressionSettings;
+  /** One of ENCODING. */
   encoding: number;
   dictionarySize: number;
+  /** Rows of the stripe: no column holds more values. */
+  rows: number;
 }
 
+/** Column encodings of a stripe footer. */
+export const ENCODING = { DIRECT: 0, DICTIONARY: 1, DIRECT_V2: 2, DICTIONARY_V2: 3 } as const;
+
+const isDictionary = (encoding: number) => encoding === ENCODING.DICTIONARY || encoding === ENCODING.DICTIONARY_V2;
+const isV2 = (encoding: number) => encoding === ENCODING.DIRECT_V2 || encoding === ENCODING.DICTIONARY_V2;
+
 export const STREAM = { PRESENT: 0, DATA: 1, LENGTH: 2, DICTIONARY_DATA: 3, SECONDARY: 5 } as const;
+
+/**
+ * The most a dictionary may inflate to: its entries are the distinct values of one column in one
+ * stripe (a stripe holds some 64 MiB of values before it is written).
+ */
+const MAX_DICTIONARY_BYTES = 128 * 1024 * 1024;
 
 /** Seconds from 1970 to ORC's timestamp epoch, 2015-01-01T00:00:00 UTC. */
 const ORC_EPOCH_SECONDS = 1_420_070_400;
@@ -39,11 +53,13 @@ const ORC_EPOCH_SECONDS = 1_420_070_400;
 /** ORC type kinds the reader decodes, by their number in the footer. */
 export const KIND = {
   BOOLEAN: 0,
+  BYTE: 1,
   SHORT: 2,
   INT: 3,
   LONG: 4,
   STRING: 7,
   TIMESTAMP: 9,
+  STRUCT: 12,
   VARCHAR: 16,
   CHAR: 17,
   TIMESTAMP_INSTANT: 18,
@@ -65,7 +81,7 @@ function valueReader(kind: number, column: ColumnStreams): ValueReader {
     case KIND.STRING:
     case KIND.VARCHAR:
     case KIND.CHAR:
-      return column.encoding % 2 === 1 ? dictionaryStrings(column) : directStrings(column);
+      return isDictionary(column.encoding) ? dictionaryStrings(column) : directStrings(column);
     case KIND.BOOLEAN: {
       const values = new BooleanRle(need(column, STREAM.DATA));
       return withPresent(column, () => values.next());
@@ -92,7 +108,7 @@ function need(column: ColumnStreams, kind: number): StreamInput {
 
 function ints(column: ColumnStreams, kind: number, signed: boolean): IntDecoder {
   const input = need(column, kind);
-  return column.encoding >= 2 ? new IntRleV2(input, signed, column.what) : new IntRleV1(input, signed, column.what);
+  return isV2(column.encoding) ? new IntRleV2(input, signed, column.what) : new IntRleV1(input, signed, column.what);
 }
 
 /** Rows without a value are marked in the PRESENT stream; the value streams hold only the others. */
@@ -124,7 +140,12 @@ function directStrings(column: ColumnStreams): ValueReader {
 
 function dictionaryStrings(column: ColumnStreams): ValueReader {
   const lengths = ints(column, STREAM.LENGTH, false);
-  const bytes = StreamInput.whole(column.raw.get(STREAM.DICTIONARY_DATA) ?? Buffer.alloc(0), column.compression, column.what);
+  const bytes = StreamInput.whole(
+    column.raw.get(STREAM.DICTIONARY_DATA) ?? Buffer.alloc(0),
+    column.compression,
+    column.what,
+    MAX_DICTIONARY_BYTES,
+  );
   const dictionary: string[] = [];
   let at = 0;
   for (let entry = 0; entry < column.dictionarySize; entry += 1) {
@@ -136,7 +157,8 @@ function dictionaryStrings(column: ColumnStreams): ValueReader {
   const indexes = ints(column, STREAM.DATA, false);
   return withPresent(column, () => {
     const index = indexes.next();
-    if (index >= dictionary.length) throw new OrcError(`${column.what} refers to dictionary entry ${index} of ${dictionary.length}`);
+    if (index < 0 || index >= dictionary.length)
+      throw new OrcError(`${column.what} refers to dictionary entry ${index} of ${dictionary.length}`);
     return dictionary[index] as string;
   });
 }

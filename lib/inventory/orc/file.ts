@@ -1,6 +1,6 @@
-import { type ColumnReader, type ColumnStreams, columnReader, KIND, STREAM } from './columns.ts';
+import { type ColumnReader, type ColumnStreams, columnReader, ENCODING, KIND, STREAM } from './columns.ts';
 import { OrcError } from './errors.ts';
-import { COMPRESSION, type Compression, StreamInput } from './input.ts';
+import { COMPRESSION, type CompressionSettings, StreamInput } from './input.ts';
 import { ProtoError, ProtoReader } from './protobuf.ts';
 import type { ByteSource } from '../ranged-source.ts';
 
@@ -20,7 +20,16 @@ interface Type {
 
 /** Enough of the file's end to hold a usual postscript and footer in one read. */
 const TAIL_GUESS = 16 * 1024;
+/**
+ * Bounds on what a file's tail may claim, whatever its bytes say. A footer lists ~20 bytes per
+ * stripe and a stripe footer ~10 per stream: 16 MiB is hundreds of thousands of either. Apache
+ * ORC writes 256 KiB compression blocks; no writer uses more than a few MiB.
+ */
+export const ORC_LIMITS = { metadataBytes: 16 * 1024 * 1024, blockSize: 16 * 1024 * 1024 } as const;
+/** ORC's default compressionBlockSize, when the postscript does not say. */
+const DEFAULT_BLOCK_SIZE = 256 * 1024;
 const VALUE_STREAMS = new Set<number>(Object.values(STREAM));
+const ENCODING_KINDS = new Set<number>(Object.values(ENCODING));
 const UTC_ZONES = new Set(['', 'UTC', 'GMT', 'Etc/UTC', 'Etc/GMT', 'Z']);
 
 /**
@@ -34,14 +43,14 @@ export class OrcFile {
   readonly rows: number;
   readonly #source: ByteSource;
   readonly #name: string;
-  readonly #compression: Compression;
+  readonly #compression: CompressionSettings;
   /** Top-level field name → its column id and type kind. */
   readonly #fields: Map<string, { id: number; kind: number }>;
 
   private constructor(
     source: ByteSource,
     name: string,
-    compression: Compression,
+    compression: CompressionSettings,
     footer: { stripes: StripeInformation[]; types: Type[]; rows: number },
   ) {
     this.#source = source;
@@ -50,7 +59,7 @@ export class OrcFile {
     this.stripes = footer.stripes;
     this.rows = footer.rows;
     const root = footer.types[0];
-    if (root?.kind !== 12) throw new OrcError(`${name}: the root type is not a struct`);
+    if (root?.kind !== KIND.STRUCT) throw new OrcError(`${name}: the root type is not a struct`);
     this.#fields = new Map(
       root.fieldNames.map((field, index) => {
         const id = root.subtypes[index] as number;
@@ -70,6 +79,10 @@ export class OrcFile {
     );
     const needed = 1 + postscriptLength + postscript.footerLength;
     if (needed > source.size) throw new OrcError(`${name}: its footer (${postscript.footerLength} bytes) is longer than the file`);
+    if (postscript.footerLength > ORC_LIMITS.metadataBytes)
+      throw new OrcError(
+        `${name}: its footer of ${postscript.footerLength} bytes is over the ${ORC_LIMITS.metadataBytes} this reader reads`,
+      );
     if (needed > tail.length) {
       tailStart = source.size - needed;
       tail = await source.read(tailStart, source.size);
@@ -79,13 +92,11 @@ export class OrcFile {
       tail.subarray(footerEnd - postscript.footerLength, footerEnd),
       postscript.compression,
       `${name}'s footer`,
+      ORC_LIMITS.metadataBytes,
     );
-    return new OrcFile(
-      source,
-      name,
-      postscript.compression,
-      corruptIfMalformed(() => parseFooter(footerBytes, name), `${name}'s footer`),
-    );
+    const footer = corruptIfMalformed(() => parseFooter(footerBytes, name), `${name}'s footer`);
+    checkStripes(footer.stripes, source.size - needed, name);
+    return new OrcFile(source, name, postscript.compression, footer);
   }
 
   has(field: string): boolean {
@@ -108,14 +119,19 @@ export class OrcFile {
     const footerBytes = await this.#source.read(footerStart, footerStart + stripe.footerLength);
     const footerName = `${this.#name}'s stripe ${index} footer`;
     const footer = corruptIfMalformed(
-      () => parseStripeFooter(StreamInput.whole(footerBytes, this.#compression, footerName), this.#name),
+      () => parseStripeFooter(StreamInput.whole(footerBytes, this.#compression, footerName, ORC_LIMITS.metadataBytes), this.#name),
       footerName,
     );
     const columns = fields.map((field) => this.#column(field, index, footer));
-    const located = columns.flatMap((column) => column.streams);
-    const start = located.length > 0 ? Math.min(...located.map((stream) => stream.start)) : 0;
-    const end = located.length > 0 ? Math.max(...located.map((stream) => stream.end)) : 0;
-    const bytes = await this.#source.read(start, end);
+    let start = Number.POSITIVE_INFINITY;
+    let end = 0;
+    for (const column of columns) {
+      for (const stream of column.streams) {
+        start = Math.min(start, stream.start);
+        end = Math.max(end, stream.end);
+      }
+    }
+    const bytes = start < end ? await this.#source.read(start, end) : Buffer.alloc(0);
     return new Map(columns.map((column) => [column.field, columnReader(column.kind, column.read(bytes, start))]));
   }
 
@@ -139,7 +155,9 @@ export class OrcFile {
       offset += stream.length;
     }
     if (offset > stripe.offset + stripe.indexLength + stripe.dataLength) throw new OrcError(`${what}: its streams run past the stripe`);
-    const encoding = footer.encodings[id] ?? { kind: 0, dictionarySize: 0 };
+    const encoding = footer.encodings[id] ?? { kind: ENCODING.DIRECT, dictionarySize: 0 };
+    if (encoding.dictionarySize > stripe.rows)
+      throw new OrcError(`${what}: its dictionary of ${encoding.dictionarySize} entries is larger than the stripe's ${stripe.rows} rows`);
     const read = (bytes: Buffer, bytesStart: number): ColumnStreams => {
       const column: ColumnStreams = {
         what,
@@ -148,6 +166,7 @@ export class OrcFile {
         compression: this.#compression,
         encoding: encoding.kind,
         dictionarySize: encoding.dictionarySize,
+        rows: stripe.rows,
       };
       for (const stream of streams) {
         const raw = bytes.subarray(stream.start - bytesStart, stream.end - bytesStart);
@@ -170,15 +189,17 @@ function corruptIfMalformed<T>(parse: () => T, what: string): T {
   }
 }
 
-function parsePostscript(tail: Buffer, length: number, name: string): { footerLength: number; compression: Compression } {
+function parsePostscript(tail: Buffer, length: number, name: string): { footerLength: number; compression: CompressionSettings } {
   if (length === 0 || length + 1 > tail.length) throw new OrcError(`${name} has no ORC postscript at its end`);
   const reader = new ProtoReader(tail, tail.length - 1 - length, tail.length - 1);
   let footerLength = -1;
   let compression = 0;
+  let blockSize = DEFAULT_BLOCK_SIZE;
   let magic = '';
   for (let field = reader.field(); field; field = reader.field()) {
     if (field.number === 1) footerLength = reader.varint();
     else if (field.number === 2) compression = reader.varint();
+    else if (field.number === 3) blockSize = reader.varint();
     else if (field.number === 8000) magic = reader.string();
     else reader.skip(field.type);
   }
@@ -186,7 +207,20 @@ function parsePostscript(tail: Buffer, length: number, name: string): { footerLe
     throw new OrcError(`${name} is not an ORC file, or is truncated: its postscript has no "ORC" magic`);
   const codec = COMPRESSION[compression];
   if (!codec) throw new OrcError(`${name} uses compression kind ${compression}, which this reader does not know`, true);
-  return { footerLength, compression: codec };
+  if (blockSize < 1 || blockSize > ORC_LIMITS.blockSize)
+    throw new OrcError(`${name}'s compression block size ${blockSize} is outside 1 to ${ORC_LIMITS.blockSize} bytes`);
+  return { footerLength, compression: { codec, blockSize } };
+}
+
+/** Every stripe lies within the file's data, before its tail, and holds at least a row. */
+function checkStripes(stripes: StripeInformation[], dataEnd: number, name: string): void {
+  stripes.forEach((stripe, index) => {
+    const end = stripe.offset + stripe.indexLength + stripe.dataLength + stripe.footerLength;
+    if (stripe.offset < 3 || end > dataEnd)
+      throw new OrcError(`${name}: stripe ${index} (bytes ${stripe.offset} to ${end}) lies outside the file's data`);
+    if (stripe.footerLength > ORC_LIMITS.metadataBytes)
+      throw new OrcError(`${name}: stripe ${index}'s footer of ${stripe.footerLength} bytes is over ${ORC_LIMITS.metadataBytes}`);
+  });
 }
 
 function parseFooter(bytes: Buffer, name: string): { stripes: StripeInformation[]; types: Type[]; rows: number } {
@@ -221,7 +255,7 @@ function parseType(reader: ProtoReader): Type {
   const type: Type = { kind: -1, subtypes: [], fieldNames: [] };
   for (let field = reader.field(); field; field = reader.field()) {
     if (field.number === 1) type.kind = reader.varint();
-    else if (field.number === 2) type.subtypes.push(...reader.varints(field.type));
+    else if (field.number === 2) reader.varints(field.type, type.subtypes);
     else if (field.number === 3) type.fieldNames.push(reader.string());
     else reader.skip(field.type);
   }
@@ -245,8 +279,8 @@ function parseStripeFooter(bytes: Buffer, name: string): StripeFooter {
     else if (field.number === 3) footer.writerTimezone = reader.string();
     else reader.skip(field.type);
   }
-  if (footer.encodings.some((encoding) => encoding.kind > 3))
-    throw new OrcError(`${name} has a column encoding this reader does not know`, true);
+  const unknown = footer.encodings.find((encoding) => !ENCODING_KINDS.has(encoding.kind));
+  if (unknown) throw new OrcError(`${name} has a column encoding of kind ${unknown.kind}, which this reader does not know`, true);
   return footer;
 }
 

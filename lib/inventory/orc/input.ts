@@ -22,6 +22,13 @@ interface AheadChunk {
   done: Promise<void>;
 }
 
+/** The compression of a file, from its postscript: the codec, and the most one chunk may hold inflated. */
+export interface CompressionSettings {
+  codec: Compression;
+  /** The postscript's compressionBlockSize: no chunk is longer, compressed or inflated. */
+  blockSize: number;
+}
+
 /**
  * The decompressed bytes of one ORC stream, read in order. A compressed stream is a series of
  * chunks, each with a 3-byte header (length × 2, plus 1 when stored as is) and raw deflate data;
@@ -33,6 +40,7 @@ interface AheadChunk {
 export class StreamInput {
   readonly #compressed: Buffer;
   readonly #compression: Compression;
+  readonly #blockSize: number;
   readonly #what: string;
   #next = 0;
   #chunk: Buffer = Buffer.alloc(0);
@@ -40,9 +48,10 @@ export class StreamInput {
   /** The chunks after the current one whose inflation has started, in order. */
   readonly #ahead: AheadChunk[] = [];
 
-  constructor(compressed: Buffer, compression: Compression, what: string) {
+  constructor(compressed: Buffer, { codec: compression, blockSize }: CompressionSettings, what: string) {
     this.#compressed = compressed;
     this.#compression = compression;
+    this.#blockSize = blockSize;
     this.#what = what;
     if (compression === 'NONE') {
       this.#chunk = compressed;
@@ -50,12 +59,15 @@ export class StreamInput {
     }
   }
 
-  /** The whole decompressed stream (metadata, small dictionaries). */
-  static whole(compressed: Buffer, compression: Compression, what: string): Buffer {
-    if (compression === 'NONE') return compressed;
+  /** The whole decompressed stream (a footer, a dictionary), refused once it passes `maxBytes`. */
+  static whole(compressed: Buffer, compression: CompressionSettings, what: string, maxBytes: number): Buffer {
+    if (compression.codec === 'NONE') return compressed;
     const input = new StreamInput(compressed, compression, what);
     const parts: Buffer[] = [];
+    let total = 0;
     while (input.#fill()) {
+      total += input.#chunk.length - input.#at;
+      if (total > maxBytes) throw new OrcError(`${what} inflates to more than ${maxBytes} bytes`);
       parts.push(input.#chunk.subarray(input.#at));
       input.#at = input.#chunk.length;
     }
@@ -109,11 +121,11 @@ export class StreamInput {
       const chunk: AheadChunk = { end, done: Promise.resolve() };
       if (stored) chunk.inflated = raw;
       // A small chunk costs less inflated here than handed to a thread and back.
-      else if (raw.length < THREAD_INFLATE_BYTES) chunk.inflated = inflate(raw, this.#what);
+      else if (raw.length < THREAD_INFLATE_BYTES) chunk.inflated = inflate(raw, this.#blockSize, this.#what);
       // A chunk that fails to inflate here is inflated again on this thread, which names the error.
       else
         chunk.done = new Promise((resolve) =>
-          inflateRaw(raw, { chunkSize: inflatedBufferBytes(raw.length) }, (error, bytes) => {
+          inflateRaw(raw, { chunkSize: inflatedBufferBytes(raw.length), maxOutputLength: this.#blockSize }, (error, bytes) => {
             if (!error) chunk.inflated = bytes;
             resolve();
           }),
@@ -128,39 +140,50 @@ export class StreamInput {
   #chunkAt(start: number): { raw: Buffer; end: number; stored: boolean } {
     if (start + 3 > this.#compressed.length) throw new OrcError(`${this.#what} has a truncated chunk header`);
     const header = this.#compressed.readUIntLE(start, 3);
-    const end = start + 3 + Math.floor(header / 2);
+    const length = Math.floor(header / 2);
+    if (length > this.#blockSize)
+      throw new OrcError(`${this.#what} has a chunk of ${length} bytes, over the file's block size of ${this.#blockSize}`);
+    const end = start + 3 + length;
     if (end > this.#compressed.length) throw new OrcError(`${this.#what} has a chunk longer than the stream`);
     return { raw: this.#compressed.subarray(start + 3, end), end, stored: header % 2 === 1 };
   }
 
-  /** Inflates the next chunk, or takes it inflated ahead; false at the end of the stream. */
+  /** Inflates the next chunk that is not empty, or takes it inflated ahead; false at the end of the stream. */
   #fill(): boolean {
-    if (this.#next >= this.#compressed.length) return false;
-    const ahead = this.#ahead.shift();
-    if (ahead?.inflated) {
-      this.#next = ahead.end;
+    // A loop, not a call per empty chunk: a stream of many empty chunks must not exhaust the stack.
+    while (this.#next < this.#compressed.length) {
       this.#at = 0;
-      this.#chunk = ahead.inflated;
-      return this.#chunk.length > 0 || this.#fill();
+      const ahead = this.#ahead.shift();
+      if (ahead?.inflated) {
+        this.#next = ahead.end;
+        this.#chunk = ahead.inflated;
+      } else {
+        const { raw, end, stored } = this.#chunkAt(this.#next);
+        this.#next = end;
+        this.#chunk = stored ? raw : this.#inflate(raw);
+      }
+      if (this.#chunk.length > 0) return true;
     }
-    const { raw, end, stored } = this.#chunkAt(this.#next);
-    this.#next = end;
-    this.#at = 0;
-    if (stored) this.#chunk = raw;
-    else if (this.#compression === 'ZLIB') this.#chunk = inflate(raw, this.#what);
-    else
-      throw new OrcError(
-        `${this.#what} is compressed with ${this.#compression}, which this reader does not decode (ZLIB and NONE only)`,
-        true,
-      );
-    return this.#chunk.length > 0 || this.#fill();
+    return false;
+  }
+
+  #inflate(raw: Buffer): Buffer {
+    if (this.#compression === 'ZLIB') return inflate(raw, this.#blockSize, this.#what);
+    throw new OrcError(
+      `${this.#what} is compressed with ${this.#compression}, which this reader does not decode (ZLIB and NONE only)`,
+      true,
+    );
   }
 }
 
-function inflate(raw: Buffer, what: string): Buffer {
+/** One chunk inflated, never past the file's block size whatever its bytes claim. */
+function inflate(raw: Buffer, blockSize: number, what: string): Buffer {
   try {
-    return inflateRawSync(raw);
+    return inflateRawSync(raw, { maxOutputLength: blockSize });
   } catch (error) {
-    throw new OrcError(`${what} does not inflate: ${(error as Error).message}`);
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === 'ERR_BUFFER_TOO_LARGE')
+      throw new OrcError(`${what} has a chunk that inflates past the file's block size of ${blockSize} bytes`);
+    throw new OrcError(`${what} does not inflate: ${message}`);
   }
 }

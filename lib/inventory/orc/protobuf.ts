@@ -1,3 +1,5 @@
+import { readVarint } from '../varint.ts';
+
 /**
  * Just enough of the protocol buffers wire format to read ORC's file tail and stripe footers:
  * varints, length-delimited fields and packed repeated varints. Written here because ORC's
@@ -18,18 +20,15 @@ export class ProtoReader {
     return this.#at >= this.#end;
   }
 
+  /** The next byte of the message. */
+  byte(): number {
+    if (this.#at >= this.#end) throw new ProtoError('a varint runs past the end of its message');
+    return this.#bytes[this.#at++] as number;
+  }
+
   /** An unsigned varint as a number; metadata values (offsets, lengths, counts) stay below 2^53. */
   varint(): number {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      if (this.#at >= this.#end) throw new ProtoError('a varint runs past the end of its message');
-      const byte = this.#bytes[this.#at++] as number;
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-      scale *= 128;
-      if (scale > 2 ** 63) throw new ProtoError('a varint is longer than 10 bytes');
-    }
+    return readVarint(this, (problem) => new ProtoError(`a field ${problem}`));
   }
 
   /** The next field's number and wire type, or undefined at the end of the message. */
@@ -56,13 +55,14 @@ export class ProtoReader {
     return text;
   }
 
-  /** A repeated varint field, packed (wire type 2) or one value (wire type 0). */
-  varints(type: number): number[] {
-    if (type === 0) return [this.varint()];
+  /** A repeated varint field, packed (wire type 2) or one value (wire type 0), added to `into`. */
+  varints(type: number, into: number[]): void {
+    if (type === 0) {
+      into.push(this.varint());
+      return;
+    }
     const inner = this.message();
-    const values: number[] = [];
-    while (!inner.done) values.push(inner.varint());
-    return values;
+    while (!inner.done) into.push(inner.varint());
   }
 
   skip(type: number): void {

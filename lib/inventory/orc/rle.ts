@@ -1,3 +1,4 @@
+import { readVarint } from '../varint.ts';
 import { OrcError } from './errors.ts';
 import type { StreamInput } from './input.ts';
 
@@ -25,18 +26,8 @@ function tooLarge(what: string): OrcError {
 }
 
 /** A base-128 varint, unsigned. */
-function readVarint(input: StreamInput, what: string): number {
-  let value = 0;
-  let scale = 1;
-  for (;;) {
-    const byte = input.byte();
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) break;
-    scale *= 128;
-    if (scale > 2 ** 63) throw new OrcError(`${what} has a varint longer than 10 bytes`);
-  }
-  if (value > MAX_SAFE) throw tooLarge(what);
-  return value;
+function varint(input: StreamInput, what: string): number {
+  return readVarint(input, (problem) => new OrcError(`${what} ${problem}`, problem.includes('2^53')));
 }
 
 /** `count` values of `bits` bits each, packed big-endian from the next byte; ends on a byte boundary. */
@@ -159,10 +150,10 @@ export class IntRleV2 extends RunDecoder {
     const code = (header >>> 1) & 31;
     const bits = code === 0 ? 0 : width(code);
     const length = (((header & 1) << 8) | input.byte()) + 1;
-    const first = readVarint(input, what);
+    const first = varint(input, what);
     let previous = this.signed ? zigzag(first) : first;
     const values = [previous];
-    const deltaBase = zigzag(readVarint(input, what));
+    const deltaBase = zigzag(varint(input, what));
     if (length === 1) return values;
     previous += deltaBase;
     values.push(previous);
@@ -173,6 +164,8 @@ export class IntRleV2 extends RunDecoder {
       previous += deltaBase < 0 ? -delta : delta;
       values.push(previous);
     }
+    // Each value is safe: so the run stays so only if its first step and its last value are.
+    if (!Number.isSafeInteger(values[1] as number) || !Number.isSafeInteger(previous)) throw tooLarge(what);
     return values;
   }
 }
@@ -182,12 +175,14 @@ export class IntRleV1 extends RunDecoder {
   protected readRun(): number[] {
     const control = (this.input.byte() << 24) >> 24;
     const value = () => {
-      const raw = readVarint(this.input, this.what);
+      const raw = varint(this.input, this.what);
       return this.signed ? zigzag(raw) : raw;
     };
     if (control < 0) return Array.from({ length: -control }, value);
     const delta = (this.input.byte() << 24) >> 24;
     const base = value();
+    // A run moves by at most 127 a step: it stays safe when its last value does.
+    if (!Number.isSafeInteger(base + (control + 2) * delta)) throw tooLarge(this.what);
     return Array.from({ length: control + 3 }, (_, index) => base + index * delta);
   }
 }

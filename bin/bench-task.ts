@@ -67,7 +67,7 @@ const tasks: Record<string, () => Promise<Counted>> = {
     const stats = new RunStats();
     let count = 0;
     for (const file of manifest.files) {
-      const dataFile = { bucket: manifest.location.bucket, file, columns: manifest.columns };
+      const dataFile = { bucket: manifest.location.bucket, sourceBucket: manifest.sourceBucket, file, columns: manifest.columns };
       let row = 0;
       for await (const rows of format.open(clients.s3, dataFile, { startRow: 0, stats, selection: { fields: [] } })) {
         for (let index = 0; index < rows.length; index += 1) if (typeof rows.outcome(index, ++row) === 'object') count += 1;
@@ -79,7 +79,7 @@ const tasks: Record<string, () => Promise<Counted>> = {
   async skip() {
     const manifest = await fetchManifest(clients.s3, parseS3Uri(need(options.manifest, 'manifest')));
     for (const file of manifest.files) {
-      const dataFile = { bucket: manifest.location.bucket, file, columns: manifest.columns };
+      const dataFile = { bucket: manifest.location.bucket, sourceBucket: manifest.sourceBucket, file, columns: manifest.columns };
       const rows = dataFileFormat(manifest.format).open(clients.s3, dataFile, {
         startRow: Number.MAX_SAFE_INTEGER,
         stats: new RunStats(),

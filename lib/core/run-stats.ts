@@ -4,6 +4,7 @@ import { SKIP_REASONS, type ObjectRef, type SkipReason } from './types.ts';
 
 /** How many examples of failed or malformed keys a run keeps: enough to act on, bounded in memory. */
 export const SAMPLE_LIMIT = 100;
+const OTHER_BUCKETS_KEPT = 5;
 
 /**
  * Counters of one run, shared by the key source and the publisher so a progress display can read
@@ -30,6 +31,8 @@ export class RunStats {
   >;
   readonly failedKeys: FailedKey[] = [];
   readonly malformedKeys: string[] = [];
+  /** The buckets, other than the report's own, that its rows named (the first few). */
+  readonly otherBuckets: string[] = [];
 
   /** Adds the counters of earlier invocations that worked on the same part. */
   restore(previous: Omit<StatsSummary, 'durationMs'>): void {
@@ -41,6 +44,7 @@ export class RunStats {
     for (const reason of SKIP_REASONS) this.skipped[reason] += previous.skippedByReason[reason] ?? 0;
     this.failedKeys.push(...(previous.failedKeys ?? []).slice(0, SAMPLE_LIMIT - this.failedKeys.length));
     this.malformedKeys.push(...(previous.malformedKeys ?? []).slice(0, SAMPLE_LIMIT - this.malformedKeys.length));
+    for (const bucket of previous.otherBuckets ?? []) this.#noteOtherBucket(bucket);
   }
 
   skip(reason: SkipReason): void {
@@ -50,6 +54,16 @@ export class RunStats {
   recordMalformedKey(rawKey: string): void {
     this.skip('malformedKey');
     if (this.malformedKeys.length < SAMPLE_LIMIT) this.malformedKeys.push(displayKey(rawKey));
+  }
+
+  /** A row that names `bucket`, not the report's source bucket: skipped, named, and the run fails. */
+  recordOtherBucket(bucket: string): void {
+    this.skip('otherBucket');
+    this.#noteOtherBucket(displayKey(bucket));
+  }
+
+  #noteOtherBucket(bucket: string): void {
+    if (this.otherBuckets.length < OTHER_BUCKETS_KEPT && !this.otherBuckets.includes(bucket)) this.otherBuckets.push(bucket);
   }
 
   /** Keys are kept as shown, shortened: a summary never holds a key of a megabyte. */
@@ -94,6 +108,7 @@ export class RunStats {
       ...(this.downloadResumes > 0 && { downloadResumes: this.downloadResumes }),
       ...(this.failedKeys.length > 0 && { failedKeys: [...this.failedKeys] }),
       ...(this.malformedKeys.length > 0 && { malformedKeys: [...this.malformedKeys] }),
+      ...(this.otherBuckets.length > 0 && { otherBuckets: [...this.otherBuckets] }),
     };
   }
 }
@@ -114,4 +129,6 @@ export interface StatsSummary {
   failedKeys?: FailedKey[];
   /** The first keys whose URL-encoding could not be decoded, as they appear in the report. */
   malformedKeys?: string[];
+  /** The first buckets other than the report's source bucket that its rows named. */
+  otherBuckets?: string[];
 }

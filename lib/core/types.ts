@@ -28,10 +28,20 @@ export interface S3Location {
   key: string;
 }
 
-/** Why a row or listed key was not published. */
-export type SkipReason = 'deleteMarker' | 'notLatest' | 'patternMismatch' | 'malformedKey' | 'unchanged';
+/**
+ * Why a row or listed key was not published. `otherBucket`: a report's row names a bucket other
+ * than the report's source bucket, which S3 never writes: never published, and it fails the run.
+ */
+export type SkipReason = 'deleteMarker' | 'notLatest' | 'patternMismatch' | 'malformedKey' | 'unchanged' | 'otherBucket';
 
-export const SKIP_REASONS: readonly SkipReason[] = ['deleteMarker', 'notLatest', 'patternMismatch', 'malformedKey', 'unchanged'];
+export const SKIP_REASONS: readonly SkipReason[] = [
+  'deleteMarker',
+  'notLatest',
+  'patternMismatch',
+  'malformedKey',
+  'unchanged',
+  'otherBucket',
+];
 
 /**
  * The logging surface `lib/` needs. Powertools' Logger satisfies it in Lambda; the CLI passes a

@@ -7,6 +7,8 @@ import type { ColumnPositions, ManifestFile } from './manifest.ts';
 export interface DataFile {
   /** The bucket that holds the report. */
   bucket: string;
+  /** The bucket the report lists: every row must name it. */
+  sourceBucket: string;
   file: ManifestFile;
   columns: ColumnPositions;
 }
@@ -41,7 +43,7 @@ export interface MalformedKey {
 }
 
 /** What one row of a data file comes to: a current object, or why it gives none. */
-export type RowOutcome = InventoryObject | Exclude<SkipReason, 'patternMismatch' | 'malformedKey'> | MalformedKey;
+export type RowOutcome = InventoryObject | Exclude<SkipReason, 'patternMismatch' | 'malformedKey' | 'otherBucket'> | MalformedKey;
 
 /** Rows of a data file as a format decoded them, a batch at a time. */
 export interface RowBatch {
@@ -74,5 +76,5 @@ export interface OpenOptions {
  */
 export interface DataFileFormat {
   open(s3: S3Client, file: DataFile, options: OpenOptions): AsyncGenerator<RowBatch>;
-  verify(s3: S3Client, file: Omit<DataFile, 'columns'>, stats?: RunStats): Promise<VerifiedFile>;
+  verify(s3: S3Client, file: Omit<DataFile, 'columns' | 'sourceBucket'>, stats?: RunStats): Promise<VerifiedFile>;
 }

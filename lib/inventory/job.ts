@@ -137,6 +137,7 @@ async function* keysOfReport(
   const format = dataFileFormat(manifest.format);
   const dataFile = (index: number) => ({
     bucket: manifest.location.bucket,
+    sourceBucket: manifest.sourceBucket,
     file: manifest.files[index] as ManifestFile,
     columns: manifest.columns,
   });

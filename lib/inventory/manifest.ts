@@ -5,6 +5,9 @@ import { MESSAGE_FIELDS, type MessageField, type S3Location } from '../core/type
 
 /** The formats S3 Inventory writes, as the manifest's `fileFormat` names them. */
 export const INVENTORY_FORMATS = ['CSV', 'Parquet', 'ORC'] as const;
+/** The name of every report's manifest, and the folder S3 names after the time of its scan. */
+export const MANIFEST_FILE = 'manifest.json';
+const REPORT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}Z$/;
 export type InventoryFormat = (typeof INVENTORY_FORMATS)[number];
 
 /** One data file of a report: gzipped CSV, Parquet or ORC. */
@@ -116,17 +119,42 @@ export function parseManifest(text: string, location: S3Location): InventoryMani
 
   const timestamp = stringField('creationTimestamp');
   if (!/^\d+$/.test(timestamp)) fail(`field "creationTimestamp" "${timestamp}" is not epoch milliseconds`);
+  const sourceBucket = stringField('sourceBucket');
+  const report = reportFolders(location, fail);
+  if (sourceBucket !== report.sourceBucket) {
+    fail(
+      `field "sourceBucket" names "${sourceBucket}", but the report lies under "${report.sourceBucket}": ` +
+        'S3 writes the reports of a bucket under <prefix>/<source bucket>/<configuration id>/, so this manifest is not one S3 wrote',
+    );
+  }
+  const files = manifestFiles(json.files, fail);
+  const outside = files.find((file) => !file.key.startsWith(report.dataFolder) || file.key.includes('/', report.dataFolder.length));
+  if (outside)
+    fail(`data file "${outside.key}" lies outside the report's folder ${report.dataFolder}, where S3 writes every data file of it`);
 
   return {
     location,
-    sourceBucket: stringField('sourceBucket'),
+    sourceBucket,
     destinationBucket: destination as string,
     version: stringField('version'),
     createdAt: new Date(Number(timestamp)),
     format,
     columns: columnPositions(format, stringField('fileSchema'), fail),
-    files: manifestFiles(json.files, fail),
+    files,
   };
+}
+
+/**
+ * The source bucket and the data folder a manifest's own key names: S3 writes every report at
+ * `<prefix>/<source bucket>/<configuration id>/<YYYY-MM-DDTHH-MMZ>/manifest.json`, its data files
+ * under `<prefix>/<source bucket>/<configuration id>/data/`.
+ */
+function reportFolders(location: S3Location, fail: (problem: string) => never): { sourceBucket: string; dataFolder: string } {
+  const parts = location.key.split('/');
+  if (parts.length < 4 || parts.at(-1) !== MANIFEST_FILE || !REPORT_TIME.test(parts.at(-2) ?? '')) {
+    return fail('is not where S3 writes a manifest: <prefix>/<source bucket>/<configuration id>/<YYYY-MM-DDTHH-MMZ>/manifest.json');
+  }
+  return { sourceBucket: parts.at(-4) as string, dataFolder: `${parts.slice(0, -2).join('/')}/data/` };
 }
 
 /**

@@ -149,29 +149,32 @@ function checkPages(group: WantedGroup, bytes: Buffer, uri: string): void {
   for (const chunk of group.chunks) {
     const where = `data file ${uri} row group ${group.index} column ${chunk.name}`;
     const end = chunk.end - group.start;
-    for (let at = chunk.start - group.start; at < end; ) {
-      let header: ReturnType<typeof walkThriftStruct>;
-      try {
-        header = walkThriftStruct(bytes.subarray(0, end), at, PAGE_FIELDS);
-      } catch (error) {
-        if (error instanceof ThriftError)
-          throw new DataFileError(`${where}: a page header at byte ${group.start + at} does not parse (${error.message})`);
-        throw error;
-      }
-      const compressed = header.ints.get('3') ?? -1;
-      const inflated = header.ints.get('2') ?? -1;
-      const values = header.ints.get('5.1') ?? header.ints.get('8.1') ?? 0;
-      if (compressed < 0 || header.end + compressed > end)
-        throw new DataFileError(`${where}: a page of ${compressed} bytes runs past its column chunk`);
-      if (inflated < 0 || inflated > PARQUET_LIMITS.pageBytes)
-        throw new DataFileError(`${where}: a page claims ${inflated} bytes inflated, outside 0 to ${PARQUET_LIMITS.pageBytes}`);
-      // A column of S3 Inventory has one value a row: no page holds more than its row group's rows.
-      if (values < 0 || values > group.rows || (header.ints.get('8.3') ?? 0) > group.rows || (header.ints.get('7.1') ?? 0) > inflated) {
-        throw new DataFileError(`${where}: a page claims more values than its row group or its bytes hold`);
-      }
-      at = header.end + compressed;
-    }
+    for (let at = chunk.start - group.start; at < end; ) at = checkPage(bytes.subarray(0, end), at, group.rows, where);
   }
+}
+
+/** One page header at `at`, checked; returns where the next one starts. */
+function checkPage(chunk: Buffer, at: number, groupRows: number, where: string): number {
+  let header: ReturnType<typeof walkThriftStruct>;
+  try {
+    header = walkThriftStruct(chunk, at, PAGE_FIELDS);
+  } catch (error) {
+    if (error instanceof ThriftError) throw new DataFileError(`${where}: a page header does not parse (${error.message})`);
+    throw error;
+  }
+  const claim = (field: string) => header.ints.get(field) ?? 0;
+  const compressed = header.ints.get('3') ?? -1;
+  const inflated = header.ints.get('2') ?? -1;
+  if (compressed < 0 || header.end + compressed > chunk.length)
+    throw new DataFileError(`${where}: a page of ${compressed} bytes runs past its column chunk`);
+  if (inflated < 0 || inflated > PARQUET_LIMITS.pageBytes)
+    throw new DataFileError(`${where}: a page claims ${inflated} bytes inflated, outside 0 to ${PARQUET_LIMITS.pageBytes}`);
+  // A column of S3 Inventory has one value a row: no page holds more than its row group's rows.
+  const values = Math.max(claim('5.1'), claim('8.1'), claim('8.3'));
+  if (values > groupRows || claim('7.1') > inflated || Math.min(claim('5.1'), claim('7.1'), claim('8.1'), claim('8.3')) < 0) {
+    throw new DataFileError(`${where}: a page claims more values than its row group or its bytes hold`);
+  }
+  return header.end + compressed;
 }
 
 /**

@@ -4,8 +4,7 @@ import { InvalidArgumentError } from '../core/errors.ts';
 import { displayKey } from '../core/key-display.ts';
 import { decodeS3Key, encodeS3Key } from '../core/key-encoding.ts';
 import type { Log, S3Location } from '../core/types.ts';
-
-const MANIFEST_NAME = 'manifest.json';
+import { MANIFEST_FILE } from './manifest.ts';
 
 /** The detail of S3's "Object Created" event on EventBridge. */
 export interface ObjectCreatedDetail {
@@ -84,7 +83,7 @@ function eventBridgeManifest(event: ObjectCreatedEvent, log: Log): AnnouncedMani
 }
 
 function isNewManifest(created: boolean | undefined, bucket: string, key: string, log: Log, eventName: string | undefined): boolean {
-  if (created && key.split('/').at(-1) === MANIFEST_NAME) return true;
+  if (created && key.split('/').at(-1) === MANIFEST_FILE) return true;
   log.info('ignored an event that is not a new manifest.json', { eventName, bucket, key });
   return false;
 }

@@ -117,6 +117,7 @@ export class TrackedRead {
       const outcome = rows.outcome(index, row);
       if (typeof outcome === 'string') stats.skip(outcome);
       else if ('malformedKey' in outcome) stats.recordMalformedKey(outcome.malformedKey);
+      else if (outcome.bucket !== this.#source.file.sourceBucket) stats.recordOtherBucket(outcome.bucket);
       else {
         this.watermark.sent(row);
         objects.push(outcome);

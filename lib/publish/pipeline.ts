@@ -72,9 +72,11 @@ export async function publishAll<T extends ObjectRef>(
  * message says how many keys were not published and names the first of them.
  */
 export function requireAllPublished<Summary extends StatsSummary>(label: string, summary: Summary, cause?: unknown): Summary {
-  if (cause === undefined && summary.failed === 0) return summary;
+  const otherBucket = summary.skippedByReason.otherBucket ?? 0;
+  if (cause === undefined && summary.failed === 0 && otherBucket === 0) return summary;
   const problems: string[] = [];
   if (cause !== undefined) problems.push(cause instanceof Error ? cause.message : String(cause));
+  if (otherBucket > 0) problems.push(otherBucketProblem(otherBucket, summary.otherBuckets));
   if (summary.failed > 0) {
     const examples = (summary.failedKeys ?? []).slice(0, 5).map((failed) => `"${failed.key}" (${failed.reason})`);
     const more = summary.failed > examples.length ? `, and ${summary.failed - examples.length} more` : '';
@@ -83,6 +85,11 @@ export function requireAllPublished<Summary extends StatsSummary>(label: string,
   throw new RunFailedError(`${label} failed after publishing ${summary.published} keys: ${problems.join('; ')}`, summary, {
     cause,
   });
+}
+
+/** What a run says of rows that named another bucket than its report's: none was published. */
+export function otherBucketProblem(rows: number, buckets: readonly string[] = []): string {
+  return `${rows} rows named another bucket than the report's source bucket (${buckets.map((bucket) => `"${bucket}"`).join(', ')}), and were not published: S3 never writes such a row, so the report's files are not all S3's`;
 }
 
 /** Clients sized for the configured concurrency; built once per Lambda container or CLI run. */

@@ -5,7 +5,7 @@ import { formatS3Uri } from '../core/s3-location.ts';
 import { dataFileFormat } from '../inventory/formats.ts';
 import type { DataFile } from '../inventory/data-file.ts';
 import { TrackedRead } from '../inventory/tracked-read.ts';
-import { publishAll } from '../publish/pipeline.ts';
+import { otherBucketProblem, publishAll } from '../publish/pipeline.ts';
 import type { PartLease } from './part-lease.ts';
 import { queueTasks, type PartTask } from './part-task.ts';
 import { shardTasks } from './shards.ts';
@@ -62,7 +62,7 @@ export class PartWork {
     this.stats.restore({ ...lease.checkpoint.counters, failed: 0, failedKeys: [] });
     this.#publishedBefore = this.stats.published;
     this.metrics = context.metrics && new InvocationMetrics(context.metrics, this.stats, context.log, { sourceBucket: task.sourceBucket });
-    this.#dataFile = { bucket: task.manifest.bucket, file: task.file, columns: task.columns };
+    this.#dataFile = { bucket: task.manifest.bucket, sourceBucket: task.sourceBucket, file: task.file, columns: task.columns };
     // The budget is honoured once this invocation has got past a row (sent or skipped), so that
     // every link of a chain makes progress whatever its budget (the check of the file may have
     // used it up); the row where it stops is left for the continuation.
@@ -78,7 +78,7 @@ export class PartWork {
   }
 
   get failed(): boolean {
-    return this.failure !== undefined || this.stats.failed > 0;
+    return this.failure !== undefined || this.stats.failed > 0 || this.stats.skipped.otherBucket > 0;
   }
 
   /**
@@ -111,7 +111,11 @@ export class PartWork {
     const { stats, task, failure } = this;
     const first = stats.failedKeys[0];
     const problem =
-      failure instanceof Error ? failure.message : `${stats.failed} keys could not be published, first "${first?.key}": ${first?.reason}`;
+      failure instanceof Error
+        ? failure.message
+        : stats.failed > 0
+          ? `${stats.failed} keys could not be published, first "${first?.key}": ${first?.reason}`
+          : otherBucketProblem(stats.skipped.otherBucket, stats.otherBuckets);
     await this.lease.release(problem);
     const which = `part ${task.part}${task.shard ? ` shard ${task.shard.index}` : ''} of ${formatS3Uri(task.manifest)}`;
     return new RunFailedError(`${which} stopped at row ${this.read.watermark.rowsDone}: ${problem}`, stats.counters(), { cause: failure });

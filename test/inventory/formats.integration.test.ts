@@ -254,7 +254,12 @@ describe.each(['Parquet', 'ORC'] as const)('a %s file replaced after its integri
     const body = await fixture(`versioned.${EXTENSIONS[format]}`);
     const manifest = await uploadReport(format, [body]);
     const key = manifest.key.replace(/\d{4}-.*$/, `data/0.${EXTENSIONS[format]}`);
-    const dataFile = { bucket: BUCKET, file: { key, size: body.length, md5: '' }, columns: { bucket: 0, key: 1, details: {}, count: 2 } };
+    const dataFile = {
+      bucket: BUCKET,
+      sourceBucket: 'fixture-photos',
+      file: { key, size: body.length, md5: '' },
+      columns: { bucket: 0, key: 1, details: {}, count: 2 },
+    };
     const options = { startRow: 0, etag: '"the-etag-checked-before"', stats: new RunStats(), selection: { fields: [] } };
     await expect(dataFileFormat(format).open(aws.s3, dataFile, options).next()).rejects.toThrow(
       `data file s3://${BUCKET}/${key} changed while it was being read`,

@@ -236,7 +236,7 @@ describe('status', () => {
     const manifest = await report(hexKeys(40, 'status'), 2);
     const uri = `s3://${manifest.bucket}/${manifest.key}`;
     const before = await runCli(['status', uri, '--json']);
-    expect(before.json()).toEqual({ manifest: uri, state: 'not started' });
+    expect(before.json()).toEqual({ manifest: uri, state: 'not started', stateLocation: uri.replace('manifest.json', 's3-to-sqs/') });
     await runReport(aws, queues, manifest, await aws.createQueue('run-status'), { workers: 1, budgetMs: 60_000 });
     const after = await runCli(['status', uri]);
     expect(after.code).toBe(0);

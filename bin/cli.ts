@@ -5,8 +5,15 @@ import { checkTargetQueue } from '../lib/publish/queue-check.ts';
 import { wholeNumberOption } from '../lib/cli/options.ts';
 import { parseBackfillEvent } from '../lib/backfill/event.ts';
 import { backfillBucket } from '../lib/backfill/job.ts';
-import { ConfigError, EXIT_BAD_INPUT, EXIT_RUN_FAILED, InvalidArgumentError, PipelineError, RunFailedError } from '../lib/core/errors.ts';
-import { exitCodeOf } from '../lib/cli/command-line.ts';
+import {
+  ConfigError,
+  EXIT_BAD_INPUT,
+  EXIT_RUN_FAILED,
+  exitCodeOf,
+  InvalidArgumentError,
+  PipelineError,
+  RunFailedError,
+} from '../lib/core/errors.ts';
 import { publishInventoryReport, type DataFileProgress, type InventoryContinuation } from '../lib/inventory/job.ts';
 import { EXIT_INTERRUPTED, listenForInterrupts } from '../lib/cli/interrupt.ts';
 import { showProgress } from '../lib/cli/progress.ts';

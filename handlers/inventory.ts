@@ -7,6 +7,7 @@ import { acceptsManifest, type ManifestEvent, manifestFilterFromEnvironment, man
 import { runStateStoreFromEnvironment } from '../lib/run/state.ts';
 import { workQueueFromEnvironment } from '../lib/run/worker-context.ts';
 import { createLogger } from '../lib/core/logger.ts';
+import { EXIT_BAD_INPUT, exitCodeOf } from '../lib/core/errors.ts';
 
 const logger = createLogger();
 // Built on the first invocation and reused while the container lives.
@@ -24,11 +25,15 @@ const clients = lazy(async () => ({
  * task per data file is queued for the `worker` function. A second delivery, in either shape,
  * starts nothing.
  */
-export async function handler(event: ManifestEvent, context?: Context): Promise<{ runs: FanOutSummary[] }> {
+export async function handler(
+  event: ManifestEvent,
+  context?: Context,
+): Promise<{ runs: FanOutSummary[]; refused?: Array<{ manifest: string; error: string }> }> {
   if (context) logger.addContext(context);
   const deadline = Date.now() + (context?.getRemainingTimeInMillis() ?? 60_000);
   const runs: FanOutSummary[] = [];
   const failures: Error[] = [];
+  const refused: Array<{ manifest: string; error: string }> = [];
   const { filter, ...fanOut } = await clients();
   for (const location of manifestLocations(event, logger)) {
     if (!acceptsManifest(filter, location)) {
@@ -40,12 +45,16 @@ export async function handler(event: ManifestEvent, context?: Context): Promise<
     try {
       runs.push(await startInventoryRun(location, { ...fanOut, log: logger, deadline }));
     } catch (error) {
-      logger.error('inventory run could not start', { manifest: `s3://${location.bucket}/${location.key}`, error: error as Error });
-      failures.push(error as Error);
+      const manifest = `s3://${location.bucket}/${location.key}`;
+      logger.error('inventory run could not start', { manifest, error: error as Error });
+      // A manifest refused by name would be refused again: Lambda's retries are for what may pass.
+      if (exitCodeOf(error) === EXIT_BAD_INPUT && !(error as { transient?: boolean }).transient) {
+        refused.push({ manifest, error: (error as Error).message });
+      } else failures.push(error as Error);
     }
   }
   // Throwing hands the event to Lambda's retries and then to the on-failure destination.
   if (failures.length === 1) throw failures[0];
   if (failures.length > 1) throw new AggregateError(failures, `${failures.length} inventory runs could not start`);
-  return { runs };
+  return { runs, ...(refused.length > 0 && { refused }) };
 }

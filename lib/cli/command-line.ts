@@ -1,5 +1,5 @@
 import { type ParseArgsOptionDescriptor, parseArgs } from 'node:util';
-import { EXIT_BAD_INPUT, EXIT_RUN_FAILED, PipelineError } from '../core/errors.ts';
+import { EXIT_BAD_INPUT, PipelineError } from '../core/errors.ts';
 
 /** One option of a command, as `parseArgs` takes it, with the line `--help` shows for it. */
 export interface CommandOption extends ParseArgsOptionDescriptor {
@@ -85,9 +85,4 @@ export function help({ command, summary, options }: CommandSpec<CommandOptions>)
     return `  ${name.padEnd(width)}  ${option.description}${fallback}`;
   });
   return [summary, '', usage(command, options), '', ...lines, `  ${'--help'.padEnd(width)}  print this help and exit`].join('\n');
-}
-
-/** The exit code for an error that ended a command: its class's (2 bad input, 1 failed run), else 1. */
-export function exitCodeOf(error: unknown): number {
-  return error instanceof PipelineError ? error.exitCode : EXIT_RUN_FAILED;
 }

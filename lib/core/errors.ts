@@ -21,6 +21,11 @@ export abstract class PipelineError extends Error {
   }
 }
 
+/** The exit code for an error that ended a command: its class's (2 bad input, 1 failed run), else 1. */
+export function exitCodeOf(error: unknown): number {
+  return error instanceof PipelineError ? error.exitCode : EXIT_RUN_FAILED;
+}
+
 /** An environment variable or option is missing or invalid. */
 export class ConfigError extends PipelineError {
   readonly exitCode = EXIT_BAD_INPUT;
@@ -40,8 +45,11 @@ export class InvalidArgumentError extends PipelineError {
 /** manifest.json is missing, unreadable or does not describe an inventory report. */
 export class ManifestError extends PipelineError {
   readonly exitCode = EXIT_BAD_INPUT;
-  constructor(message: string, options?: ErrorOptions) {
+  /** The read got no answer, or a throttle or 5xx: the same read may pass later. */
+  readonly transient: boolean;
+  constructor(message: string, options?: ErrorOptions & { transient?: boolean }) {
     super('InvalidManifest', message, options);
+    this.transient = options?.transient ?? false;
   }
 }
 

@@ -1,3 +1,4 @@
+import { httpStatusOf } from '../core/aws-errors.ts';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ManifestError } from '../core/errors.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
@@ -7,6 +8,8 @@ import { MESSAGE_FIELDS, type MessageField, type S3Location } from '../core/type
 export const INVENTORY_FORMATS = ['CSV', 'Parquet', 'ORC'] as const;
 /** The name of every report's manifest, and the folder S3 names after the time of its scan. */
 export const MANIFEST_FILE = 'manifest.json';
+/** A manifest lists ~150 bytes per data file: this holds well over a million of them. */
+export const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 const REPORT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}Z$/;
 export type InventoryFormat = (typeof INVENTORY_FORMATS)[number];
 
@@ -81,10 +84,19 @@ export async function fetchManifest(s3: S3Client, location: S3Location): Promise
   let text: string;
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+    if ((response.ContentLength ?? 0) > MAX_MANIFEST_BYTES) {
+      (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      throw new ManifestError(
+        `manifest ${formatS3Uri(location)} is ${response.ContentLength} bytes, over the ${MAX_MANIFEST_BYTES} this reader reads (some 1.5 million data files)`,
+      );
+    }
     text = (await response.Body?.transformToString('utf8')) ?? '';
   } catch (error) {
+    if (error instanceof ManifestError) throw error;
+    const status = httpStatusOf(error);
     throw new ManifestError(`manifest ${formatS3Uri(location)} could not be read: ${(error as Error).name}: ${(error as Error).message}`, {
       cause: error,
+      transient: status === undefined || status >= 500 || status === 429 || status === 503,
     });
   }
   return parseManifest(text, location);

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
 import { parsePartTask, type PartTask } from './part-task.ts';
-import { completeRunIfFinished } from './report.ts';
+import { completeRunIfFinished } from './completion.ts';
 import { recordResult } from './shards.ts';
 import { checkpointKey, getJson } from './state.ts';
 import { RunStats } from '../core/run-stats.ts';

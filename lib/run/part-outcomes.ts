@@ -1,7 +1,7 @@
 import type { InvocationOutcome } from '../core/metrics.ts';
 import type { PartWork } from './part-work.ts';
 import { queueTasks } from './part-task.ts';
-import { completeRunIfFinished } from './report.ts';
+import { completeRunIfFinished } from './completion.ts';
 import { recordResult } from './shards.ts';
 import type { PartOutcome, WorkResult } from './types.ts';
 

@@ -1,6 +1,7 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import PQueue from 'p-queue';
 import { InvalidArgumentError } from '../core/errors.ts';
+import { DEFAULT_BACKOFF, waitBeforeRetry } from '../core/retry.ts';
 import { type ColumnPositions, INVENTORY_FORMATS, type InventoryFormat, type ManifestFile } from '../inventory/manifest.ts';
 import type { VerifiedFile } from '../inventory/data-file.ts';
 import type { S3Location } from '../core/types.ts';
@@ -89,10 +90,46 @@ function isShardRange(shard: ShardRange, integer: (value: unknown) => boolean): 
   );
 }
 
-/** Queues tasks, a bounded number of SendMessage calls at once (the client retries each). */
-export async function queueTasks(sqs: SQSClient, queueUrl: string, tasks: PartTask[]): Promise<void> {
-  const queue = new PQueue({ concurrency: 16 });
-  await Promise.all(
-    tasks.map((task) => queue.add(() => sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(task) })))),
-  );
+/** SendMessageBatch calls in flight while tasks are queued, and attempts per entry SQS did not take. */
+const BATCHES_IN_FLIGHT = 16;
+const ENTRY_ATTEMPTS = 5;
+
+/**
+ * Queues tasks in SendMessageBatch calls of ten, a bounded number at once, taking them from the
+ * iterable as calls free up: a fan-out of a million tasks holds a few hundred in memory. Entries
+ * SQS did not take are sent again (the client retries whole calls); one still refused fails it.
+ */
+export async function queueTasks(sqs: SQSClient, queueUrl: string, tasks: Iterable<PartTask>): Promise<void> {
+  const queue = new PQueue({ concurrency: BATCHES_IN_FLIGHT });
+  let failure: unknown;
+  let batch: PartTask[] = [];
+  const send = async (entries: PartTask[]) => {
+    await queue.onSizeLessThan(BATCHES_IN_FLIGHT);
+    queue.add(() => sendBatch(sqs, queueUrl, entries)).catch((error: unknown) => (failure ??= error));
+  };
+  for (const task of tasks) {
+    if (failure !== undefined) break;
+    batch.push(task);
+    if (batch.length === 10) {
+      await send(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0 && failure === undefined) await send(batch);
+  await queue.onIdle();
+  if (failure !== undefined) throw failure;
+}
+
+async function sendBatch(sqs: SQSClient, queueUrl: string, tasks: PartTask[]): Promise<void> {
+  let entries = tasks.map((task, index) => ({ Id: String(index), MessageBody: JSON.stringify(task) }));
+  for (let attempt = 1; ; attempt += 1) {
+    const { Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+    if (Failed.length === 0) return;
+    if (attempt >= ENTRY_ATTEMPTS) {
+      throw new Error(`${Failed.length} tasks were not queued on ${queueUrl}: ${Failed[0]?.Code}: ${Failed[0]?.Message ?? ''}`);
+    }
+    const failed = new Set(Failed.map((entry) => entry.Id));
+    entries = entries.filter((entry) => failed.has(entry.Id));
+    await waitBeforeRetry(attempt, DEFAULT_BACKOFF);
+  }
 }

@@ -4,7 +4,7 @@ import { PartLease } from './part-lease.ts';
 import { continueInNewTask, finishPart, handOverToShards } from './part-outcomes.ts';
 import { parsePartTask, type PartTask } from './part-task.ts';
 import { PartWork, taskLabel } from './part-work.ts';
-import { completeRunIfFinished } from './report.ts';
+import { completeRunIfFinished } from './completion.ts';
 import { completeShardedPart } from './shards.ts';
 import { finishedKey, getJson } from './state.ts';
 import type { PartOutcome, WorkerContext } from './types.ts';

@@ -1,78 +1,20 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { formatS3Uri } from '../core/s3-location.ts';
 import { fetchManifest } from '../inventory/manifest.ts';
+import { sumCounters } from './completion.ts';
 import {
   claimKey,
-  countFinished,
   finishedPrefix,
   finishedResults,
   getJson,
-  putJson,
   reportKey,
   runFolder,
-  type RunFolder,
   type RunStateStore,
   checkpointKey,
   shardFinishedPrefix,
 } from './state.ts';
-import { RunStats } from '../core/run-stats.ts';
-import type { Log, S3Location } from '../core/types.ts';
-import type { PartCheckpoint, PartCounters, PartResult, RunClaim, RunReport, RunStatus, RunTotals, ShardResult } from './types.ts';
-
-export function sumCounters(parts: Array<{ counters: PartCounters; continuations: number }>): RunTotals {
-  const stats = new RunStats();
-  let continuations = 0;
-  for (const part of parts) {
-    stats.restore(part.counters);
-    continuations += part.continuations;
-  }
-  const { rowsRead, published, skipped, skippedByReason, failed, retries } = stats.counters();
-  return { rowsRead, published, skipped, skippedByReason, failed, retries, continuations };
-}
-
-/**
- * Writes the completion report once every part has a result, and returns it; undefined while
- * parts remain. Any worker that finishes a part may call it: the report is written only once.
- */
-export async function completeRunIfFinished(
-  s3: S3Client,
-  { manifest, run, sourceBucket, parts }: { manifest: S3Location; run: RunFolder; sourceBucket: string; parts: number },
-  log: Log,
-  /** Hears of the report when this call is the one that wrote it. */
-  onWritten?: (report: RunReport) => void,
-): Promise<RunReport | undefined> {
-  if ((await countFinished(s3, run.bucket, finishedPrefix(run))) < parts) return undefined;
-  const existing = await getJson<RunReport>(s3, run.bucket, reportKey(run));
-  if (existing) return existing.value;
-  const claim = (await getJson<RunClaim>(s3, run.bucket, claimKey(run)))?.value;
-  const partResults: PartResult[] = [];
-  for await (const result of finishedResults<PartResult>(s3, run.bucket, finishedPrefix(run))) partResults.push(result);
-  partResults.sort((a, b) => a.part - b.part);
-  const failedParts = partResults.filter((result) => result.status === 'failed').map((result) => result.part);
-  const report: RunReport = {
-    manifest: formatS3Uri(manifest),
-    sourceBucket,
-    status: failedParts.length > 0 ? 'failed' : 'complete',
-    parts,
-    shards: partResults.reduce((sum, result) => sum + (result.shards?.length ?? 1), 0),
-    failedParts,
-    startedAt: claim?.claimedAt ?? partResults[0]?.startedAt ?? new Date().toISOString(),
-    endedAt: new Date().toISOString(),
-    totals: sumCounters(partResults),
-    ...(claim?.baseline && { baseline: claim.baseline }),
-    partResults,
-  };
-  if ((await putJson(s3, run.bucket, reportKey(run), report, { ifNoneMatch: '*' })) === undefined) {
-    return (await getJson<RunReport>(s3, run.bucket, reportKey(run)))?.value ?? report;
-  }
-  // Bounded whatever the number of parts: the details stay in report.json.
-  const { partResults: _, failedParts: failed, ...rest } = report;
-  const logged = { ...rest, failedParts: failed.length, ...(failed.length > 0 && { firstFailedParts: failed.slice(0, 10) }) };
-  if (report.status === 'complete') log.info('inventory run finished', logged);
-  else log.error('inventory run finished with failed parts', logged);
-  onWritten?.(report);
-  return report;
-}
+import type { S3Location } from '../core/types.ts';
+import type { PartCheckpoint, PartCounters, PartResult, RunClaim, RunReport, RunStatus, ShardResult } from './types.ts';
 
 export async function runStatus(s3: S3Client, manifest: S3Location, store?: RunStateStore): Promise<RunStatus> {
   const run = runFolder(manifest, store);

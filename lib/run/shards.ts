@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { VerifiedFile } from '../inventory/data-file.ts';
 import type { PartTask, ShardRange } from './part-task.ts';
-import { finishedKey, finishedResults, putJson, shardFinishedPrefix, type WriteCondition } from './state.ts';
+import { countFinished, finishedKey, finishedResults, putJson, shardFinishedPrefix, type WriteCondition } from './state.ts';
 import { RunStats } from '../core/run-stats.ts';
 import type { Log } from '../core/types.ts';
 import type { PartResult, ShardResult, WorkResult } from './types.ts';
@@ -72,6 +72,8 @@ export async function recordResult(s3: S3Client, task: PartTask, result: WorkRes
 export async function completeShardedPart(s3: S3Client, task: PartTask, log: Log): Promise<void> {
   if (!task.shard) return;
   const run = task.run;
+  // One listing call while shards remain; their results are read once, by the shard that finds them all.
+  if ((await countFinished(s3, run.bucket, shardFinishedPrefix(run, task.part))) < task.shard.count) return;
   const shards: ShardResult[] = [];
   for await (const result of finishedResults<ShardResult>(s3, run.bucket, shardFinishedPrefix(run, task.part))) shards.push(result);
   if (shards.length < task.shard.count) return;

@@ -14,7 +14,9 @@ import { httpStatusOf, isNoSuchKey } from '../core/aws-errors.ts';
  *
  * - `claim.json`: the run exists; created once with `If-None-Match: *`.
  * - `parts/<n>.json`: checkpoint of part n, the lease of the worker on it (`If-Match` updates).
- * - `finished/<n>.json`: result of part n, done or failed; counting them tells when all are done.
+ * - `finished/<g>/<n>.json`: result of part n (in group g of `PARTS_PER_GROUP`), done or failed.
+ * - `groups/<g>.json`: the summary of group g, written by the part that completed it; counting
+ *   them tells when every part is done.
  * - `shards/<n>/<s>.json` and `shards/<n>/finished/<s>.json`: checkpoint and result of shard s of a
  *   part split into row ranges; the part's result is written when all its shards have one.
  * - `report.json`: the completion report, written once.
@@ -46,10 +48,23 @@ export function runStateStoreFromEnvironment(env: NodeJS.ProcessEnv): RunStateSt
   return { bucket, prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/` };
 }
 
+/**
+ * Parts are counted in groups of this many: a finishing part lists its group's results (one
+ * listing call), the part that completes a group writes the group's summary, and the run is done
+ * when every group has one. Completion so costs a bounded number of requests per part, whatever
+ * the number of parts.
+ */
+export const PARTS_PER_GROUP = 1_000;
+
 const partName = (part: number) => String(part).padStart(6, '0');
 const shardName = (shard: number) => String(shard).padStart(4, '0');
+const groupName = (group: number) => String(group).padStart(4, '0');
+export const groupOf = (part: number) => Math.floor(part / PARTS_PER_GROUP);
 export const claimKey = (run: RunFolder) => `${run.prefix}claim.json`;
 export const finishedPrefix = (run: RunFolder) => `${run.prefix}finished/`;
+export const groupFinishedPrefix = (run: RunFolder, group: number) => `${finishedPrefix(run)}${groupName(group)}/`;
+export const groupsPrefix = (run: RunFolder) => `${run.prefix}groups/`;
+export const groupSummaryKey = (run: RunFolder, group: number) => `${groupsPrefix(run)}${groupName(group)}.json`;
 export const shardFinishedPrefix = (run: RunFolder, part: number) => `${run.prefix}shards/${partName(part)}/finished/`;
 
 /** Checkpoint (the lease) of a part, or of one shard of it. */
@@ -61,7 +76,9 @@ export function checkpointKey(run: RunFolder, part: number, shard?: number): str
 
 /** Result of a part, or of one shard of it. */
 export function finishedKey(run: RunFolder, part: number, shard?: number): string {
-  return shard === undefined ? `${finishedPrefix(run)}${partName(part)}.json` : `${shardFinishedPrefix(run, part)}${shardName(shard)}.json`;
+  return shard === undefined
+    ? `${groupFinishedPrefix(run, groupOf(part))}${partName(part)}.json`
+    : `${shardFinishedPrefix(run, part)}${shardName(shard)}.json`;
 }
 export const reportKey = (run: RunFolder) => `${run.prefix}report.json`;
 

@@ -31,6 +31,8 @@ export interface RunClaim {
   expiresAt: string;
   /** `claimed` while the tasks are being queued, `queued` once they all are, `released` after a failure. */
   status: 'claimed' | 'queued' | 'released';
+  /** Tasks of parts 0 to `queued` - 1 are on the work queue: a fan-out taken over resumes there. */
+  queued?: number;
   /** `changed` mode: the run published the difference from this one, or everything (`none`). */
   baseline?: Baseline | 'none';
 }

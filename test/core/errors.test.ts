@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as errors from '../../lib/core/errors.ts';
-import { exitCodeOf } from '../../lib/cli/command-line.ts';
 
-const { EXIT_BAD_INPUT, EXIT_RUN_FAILED } = errors;
+const { EXIT_BAD_INPUT, EXIT_RUN_FAILED, exitCodeOf } = errors;
 
 /** Every error class and the exit code a command ends with when it is thrown. */
 const EXPECTED: Record<string, [() => errors.PipelineError, number]> = {

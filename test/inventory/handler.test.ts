@@ -8,6 +8,8 @@ import { eventBridgeObjectCreated, objectCreatedEvent } from '../../lib/inventor
 import { encodeS3Key } from '../../lib/core/key-encoding.ts';
 import type { S3Location } from '../../lib/core/types.ts';
 import { bucketKeys, useEmulator } from '../support/emulator.ts';
+import { createAwsClients } from '../../lib/core/aws-clients.ts';
+import { fetchManifest } from '../../lib/inventory/manifest.ts';
 
 const aws = useEmulator();
 let handler: typeof import('../../handlers/inventory.ts').handler;
@@ -71,11 +73,23 @@ describe('inventory handler (fan-out)', () => {
     expect(await aws.drain(workQueueUrl)).toHaveLength(2);
   });
 
-  it('throws when a manifest cannot be read, so that Lambda retries the event', async () => {
+  it('refuses a manifest that does not exist by name, without an error that Lambda would retry for nothing', async () => {
     const event = objectCreatedEvent({ bucket: 'handler-inventory', key: 'gone/handler-source/daily/2026-01-01T00-00Z/manifest.json' }, 1);
-    await expect(handler(event)).rejects.toThrow(
-      /manifest s3:\/\/handler-inventory\/gone\/handler-source\/daily\/2026-01-01T00-00Z\/manifest.json could not be read/,
-    );
+    expect(await handler(event)).toEqual({
+      runs: [],
+      refused: [
+        {
+          manifest: 's3://handler-inventory/gone/handler-source/daily/2026-01-01T00-00Z/manifest.json',
+          error: expect.stringMatching(/could not be read: NoSuchKey/),
+        },
+      ],
+    });
+  });
+
+  it('marks a manifest read that got no answer as transient, which the handler throws for Lambda to retry', async () => {
+    const s3 = createAwsClients({ concurrency: 1, endpointUrl: 'http://127.0.0.1:1' }).s3;
+    const read = fetchManifest(s3, { bucket: 'b', key: 'p/b/c/2026-01-01T00-00Z/manifest.json' });
+    await expect(read).rejects.toMatchObject({ transient: true, message: expect.stringMatching(/could not be read: .*ECONNREFUSED/) });
   });
 
   it('rejects an event that is not an S3 notification', async () => {

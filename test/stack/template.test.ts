@@ -151,7 +151,7 @@ describe('the packaged stack, default parameters', () => {
 
   it('runs Node.js 24 on arm64 with plain-string environments, timeouts and log retention', () => {
     for (const [id, timeout, memory] of [
-      ['InventoryLambdaFunction', 60, 512],
+      ['InventoryLambdaFunction', 900, 1024],
       ['WorkerLambdaFunction', 900, 1769],
       ['DeadLetterLambdaFunction', 60, 256],
       ['StatusLambdaFunction', 60, 256],

@@ -33,24 +33,11 @@ const MIN_ROW_BYTES = 4;
  */
 export const csvFormat: DataFileFormat = {
   async *open(s3: S3Client, dataFile: DataFile, options: OpenOptions): AsyncGenerator<RowBatch> {
-    const { startRow, etag, stats, selection, onPastEnd, outOfTime } = options;
-    const uri = formatS3Uri({ bucket: dataFile.bucket, key: dataFile.file.key });
-    const { chunks } = await openDataFile(s3, dataFile.bucket, dataFile.file, { stats, ...(etag && { ifMatch: etag }) });
-    const decompressed = skipRows(startRow, { ...(onPastEnd && { onPastEnd }), ...(outOfTime && { outOfTime }), uri });
-    const streaming = pipeline(Readable.from(chunks, { objectMode: false }), createGunzip(GUNZIP_OPTIONS), decompressed);
-    // Errors reach the loop below through the last stream; this only keeps an early exit from
-    // leaving an unhandled rejection behind.
-    streaming.catch(() => {});
-    const reading: CsvReading = { uri, columns: dataFile.columns, selection };
-    try {
-      // Inventory CSV has no header and quotes every field; reports may end with blank lines.
-      for await (const records of csvRecordBatches(decompressed, startRow)) yield new CsvRows(records, reading);
-      await streaming;
-    } catch (error) {
-      throw asDataFileError(error, uri);
-    } finally {
-      decompressed.destroy();
-    }
+    const { chunks } = await openDataFile(s3, dataFile.bucket, dataFile.file, {
+      stats: options.stats,
+      ...(options.etag && { ifMatch: options.etag }),
+    });
+    yield* csvBatches(chunks, formatS3Uri({ bucket: dataFile.bucket, key: dataFile.file.key }), dataFile.columns, options);
   },
 
   /**
@@ -68,6 +55,33 @@ export const csvFormat: DataFileFormat = {
     return { rows: Math.min(most, Math.ceil((counter.rows * file.size) / Math.max(sample.length, 1))), etag, estimated: true };
   },
 };
+
+/**
+ * The rows of a gzipped CSV data file from its compressed bytes: gunzip (every member), the rows
+ * before `startRow` dropped by counting, then a chunk's records per batch.
+ */
+export async function* csvBatches(
+  chunks: AsyncIterable<Buffer>,
+  uri: string,
+  columns: ColumnPositions,
+  { startRow, selection, onPastEnd, outOfTime }: Omit<OpenOptions, 'etag' | 'stats'>,
+): AsyncGenerator<RowBatch> {
+  const decompressed = skipRows(startRow, { ...(onPastEnd && { onPastEnd }), ...(outOfTime && { outOfTime }), uri });
+  const streaming = pipeline(Readable.from(chunks, { objectMode: false }), createGunzip(GUNZIP_OPTIONS), decompressed);
+  // Errors reach the loop below through the last stream; this only keeps an early exit from
+  // leaving an unhandled rejection behind.
+  streaming.catch(() => {});
+  const reading: CsvReading = { uri, columns, selection };
+  try {
+    // Inventory CSV has no header and quotes every field; reports may end with blank lines.
+    for await (const records of csvRecordBatches(decompressed, startRow)) yield new CsvRows(records, reading);
+    await streaming;
+  } catch (error) {
+    throw asDataFileError(error, uri);
+  } finally {
+    decompressed.destroy();
+  }
+}
 
 /** The first bytes of a gzipped file, inflated as far as they go, within a bound. */
 function inflateSample(sample: Buffer, uri: string): Buffer {

@@ -21,37 +21,9 @@ const BATCH_ROWS = 8_192;
  * inside the file skips whole stripes without fetching them, and rows within its first stripe.
  */
 export const orcFormat: DataFileFormat = {
-  async *open(s3: S3Client, dataFile: DataFile, { startRow, etag, stats, selection, onPastEnd }: OpenOptions): AsyncGenerator<RowBatch> {
-    const uri = formatS3Uri({ bucket: dataFile.bucket, key: dataFile.file.key });
-    const orc = await openOrc(s3ByteSource(s3, dataFile.bucket, dataFile.file, { ...(etag && { etag }), stats }), uri);
-    const columns = neededColumns((name) => orc.has(name), selection, uri);
-    if (startRow > orc.rows) onPastEnd?.(orc.rows);
-    const wanted = stripesFrom(orc, startRow);
-    const inflateAhead = (readers: Map<string, ColumnReader>) =>
-      orcCall(() => Promise.all([...readers.values()].map((reader) => reader.inflateAhead())), uri);
-    const fetch = async ({ index, rows, skip }: (typeof wanted)[number]) => {
-      const readers = await orcCall(() => orc.stripe(index, columns), uri);
-      await inflateAhead(readers);
-      return { rows, skip, readers };
-    };
-    const size = ({ index }: (typeof wanted)[number]) => {
-      const stripe = orc.stripes[index] as StripeInformation;
-      return stripe.dataLength + stripe.footerLength;
-    };
-    for await (const { rows, skip, readers } of readAhead(wanted, fetch, size)) {
-      const batch = (count: number) => new Map(columns.map((name) => [name, readers.get(name)?.read(count) ?? []]));
-      if (skip > 0) orcCall(() => batch(skip), uri);
-      for (let left = rows - skip; left > 0; left -= BATCH_ROWS) {
-        const count = Math.min(left, BATCH_ROWS);
-        await inflateAhead(readers);
-        yield new ColumnarRows(
-          count,
-          orcCall(() => batch(count), uri),
-          selection,
-          uri,
-        );
-      }
-    }
+  async *open(s3: S3Client, dataFile: DataFile, { etag, stats, ...options }: OpenOptions): AsyncGenerator<RowBatch> {
+    const source = s3ByteSource(s3, dataFile.bucket, dataFile.file, { ...(etag && { etag }), stats });
+    yield* orcBatches(source, formatS3Uri({ bucket: dataFile.bucket, key: dataFile.file.key }), options);
   },
 
   /** MD5 and size of the bytes, at download speed; then the rows of each stripe, from the footer. */
@@ -62,6 +34,44 @@ export const orcFormat: DataFileFormat = {
     return { rows: orc.rows, etag, blocks: orc.stripes.map((stripe) => stripe.rows) };
   },
 };
+
+/** The rows of an ORC data file from its bytes, read by ranges: its tail first, then the stripes from `startRow` on. */
+export async function* orcBatches(
+  source: ByteSource,
+  uri: string,
+  { startRow, selection, onPastEnd }: Omit<OpenOptions, 'etag' | 'stats'>,
+): AsyncGenerator<RowBatch> {
+  const orc = await openOrc(source, uri);
+  const columns = neededColumns((name) => orc.has(name), selection, uri);
+  if (startRow > orc.rows) onPastEnd?.(orc.rows);
+  const wanted = stripesFrom(orc, startRow);
+  const inflateAhead = (readers: Map<string, ColumnReader>) =>
+    orcCall(() => Promise.all([...readers.values()].map((reader) => reader.inflateAhead())), uri);
+  const fetch = async ({ index, rows, skip }: (typeof wanted)[number]) => {
+    const readers = await orcCall(() => orc.stripe(index, columns), uri);
+    await inflateAhead(readers);
+    return { rows, skip, readers };
+  };
+  const size = ({ index }: (typeof wanted)[number]) => {
+    const stripe = orc.stripes[index] as StripeInformation;
+    return stripe.dataLength + stripe.footerLength;
+  };
+  for await (const { rows, skip, readers } of readAhead(wanted, fetch, size)) {
+    const batch = (count: number) => new Map(columns.map((name) => [name, readers.get(name)?.read(count) ?? []]));
+    // Rows before the start are decoded and dropped a batch at a time, however many a stripe claims.
+    for (let left = skip; left > 0; left -= BATCH_ROWS) orcCall(() => batch(Math.min(left, BATCH_ROWS)), uri);
+    for (let left = rows - skip; left > 0; left -= BATCH_ROWS) {
+      const count = Math.min(left, BATCH_ROWS);
+      await inflateAhead(readers);
+      yield new ColumnarRows(
+        count,
+        orcCall(() => batch(count), uri),
+        selection,
+        uri,
+      );
+    }
+  }
+}
 
 /** The stripes a read from `startRow` reads, with the rows of each it skips. */
 function stripesFrom(orc: OrcFile, startRow: number): Array<{ index: number; rows: number; skip: number }> {

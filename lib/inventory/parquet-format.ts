@@ -35,25 +35,9 @@ const PAGE_FIELDS: ReadonlySet<string> = new Set(['2', '3', '5.1', '7.1', '8.1',
  * skips whole row groups without fetching them. Memory follows the size of one row group.
  */
 export const parquetFormat: DataFileFormat = {
-  async *open(s3: S3Client, dataFile: DataFile, { startRow, etag, stats, selection, onPastEnd }: OpenOptions): AsyncGenerator<RowBatch> {
-    const uri = formatS3Uri({ bucket: dataFile.bucket, key: dataFile.file.key });
+  async *open(s3: S3Client, dataFile: DataFile, { etag, stats, ...options }: OpenOptions): AsyncGenerator<RowBatch> {
     const source = s3ByteSource(s3, dataFile.bucket, dataFile.file, { ...(etag && { etag }), stats });
-    const file = asyncBuffer(source);
-    const metadata = await readMetadata(source, uri);
-    const names = new Set(metadata.schema.slice(1).map((element) => element.name));
-    const columns = neededColumns((name) => names.has(name), selection, uri);
-    const rowsInFile = Number(metadata.num_rows);
-    if (startRow > rowsInFile) onPastEnd?.(rowsInFile);
-    const wanted = groupsFrom(metadata, columns, startRow, uri);
-    const fetch = async (group: WantedGroup) => ({ group, bytes: await source.read(group.start, group.end) });
-    for await (const { group, bytes } of readAhead(wanted, fetch, (group) => group.end - group.start)) {
-      const { rowStart, rowEnd } = group;
-      checkPages(group, bytes, uri);
-      const values = await readRows({ file: withBytes(file, group.start, bytes), metadata, columns, rowStart, rowEnd }, uri);
-      for (let from = 0; from < rowEnd - rowStart; from += BATCH_ROWS) {
-        yield batchOf(values, from, Math.min(BATCH_ROWS, rowEnd - rowStart - from), selection, uri);
-      }
-    }
+    yield* parquetBatches(source, formatS3Uri({ bucket: dataFile.bucket, key: dataFile.file.key }), options);
   },
 
   /** MD5 and size of the bytes, at download speed; then the rows of each row group, from the footer. */
@@ -64,6 +48,30 @@ export const parquetFormat: DataFileFormat = {
     return { rows: Number(metadata.num_rows), etag, blocks: metadata.row_groups.map((group) => Number(group.num_rows)) };
   },
 };
+
+/** The rows of a Parquet data file from its bytes, read by ranges: footer first, then the row groups from `startRow` on. */
+export async function* parquetBatches(
+  source: ByteSource,
+  uri: string,
+  { startRow, selection, onPastEnd }: Omit<OpenOptions, 'etag' | 'stats'>,
+): AsyncGenerator<RowBatch> {
+  const file = asyncBuffer(source);
+  const metadata = await readMetadata(source, uri);
+  const names = new Set(metadata.schema.slice(1).map((element) => element.name));
+  const columns = neededColumns((name) => names.has(name), selection, uri);
+  const rowsInFile = Number(metadata.num_rows);
+  if (startRow > rowsInFile) onPastEnd?.(rowsInFile);
+  const wanted = groupsFrom(metadata, columns, startRow, uri);
+  const fetch = async (group: WantedGroup) => ({ group, bytes: await source.read(group.start, group.end) });
+  for await (const { group, bytes } of readAhead(wanted, fetch, (group) => group.end - group.start)) {
+    const { rowStart, rowEnd } = group;
+    checkPages(group, bytes, uri);
+    const values = await readRows({ file: withBytes(file, group.start, bytes), metadata, columns, rowStart, rowEnd }, uri);
+    for (let from = 0; from < rowEnd - rowStart; from += BATCH_ROWS) {
+      yield batchOf(values, from, Math.min(BATCH_ROWS, rowEnd - rowStart - from), selection, uri);
+    }
+  }
+}
 
 function asyncBuffer(source: ByteSource): AsyncBuffer {
   return { byteLength: source.size, slice: async (start, end = source.size) => arrayBufferOf(await source.read(start, end)) };

@@ -291,6 +291,41 @@ describe('publishInventoryReport', () => {
     expect(await aws.drain(queueUrl)).toHaveLength(97);
   });
 
+  describe("a report publishes only its own bucket's keys", () => {
+    it('never publishes a row naming another bucket: counted as otherBucket, named, and the run fails', async () => {
+      const manifest = await rawReport(
+        'Bucket, Key',
+        `"${SOURCE}","a.jpg"\n"payroll","salaries.csv"\n"${SOURCE}","b.jpg"\n"payroll","x"\n`,
+      );
+      const queueUrl = await newQueue();
+      const error = (await publishInventoryReport(manifest, aws.context(queueUrl)).catch(
+        (caught: unknown) => caught,
+      )) as RunFailedError<InventorySummary>;
+      expect(error).toBeInstanceOf(RunFailedError);
+      expect(error.message).toContain('2 rows named another bucket than the report\'s source bucket ("payroll"), and were not published');
+      expect(error.summary).toMatchObject({ rowsRead: 4, published: 2, skippedByReason: { otherBucket: 2 }, otherBuckets: ['payroll'] });
+      expect(keysOf(await aws.drain(queueUrl))).toEqual(['a.jpg', 'b.jpg']);
+    });
+
+    it('refuses, before reading a row, a manifest whose sourceBucket is not the bucket its path names', async () => {
+      const manifest = await rawReport('Bucket, Key', '"payroll","salaries.csv"\n', undefined, { sourceBucket: 'payroll' });
+      const queueUrl = await newQueue();
+      await expect(publishInventoryReport(manifest, aws.context(queueUrl))).rejects.toThrow(
+        /field "sourceBucket" names "payroll", but the report lies under "photos": .*not one S3 wrote/,
+      );
+      expect(await aws.drain(queueUrl)).toEqual([]);
+    });
+
+    it("refuses a manifest naming a data file outside its configuration's data folder", async () => {
+      for (const dataKey of [(base: string) => `${base}/elsewhere/part-0.csv.gz`, () => 'raw/other-source/daily/data/part-0.csv.gz']) {
+        const manifest = await rawReport('Bucket, Key', `"${SOURCE}","a.jpg"\n`, undefined, { dataKey });
+        await expect(publishInventoryReport(manifest, aws.context(await newQueue()))).rejects.toThrow(
+          /data file "raw\/.+part-0\.csv\.gz" lies outside the report's folder raw\/photos\/raw-\d+\/data\//,
+        );
+      }
+    });
+  });
+
   describe('a continuation after failed sends', () => {
     /** The summary of a run that failed; its counts add up to the rows it read. */
     async function failedRun(run: Promise<InventorySummary>): Promise<InventorySummary> {
@@ -419,14 +454,20 @@ describe('BatchPublisher', () => {
 });
 
 /** A report written by hand, not by our writer: one gzip data file of the given CSV text. */
-async function rawReport(fileSchema: string, csv: string, md5?: string): Promise<S3Location> {
+/** A report of hand-written CSV in S3's layout; `forged` changes what S3 would never write. */
+async function rawReport(
+  fileSchema: string,
+  csv: string,
+  md5?: string,
+  forged: { sourceBucket?: string; dataKey?: (base: string) => string } = {},
+): Promise<S3Location> {
   const data = gzipSync(csv);
   const base = `raw/${SOURCE}/raw-${(queueCount += 1)}`;
-  const dataKey = `${base}/data/part-0.csv.gz`;
+  const dataKey = forged.dataKey?.(base) ?? `${base}/data/part-0.csv.gz`;
   await putObject(aws.s3, INVENTORY, dataKey, data);
   const manifestKey = `${base}/2026-11-28T00-00Z/manifest.json`;
   const manifest = {
-    sourceBucket: SOURCE,
+    sourceBucket: forged.sourceBucket ?? SOURCE,
     destinationBucket: `arn:aws:s3:::${INVENTORY}`,
     version: '2016-11-30',
     creationTimestamp: '1795838400000',

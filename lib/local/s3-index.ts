@@ -23,17 +23,21 @@ interface S3StoreLike {
   listObjects(bucket: string, options?: ListOptions): Listing;
 }
 
-/** A bucket's objects, with their keys sorted in S3's order again only after they changed. */
+/**
+ * A bucket's objects, with their keys kept sorted in S3's order: sorted once, then a new key is
+ * put in its place (a binary search and one move), so that writes between listings, as a run's
+ * state makes them, do not sort the bucket again each time.
+ */
 class IndexedObjects extends Map<string, StoredObject> {
   #sorted: string[] | undefined;
 
   override set(key: string, value: StoredObject): this {
-    if (!this.has(key)) this.#sorted = undefined;
+    if (this.#sorted && !this.has(key)) this.#sorted.splice(firstAtOrAbove(this.#sorted, key), 0, key);
     return super.set(key, value);
   }
 
   override delete(key: string): boolean {
-    if (this.has(key)) this.#sorted = undefined;
+    if (this.#sorted && this.has(key)) this.#sorted.splice(firstAtOrAbove(this.#sorted, key), 1);
     return super.delete(key);
   }
 
@@ -50,7 +54,7 @@ class IndexedObjects extends Map<string, StoredObject> {
 
 /**
  * The emulator's S3 store, listing as S3 does: keys in UTF-8 byte order, each page found by binary
- * search in an index kept until the bucket changes. fauxqs 2.4.1 sorts the whole bucket on every
+ * search in an index kept in order as the bucket changes. fauxqs 2.4.1 sorts the whole bucket on every
  * ListObjectsV2 call, in locale order ("a" before "B"): a listing of 50,000 keys then costs the
  * emulator 50 sorts of 50,000 keys, and a lister that stops at the end of its range misses keys.
  */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RunStats } from '../core/run-stats.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
@@ -8,6 +9,7 @@ import {
   finishedResults,
   getJson,
   groupFinishedPrefix,
+  groupLockKey,
   groupOf,
   groupSummaryKey,
   groupsPrefix,
@@ -84,11 +86,16 @@ export async function completeRunIfFinished(
   return report;
 }
 
-/** Whether every part of `group` has a result; the first call that finds so writes the group's summary. */
+/**
+ * Whether `group` is complete and summed up. The call that finds all its results takes the
+ * group's lock and writes its summary; a call that finds the lock taken leaves it to its holder,
+ * unless the holder has been silent long enough to have died, when it takes the lock over.
+ */
 async function completeGroup(s3: S3Client, run: RunFolder, group: number, parts: number): Promise<boolean> {
   const expected = Math.min(PARTS_PER_GROUP, parts - group * PARTS_PER_GROUP);
   if ((await countFinished(s3, run.bucket, groupFinishedPrefix(run, group))) < expected) return false;
   if (await getJson<GroupSummary>(s3, run.bucket, groupSummaryKey(run, group))) return true;
+  if (!(await lockGroup(s3, run, group))) return false;
   const partResults: PartResult[] = [];
   for await (const result of finishedResults<PartResult>(s3, run.bucket, groupFinishedPrefix(run, group))) partResults.push(result);
   partResults.sort((a, b) => a.part - b.part);
@@ -99,9 +106,22 @@ async function completeGroup(s3: S3Client, run: RunFolder, group: number, parts:
     failedParts: partResults.filter((result) => result.status === 'failed').map((result) => result.part),
     partResults,
   };
-  // A concurrent completer of the same group writes the same summary: either one stands.
+  // A completer that took a stale lock over writes the same summary: either one stands.
   await putJson(s3, run.bucket, groupSummaryKey(run, group), summary, { ifNoneMatch: '*' });
   return true;
+}
+
+/** How long a group's lock holds before another call may take it over: summing 1,000 results takes seconds. */
+const GROUP_LOCK_MS = 120_000;
+
+/** Takes the lock of summing up `group`: created if absent, or taken over once stale. */
+async function lockGroup(s3: S3Client, run: RunFolder, group: number): Promise<boolean> {
+  const key = groupLockKey(run, group);
+  const lock = { takenAt: new Date().toISOString(), by: randomUUID() };
+  if ((await putJson(s3, run.bucket, key, lock, { ifNoneMatch: '*' })) !== undefined) return true;
+  const held = await getJson<{ takenAt: string }>(s3, run.bucket, key);
+  if (!held || Date.now() - Date.parse(held.value.takenAt) < GROUP_LOCK_MS) return false;
+  return (await putJson(s3, run.bucket, key, lock, { ifMatch: held.etag })) !== undefined;
 }
 
 /** The run's report from its groups' summaries, read one at a time: memory holds totals and failed results only. */

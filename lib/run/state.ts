@@ -15,8 +15,8 @@ import { httpStatusOf, isNoSuchKey } from '../core/aws-errors.ts';
  * - `claim.json`: the run exists; created once with `If-None-Match: *`.
  * - `parts/<n>.json`: checkpoint of part n, the lease of the worker on it (`If-Match` updates).
  * - `finished/<g>/<n>.json`: result of part n (in group g of `PARTS_PER_GROUP`), done or failed.
- * - `groups/<g>.json`: the summary of group g, written by the part that completed it; counting
- *   them tells when every part is done.
+ * - `groups/<g>.json`: the summary of group g, written by the part that completed it (holding
+ *   `group-locks/<g>.json`); counting them tells when every part is done.
  * - `shards/<n>/<s>.json` and `shards/<n>/finished/<s>.json`: checkpoint and result of shard s of a
  *   part split into row ranges; the part's result is written when all its shards have one.
  * - `report.json`: the completion report, written once.
@@ -65,6 +65,8 @@ export const finishedPrefix = (run: RunFolder) => `${run.prefix}finished/`;
 export const groupFinishedPrefix = (run: RunFolder, group: number) => `${finishedPrefix(run)}${groupName(group)}/`;
 export const groupsPrefix = (run: RunFolder) => `${run.prefix}groups/`;
 export const groupSummaryKey = (run: RunFolder, group: number) => `${groupsPrefix(run)}${groupName(group)}.json`;
+/** Held by the call that sums a group up; outside `groups/`, which counts the summaries. */
+export const groupLockKey = (run: RunFolder, group: number) => `${run.prefix}group-locks/${groupName(group)}.json`;
 export const shardFinishedPrefix = (run: RunFolder, part: number) => `${run.prefix}shards/${partName(part)}/finished/`;
 
 /** Checkpoint (the lease) of a part, or of one shard of it. */

@@ -11,7 +11,7 @@ import { StreamInput } from '../../lib/inventory/orc/input.ts';
 import { IntRleV1, IntRleV2 } from '../../lib/inventory/orc/rle.ts';
 import { parquetBatches } from '../../lib/inventory/parquet-format.ts';
 import { bufferSource } from '../../lib/inventory/ranged-source.ts';
-import { parquetFile } from '../support/parquet-file.ts';
+import { parquetFile, varint } from '../support/parquet-file.ts';
 
 /**
  * Files crafted to exhaust a reader, each with sizes and checksums a manifest could vouch for:
@@ -222,14 +222,3 @@ describe('CSV lines without end', () => {
     expect(grew).toBeLessThan(MEMORY_BOUND);
   });
 });
-
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest >= 0x80) {
-    bytes.push((rest % 0x80) | 0x80);
-    rest = Math.floor(rest / 0x80);
-  }
-  bytes.push(rest);
-  return bytes;
-}

@@ -8,7 +8,8 @@ type Field = [id: number, type: number, bytes: Buffer];
 
 const T = { I32: 5, I64: 6, BINARY: 8, LIST: 9, STRUCT: 12 } as const;
 
-function varint(value: number): Buffer {
+/** An unsigned base-128 varint, as protobuf, Thrift and ORC write them. */
+export function varint(value: number): Buffer {
   const bytes: number[] = [];
   let rest = value;
   while (rest >= 0x80) {

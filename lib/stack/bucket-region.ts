@@ -67,7 +67,7 @@ export async function assertReportsReadable(s3: S3Client, bucket: string, prefix
         ? 'does not exist'
         : `cannot be listed under "${under}" by this account (${name}${status ? ` ${status}` : ''}: ${message}): for another ` +
           "account's bucket, its owner's bucket policy must grant this account s3:ListBucket and s3:GetObject there " +
-          '(README, "Adopting an inventory")';
+          '(docs/deploying.md, "Adopting an inventory")';
     throw new Error(`${ADOPTED_INVENTORY_BUCKET.name} "${bucket}" ${problem}`, { cause: error });
   }
 }

@@ -15,7 +15,7 @@ export async function assertQueueReachable(sqs: SQSClient, queueArn: string): Pr
     const status = httpStatusOf(error);
     throw new Error(
       `target queue ${queueArn} cannot be reached by this account (${code}${status ? ` ${status}` : ''}: ${message}): it must exist, ` +
-        'and a queue of another account must allow this account sqs:GetQueueUrl and sqs:SendMessage in its queue policy (README, "Deploy")',
+        'and a queue of another account must allow this account sqs:GetQueueUrl and sqs:SendMessage in its queue policy (docs/deploying.md, "Another account\'s queue or key")',
       { cause: error },
     );
   }

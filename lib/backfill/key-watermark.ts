@@ -27,11 +27,6 @@ export class KeyWatermark {
     return this.#settledThrough;
   }
 
-  /** A key failed: the range cannot be settled past it in this run. */
-  get held(): boolean {
-    return this.#held;
-  }
-
   /** Every key handed over or passed is settled, and none failed. */
   get settled(): boolean {
     return !this.#held && this.#head === this.#queue.length;

@@ -60,8 +60,8 @@ export function skipRows(rows: number, { onPastEnd, outOfTime, uri }: SkipOption
       if (outOfTime?.()) {
         return done(
           new DataFileError(
-            `data file ${uri}: the time ran out after skipping ${counter.rows} of the ${rows} rows before this read's first; ` +
-              'a gzipped file cannot be read from the middle, so a shard that starts this deep cannot be read in one invocation (raise SHARD_ROWS to make fewer, or the function timeout)',
+            `data file ${uri}: the time ran out after skipping ${counter.rows} of the ${rows} rows before this read's first: ` +
+              'a gzipped file cannot be read from the middle, and one invocation cannot count its way this deep',
           ),
         );
       }

@@ -37,4 +37,15 @@ describe('skipRows', () => {
       }
     }
   });
+
+  it('fails by name, with how far it got, once the read is out of time before the skip ends', async () => {
+    let chunksSeen = 0;
+    const skip = skipRows(4, { uri: 's3://b/k', outOfTime: () => chunksSeen++ >= 2 });
+    const reading = Readable.from(chunks(CSV, [9, 18, 27]))
+      .pipe(skip)
+      .toArray();
+    await expect(reading).rejects.toThrow(
+      "data file s3://b/k: the time ran out after skipping 2 of the 4 rows before this read's first: a gzipped file cannot be read from the middle",
+    );
+  });
 });

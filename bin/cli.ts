@@ -313,6 +313,8 @@ function parseJsonOption(option: string, value: string): unknown {
 
 interface PrintedSummary extends JobSummary {
   error?: string;
+  ranges?: number;
+  rangesWithKeys?: number;
   continuation?: unknown;
   inFlight?: number;
   files?: DataFileProgress[];
@@ -335,6 +337,7 @@ function printSummary(summary: PrintedSummary, json: boolean): void {
     `Rows read ${summary.rowsRead}; skipped ${summary.skipped}${reasons.length ? ` (${reasons.join(', ')})` : ''}; ` +
       `failed ${summary.failed}; re-sent ${summary.retries}.`,
   );
+  if (summary.ranges !== undefined) console.log(`Key ranges listed ${summary.ranges}, ${summary.rangesWithKeys ?? 0} of them with keys.`);
   if (summary.done === false) {
     for (const file of summary.files ?? []) {
       console.log(`Data file ${file.file} (${file.key}): ${file.done ? 'done' : `${file.rowsDone} rows done`}.`);

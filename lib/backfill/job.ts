@@ -25,8 +25,10 @@ export interface BackfillRequest {
 export interface BackfillSummary extends StatsSummary {
   bucket: string;
   prefix: string;
-  /** Key ranges listed in parallel by this run. */
+  /** Key ranges listed by this run: those it started with, and the pieces its splits made. */
   ranges: number;
+  /** The ranges in which it listed at least one key. */
+  rangesWithKeys: number;
   /** Every key of the bucket (or prefix) has been published. */
   done: boolean;
   /** Present when not done: pass it back to continue. */
@@ -70,6 +72,7 @@ export async function backfillBucket(
     bucket,
     prefix,
     ranges: listing.ranges,
+    rangesWithKeys: listing.rangesWithKeys,
     done: remaining.length === 0,
     ...(remaining.length > 0 && { continuation: { bucket, prefix, ranges: remaining } }),
     ...stats.toJSON(),

@@ -35,3 +35,41 @@ export function splitKeySpace(prefix = ''): KeyRange[] {
 export function isBeyondRange(key: string, range: KeyRange): boolean {
   return range.end !== undefined && compareUtf8(key, range.end) > 0;
 }
+
+/** The last code point of the run a key's character belongs to: digits, lower or upper case letters, other ASCII, the rest. */
+function runEnd(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return 0x39;
+  if (code >= 0x61 && code <= 0x7a) return 0x7a;
+  if (code >= 0x41 && code <= 0x5a) return 0x5a;
+  return code < 0x7f ? 0x7e : Math.min(code + 0x3f, 0x10ffff);
+}
+
+/**
+ * Where to cut the rest of a range whose listing returned a full page, from `first` to `last`
+ * (its keys in order), up to `end` (absent: open): at most `most` points, all after `last` and
+ * before `end`, in order. The page's keys vary first at one position after a shared prefix P; the
+ * keys to come most likely go on there, so the points are P followed by characters of the run
+ * `last`'s character belongs to (digits, or letters), the next one, then at steps that double:
+ * `(last, P+c+1]`, `(P+c+1, P+c+2]`, `(P+c+2, P+c+4]`, … `(P+c+2^k, end]`. Whatever the keys, the
+ * pieces cover the rest exactly once; a piece that holds no key costs one listing call.
+ */
+export function splitPoints(first: string, last: string, end: string | undefined, most: number): string[] {
+  const a = [...first];
+  const b = [...last];
+  let shared = 0;
+  while (shared < a.length && a[shared] === b[shared]) shared += 1;
+  const varying = b[shared]?.codePointAt(0);
+  if (varying === undefined) return [];
+  const prefix = b.slice(0, shared).join('');
+  const points: string[] = [];
+  const runLast = runEnd(varying);
+  // The next character, then steps that double: near ones where keys most likely go on, few empty pieces past them.
+  for (let step = 1; varying + step <= runLast && points.length < most; step *= 2) {
+    const code = varying + step;
+    if (code >= 0xd800 && code <= 0xdfff) continue;
+    const point = prefix + String.fromCodePoint(code);
+    if (end !== undefined && compareUtf8(point, end) >= 0) break;
+    points.push(point);
+  }
+  return points;
+}

@@ -1,19 +1,28 @@
 import type { _Object } from '@aws-sdk/client-s3';
-import { mergeAsync } from '../core/merge-async.ts';
+import { AsyncMerge } from '../core/merge-async.ts';
+import { compareUtf8 } from '../core/utf8-order.ts';
 import type { RunStats } from '../core/run-stats.ts';
 import type { MessageField, ObjectDetails, ObjectRef } from '../core/types.ts';
 import type { PipelineContext } from '../publish/pipeline.ts';
-import type { KeyRange } from './key-ranges.ts';
+import { type KeyRange, splitPoints } from './key-ranges.ts';
 import { type HandedKey, KeyWatermark } from './key-watermark.ts';
 import { listKeyRange } from './range-listing.ts';
 
 interface RangeProgress {
+  /** Its end moves down when the range is split: its listing then stops at the new end. */
   range: KeyRange;
   /** How far the range is settled: a continuation lists it again after `settledThrough`. */
   mark: KeyWatermark;
   /** Listed to its end. */
   done: boolean;
+  /** At least one key of the range was listed. */
+  hadKeys: boolean;
 }
+
+/** A page of this many keys says the range goes on: its rest is split while there is room. */
+const FULL_PAGE = 1_000;
+/** Ranges listed at once by one process, unless told otherwise. */
+export const DEFAULT_RANGES_IN_FLIGHT = 32;
 
 /** A listed object on its way to the publisher, with its place in its range's watermark. */
 export interface ListedObject extends ObjectRef {
@@ -23,7 +32,10 @@ export interface ListedObject extends ObjectRef {
 
 /**
  * The key ranges of a backfill listed in parallel and merged page by page into batches of
- * objects, and how far each range got. When `signal` aborts, listing stops between two keys, once
+ * objects, and how far each range got. A range whose page comes back full is split where its keys
+ * vary (`splitPoints`): it goes on to the first point, and each piece after it becomes a range of
+ * its own, listed beside it, up to `rangesInFlight` at once; so the listing spreads over the
+ * bucket whatever its keys look like. When `signal` aborts, listing stops between two keys, once
  * this run has got past one (published, or skipped as unchanged), so that every run of a chain
  * makes progress whatever its budget; `remaining()` then gives each range not settled to its end
  * from the last key before the first one not published: a failed key is listed again, never skipped.
@@ -34,13 +46,18 @@ export class RangedListing {
   readonly #context: PipelineContext;
   readonly #stats: RunStats;
   readonly #since: number | undefined;
+  /** Every range, in key order: the pieces of a split follow the range they came from. */
   readonly #progress: RangeProgress[];
+  readonly #merge = new AsyncMerge<_Object[]>();
+  /** The merge's source index → the range it lists. */
+  readonly #sources = new Map<number, RangeProgress>();
+  readonly #rangesInFlight: number;
   readonly #stop = new AbortController();
   readonly #signal: AbortSignal | undefined;
   #listed = 0;
 
   constructor(
-    where: { bucket: string; prefix: string; ranges: KeyRange[]; modifiedSince?: Date },
+    where: { bucket: string; prefix: string; ranges: KeyRange[]; modifiedSince?: Date; rangesInFlight?: number },
     context: PipelineContext,
     stats: RunStats,
     signal?: AbortSignal,
@@ -50,24 +67,32 @@ export class RangedListing {
     this.#context = context;
     this.#stats = stats;
     this.#since = where.modifiedSince?.getTime();
-    this.#progress = where.ranges.map((range) => ({ range, mark: new KeyWatermark(range.startAfter), done: false }));
+    this.#rangesInFlight = where.rangesInFlight ?? DEFAULT_RANGES_IN_FLIGHT;
+    this.#progress = where.ranges.map((range) => this.#entry({ ...range }));
     this.#signal = signal;
     signal?.addEventListener('abort', () => this.#stopIfDue(), { once: true });
   }
 
+  /** Ranges listed by this run: those it was given, and the pieces its splits made. */
   get ranges(): number {
     return this.#progress.length;
+  }
+
+  /** Ranges in which this run listed at least one key. */
+  get rangesWithKeys(): number {
+    return this.#progress.filter((entry) => entry.hadKeys).length;
   }
 
   /** The objects listed, a page's worth at a time, up to a stop. */
   async *objects(): AsyncGenerator<ListedObject[]> {
     const stop = this.#stop.signal;
-    for await (const [index, objects] of mergeAsync(
-      this.#progress.map((entry) => this.#rangePages(entry)),
-      stop,
-    )) {
-      const entry = this.#progress[index] as RangeProgress;
+    for (const entry of this.#progress) this.#list(entry);
+    for await (const [index, page] of this.#merge.values(stop)) {
+      const entry = this.#sources.get(index) as RangeProgress;
       const batch: ListedObject[] = [];
+      // A page fetched before its range was split may reach past the range's new end.
+      const end = entry.range.end;
+      const objects = end === undefined ? page : page.filter((object) => compareUtf8(object.Key ?? '', end) <= 0);
       for (const object of objects) {
         if (stop.aborted) {
           // The rest of this page is listed again by the continuation.
@@ -78,8 +103,35 @@ export class RangedListing {
         const listed = this.#take(entry, object);
         if (listed) batch.push(listed);
       }
+      if (objects.length === FULL_PAGE && !stop.aborted) this.#split(entry, objects);
       yield batch;
     }
+  }
+
+  /** The rest of a range that goes on after a full page, cut in pieces while there is room for them. */
+  #split(entry: RangeProgress, page: _Object[]): void {
+    const room = this.#rangesInFlight - this.#merge.active;
+    if (room <= 0) return;
+    const points = splitPoints(page[0]?.Key ?? '', page.at(-1)?.Key ?? '', entry.range.end, room);
+    if (points.length === 0) return;
+    const pieces = points.map((point, index) => this.#entry({ startAfter: point, ...this.#endAfter(points, index, entry.range.end) }));
+    entry.range.end = points[0];
+    this.#progress.splice(this.#progress.indexOf(entry) + 1, 0, ...pieces);
+    for (const piece of pieces) this.#list(piece);
+  }
+
+  /** The end of the piece after `points[index]`: the next point, or the range's own end. */
+  #endAfter(points: string[], index: number, end: string | undefined): { end?: string } {
+    const next = points[index + 1] ?? end;
+    return next === undefined ? {} : { end: next };
+  }
+
+  #entry(range: KeyRange): RangeProgress {
+    return { range, mark: new KeyWatermark(range.startAfter), done: false, hadKeys: false };
+  }
+
+  #list(entry: RangeProgress): void {
+    this.#sources.set(this.#merge.add(this.#rangePages(entry)), entry);
   }
 
   /** The publisher is done with `object`: published or skipped (`published`), or failed. */
@@ -108,6 +160,7 @@ export class RangedListing {
   /** One listed object: the object to publish, or undefined when it is skipped as unchanged. */
   #take(entry: RangeProgress, object: _Object): ListedObject | undefined {
     const key = object.Key ?? '';
+    entry.hadKeys = true;
     this.#stats.rowsRead += 1;
     this.#listed += 1;
     // This key is handed over or skipped either way; the next one waits for the continuation.

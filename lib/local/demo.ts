@@ -130,7 +130,7 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     let measured: Measured<RunReport | RunReport[] | BackfillSummary>;
     if (options.mode === 'backfill') {
       measured = await measure(() => {
-        step(`Invoking the backfill function on s3://${DEMO.sourceBucket}: 17 key ranges listed at once.`);
+        step(`Invoking the backfill function on s3://${DEMO.sourceBucket}: key ranges listed at once, split where the keys vary.`);
         return options.handlers.backfill({ bucket: DEMO.sourceBucket });
       });
     } else {

@@ -6,7 +6,8 @@ import { InvalidArgumentError, RunFailedError } from '../../lib/core/errors.ts';
 import { isBeyondRange } from '../../lib/backfill/key-ranges.ts';
 import { compareUtf8 } from '../../lib/core/utf8-order.ts';
 import { sampleObject, seedBucket } from '../../lib/local/sample-objects.ts';
-import { keysOf, putObject, useEmulator } from '../support/emulator.ts';
+import { hexKeys, keysOf, putObject, useEmulator } from '../support/emulator.ts';
+import PQueue from 'p-queue';
 import { runCli } from '../support/run-cli.ts';
 
 const aws = useEmulator();
@@ -104,6 +105,70 @@ describe('backfillBucket', () => {
     const run = backfillBucket({ bucket: 'no-such-bucket' }, aws.context(await newQueue()));
     await expect(run).rejects.toThrow(InvalidArgumentError);
     await expect(run).rejects.toThrow(/bucket "no-such-bucket" cannot be listed: S3 answered NoSuchBucket/);
+  });
+});
+
+describe('backfill: ranges split where the keys are', () => {
+  let proxy: EmulatorProxy | undefined;
+  afterEach(async () => {
+    await proxy?.stop();
+    proxy = undefined;
+  });
+  const DEEP = 'deep-source';
+  const deepKeys = hexKeys(6_000, 'deep').map((name) => `tenant/2026/archive/${name}`);
+  beforeAll(async () => {
+    await aws.createBucket(DEEP);
+    const writes = new PQueue({ concurrency: 32 });
+    await Promise.all(deepKeys.map((key) => writes.add(() => putObject(aws.s3, DEEP, key, 'x'))));
+  }, 120_000);
+
+  it('spreads a bucket whose keys all lie under one deep prefix over many ranges, each key once', async () => {
+    const queueUrl = await aws.createQueue('backfill-deep.fifo');
+    const summary = await backfillBucket({ bucket: DEEP }, aws.context(queueUrl));
+    // All 6,000 keys (six pages) fall in one of the 17 first ranges: the splits spread them.
+    expect(summary).toMatchObject({ done: true, published: 6_000, failed: 0 });
+    expect(summary.ranges).toBeGreaterThan(17);
+    expect(summary.rangesWithKeys).toBeGreaterThanOrEqual(6);
+    const bodies = await aws.drain(queueUrl);
+    expect(bodies).toHaveLength(6_000);
+    expect(keysOf(bodies)).toEqual([...deepKeys].sort());
+  });
+
+  it('continues runs stopped across splits, each key once in total', async () => {
+    proxy = await startEmulatorProxy(aws.emulator.endpoint, { latencyMs: 3 });
+    const queueUrl = await newQueue();
+    const context = aws.context(queueUrl, {}, proxy.endpoint);
+    let continuation: BackfillContinuation | undefined;
+    let published = 0;
+    let runs = 0;
+    do {
+      const summary = await backfillBucket(
+        { bucket: DEEP, ...(continuation && { continuation }) },
+        context,
+        undefined,
+        AbortSignal.timeout(150),
+      );
+      published += summary.published;
+      continuation = summary.continuation;
+      runs += 1;
+      expect(runs).toBeLessThan(200);
+    } while (continuation);
+    expect(runs).toBeGreaterThan(2);
+    expect(published).toBe(6_000);
+    expect(keysOf(await aws.drain(queueUrl))).toEqual([...deepKeys].sort());
+  });
+
+  it('publishes a bucket of one key', async () => {
+    await aws.createBucket('one-key-source');
+    await putObject(aws.s3, 'one-key-source', 'only.jpg', 'x');
+    const queueUrl = await newQueue();
+    expect(await backfillBucket({ bucket: 'one-key-source' }, aws.context(queueUrl))).toMatchObject({
+      done: true,
+      published: 1,
+      ranges: 17,
+      rangesWithKeys: 1,
+    });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual(['only.jpg']);
   });
 });
 

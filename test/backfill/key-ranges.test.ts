@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isBeyondRange, splitKeySpace, type KeyRange } from '../../lib/backfill/key-ranges.ts';
+import fc from 'fast-check';
+import { isBeyondRange, splitKeySpace, splitPoints, type KeyRange } from '../../lib/backfill/key-ranges.ts';
 import { compareUtf8 } from '../../lib/core/utf8-order.ts';
 
 const ALPHABET = ['0', '9', 'a', 'f', 'g', 'z', 'A', 'Z', '/', '.', '-', ' ', '~', 'é', '日', '\uE000', '\uFFFD', '😀', '𝄞'];
@@ -61,5 +62,67 @@ describe('splitKeySpace', () => {
     expect(contains(ranges[1] as KeyRange, `0${'a'.repeat(63)}.jpg`)).toBe(true);
     expect(contains(ranges[15] as KeyRange, `e${'a'.repeat(63)}.jpg`)).toBe(true);
     expect(contains(ranges[16] as KeyRange, `f${'a'.repeat(63)}.jpg`)).toBe(true);
+  });
+});
+
+describe('splitPoints', () => {
+  const codePoints = fc.oneof(
+    fc.constantFrom(...ALPHABET),
+    fc
+      .integer({ min: 0, max: 0x10ffff })
+      .filter((code) => code < 0xd800 || code > 0xdfff)
+      .map((code) => String.fromCodePoint(code)),
+  );
+  const keys = fc.array(codePoints, { minLength: 1, maxLength: 10 }).map((chars) => chars.join(''));
+
+  it('keeps every key in exactly one range through any sequence of splits of full pages', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(keys, { minLength: 2, maxLength: 400 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat(), fc.integer({ min: 1, max: 8 })), { maxLength: 40 }),
+        (keySet, splits) => {
+          let ranges: KeyRange[] = splitKeySpace();
+          for (const [pick, at, most] of splits) {
+            // A range listed from its start up to one of its keys, the page's last, is cut after it.
+            const index = pick % ranges.length;
+            const range = ranges[index] as KeyRange;
+            const inside = keySet.filter((key) => contains(range, key)).sort(compareUtf8);
+            if (inside.length < 2) continue;
+            const last = inside[1 + (at % (inside.length - 1))] as string;
+            const points = splitPoints(inside[0] as string, last, range.end, most);
+            expect(points.length).toBeLessThanOrEqual(most);
+            points.forEach((point, position) => {
+              expect(compareUtf8(point, last)).toBeGreaterThan(0);
+              if (position > 0) expect(compareUtf8(point, points[position - 1] as string)).toBeGreaterThan(0);
+              if (range.end !== undefined) expect(compareUtf8(point, range.end)).toBeLessThan(0);
+            });
+            if (points.length === 0) continue;
+            const pieces = points.map((point, position) => {
+              const end = points[position + 1] ?? range.end;
+              return { startAfter: point, ...(end !== undefined && { end }) };
+            });
+            ranges = [...ranges.slice(0, index), { ...range, end: points[0] }, ...pieces, ...ranges.slice(index + 1)];
+          }
+          for (const key of keySet)
+            expect(
+              ranges.filter((range) => contains(range, key)),
+              key,
+            ).toHaveLength(1);
+          ranges.slice(1).forEach((range, index) => expect(range.startAfter).toBe(ranges[index]?.end));
+        },
+      ),
+      { seed: 34, numRuns: 400 },
+    );
+  });
+
+  it('cuts where a page of keys varies: the next hex digit, then steps that double', () => {
+    expect(splitPoints('a/b/00ab.jpg', 'a/b/03ff.jpg', 'b', 8)).toEqual(['a/b/04', 'a/b/05', 'a/b/07']);
+    expect(splitPoints('logs/2026/01/01/x', 'logs/2026/01/02/y', undefined, 3)).toEqual([
+      'logs/2026/01/03',
+      'logs/2026/01/04',
+      'logs/2026/01/06',
+    ]);
+    expect(splitPoints('a0', 'a9', undefined, 8)).toEqual([]);
+    expect(splitPoints('a0', 'a1', 'a2', 8)).toEqual([]);
   });
 });

@@ -108,7 +108,9 @@ describe('splitPoints', () => {
               ranges.filter((range) => contains(range, key)),
               key,
             ).toHaveLength(1);
-          ranges.slice(1).forEach((range, index) => expect(range.startAfter).toBe(ranges[index]?.end));
+          ranges.slice(1).forEach((range, index) => {
+            expect(range.startAfter).toBe(ranges[index]?.end);
+          });
         },
       ),
       { seed: 34, numRuns: 400 },

@@ -11,6 +11,7 @@ import { EXIT_BAD_INPUT, InvalidArgumentError } from '../lib/core/errors.ts';
 import { INVENTORY_FORMATS } from '../lib/inventory/manifest.ts';
 import { stderrLog } from '../lib/cli/stderr-log.ts';
 import { runLocalDemo, type DemoMode } from '../lib/local/demo.ts';
+import { KEY_SHAPES } from '../lib/local/sample-objects.ts';
 import { sumEmfMetrics } from '../lib/local/emf.ts';
 
 const DEMO_MODES: readonly DemoMode[] = ['inventory', 'backfill', 'changed'];
@@ -28,6 +29,7 @@ const options = commandLine(
       mode: { type: 'string', default: 'inventory', description: `${DEMO_MODES.join(', ')}` },
       format: { type: 'string', default: 'csv', description: "the report's format: csv, parquet or orc" },
       adopt: { type: 'boolean', default: false, description: "another team's inventory bucket, adopted through EventBridge" },
+      'key-shape': { type: 'string', default: 'hex', description: `how the objects are named: ${KEY_SHAPES.join(', ')}` },
       json: { type: 'boolean', default: false, description: 'print one JSON line with the results' },
       metrics: { type: 'boolean', default: false, description: 'show the metrics the handlers emitted' },
       verbose: { type: 'boolean', default: false, description: "the handlers' JSON logs on stderr" },
@@ -41,12 +43,15 @@ const options = commandLine(
     if (!format) throw new InvalidArgumentError(`--format "${values.format}" must be csv, parquet or orc`);
     if (values.adopt && values.mode !== 'inventory')
       throw new InvalidArgumentError(`--adopt runs the inventory mode, not --mode ${values.mode}`);
+    const keyShape = KEY_SHAPES.find((shape) => shape === values['key-shape']);
+    if (!keyShape) throw new InvalidArgumentError(`--key-shape "${values['key-shape']}" must be ${KEY_SHAPES.join(', ')}`);
     const budget = values['time-budget-ms'];
     const shardRows = values['shard-rows'];
     return {
       ...values,
       mode: values.mode as DemoMode,
       format,
+      keyShape,
       objects: wholeNumberOption('objects', values.objects, 0),
       files: wholeNumberOption('files', values.files, 1),
       workers: wholeNumberOption('workers', values.workers, 1),
@@ -100,6 +105,7 @@ const result = await runLocalDemo({
   mode: options.mode,
   format: options.format,
   adopt: options.adopt,
+  keyShape: options.keyShape,
   handlers: {
     stackSetup: (event) => stackSetup.handler(event),
     inventory: (event) => inventory.handler(event),

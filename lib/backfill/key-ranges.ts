@@ -46,21 +46,33 @@ function runEnd(code: number): number {
 
 /**
  * Where to cut the rest of a range whose listing returned a full page, from `first` to `last`
- * (its keys in order), up to `end` (absent: open): at most `most` points, all after `last` and
- * before `end`, in order. The page's keys vary first at one position after a shared prefix P; the
- * keys to come most likely go on there, so the points are P followed by characters of the run
- * `last`'s character belongs to (digits, or letters), the next one, then at steps that double:
- * `(last, P+c+1]`, `(P+c+1, P+c+2]`, `(P+c+2, P+c+4]`, … `(P+c+2^k, end]`. Whatever the keys, the
- * pieces cover the rest exactly once; a piece that holds no key costs one listing call.
+ * (its keys in order; `before`, the key the page was listed after, or the range's start), up to
+ * `end` (absent: open): at most `most` points, all after `last` and before `end`, in order. The
+ * page's keys vary first at one position after a shared prefix P; the keys to come most likely go
+ * on there, so the points are P followed by characters of the run `last`'s character belongs to
+ * (digits, or letters), the next one, then at steps that double: `(last, P+c+1]`, `(P+c+1,
+ * P+c+2]`, `(P+c+2, P+c+4]`, … `(P+c+2^k, end]`. When that run is spent (a page of
+ * `…event-000999`), the position where the page's first key left `before` is used instead (the
+ * day of `logs/2026/01/02/…`). Whatever the keys, the pieces cover the rest exactly once; a piece
+ * that holds no key costs one listing call.
  */
-export function splitPoints(first: string, last: string, end: string | undefined, most: number): string[] {
-  const a = [...first];
-  const b = [...last];
+export function splitPoints(before: string, first: string, last: string, end: string | undefined, most: number): string[] {
+  const lastChars = [...last];
+  const within = pointsAt(lastChars, sharedLength([...first], lastChars), end, most);
+  return within.length > 0 ? within : pointsAt(lastChars, sharedLength([...before], lastChars), end, most);
+}
+
+function sharedLength(a: string[], b: string[]): number {
   let shared = 0;
   while (shared < a.length && a[shared] === b[shared]) shared += 1;
-  const varying = b[shared]?.codePointAt(0);
+  return shared;
+}
+
+/** The points after `last` at position `at`: its prefix, then the next characters of its character's run. */
+function pointsAt(last: string[], at: number, end: string | undefined, most: number): string[] {
+  const varying = last[at]?.codePointAt(0);
   if (varying === undefined) return [];
-  const prefix = b.slice(0, shared).join('');
+  const prefix = last.slice(0, at).join('');
   const points: string[] = [];
   const runLast = runEnd(varying);
   // The next character, then steps that double: near ones where keys most likely go on, few empty pieces past them.

@@ -17,6 +17,8 @@ interface RangeProgress {
   done: boolean;
   /** At least one key of the range was listed. */
   hadKeys: boolean;
+  /** The last key of the page before the one being read: where the next page's keys left off. */
+  listedUpTo?: string;
 }
 
 /** A page of this many keys says the range goes on: its rest is split while there is room. */
@@ -104,6 +106,7 @@ export class RangedListing {
         if (listed) batch.push(listed);
       }
       if (objects.length === FULL_PAGE && !stop.aborted) this.#split(entry, objects);
+      entry.listedUpTo = objects.at(-1)?.Key ?? entry.listedUpTo;
       yield batch;
     }
   }
@@ -112,7 +115,13 @@ export class RangedListing {
   #split(entry: RangeProgress, page: _Object[]): void {
     const room = this.#rangesInFlight - this.#merge.active;
     if (room <= 0) return;
-    const points = splitPoints(page[0]?.Key ?? '', page.at(-1)?.Key ?? '', entry.range.end, room);
+    const points = splitPoints(
+      entry.listedUpTo ?? entry.range.startAfter ?? '',
+      page[0]?.Key ?? '',
+      page.at(-1)?.Key ?? '',
+      entry.range.end,
+      room,
+    );
     if (points.length === 0) return;
     const pieces = points.map((point, index) => this.#entry({ startAfter: point, ...this.#endAfter(points, index, entry.range.end) }));
     entry.range.end = points[0];

@@ -10,7 +10,7 @@ import { runWorkersUntilReport } from './event-source.ts';
 import { ADOPTED, type AdoptDemoResult, type AdoptHandlers, runAdoptedInventories } from './adopt-demo.ts';
 
 import { objectCreatedEvent } from '../inventory/s3-event.ts';
-import { sampleInventoryRows, seedBucket } from './sample-objects.ts';
+import { type KeyShape, sampleInventoryRows, seedBucket } from './sample-objects.ts';
 import type { Log } from '../core/types.ts';
 import type { InventoryFormat } from '../inventory/manifest.ts';
 import type { RunReport } from '../run/types.ts';
@@ -37,6 +37,8 @@ export interface LocalDemoOptions {
   format: InventoryFormat;
   /** Inventory mode: adopt another team's inventory bucket holding two source buckets' reports. */
   adopt?: boolean;
+  /** How the sample objects are named (`hex` by default). */
+  keyShape?: KeyShape;
   handlers: DemoHandlers;
   log: Log;
   onStep?: (step: string) => void;
@@ -56,6 +58,9 @@ export interface LocalDemoResult {
   peakRssMb: number;
   /** Peak JavaScript heap of this thread while the handlers ran: the pipeline's own memory. */
   pipelineHeapPeakMb: number;
+  /** Backfill mode: key ranges listed, and those that held keys. */
+  ranges?: number;
+  rangesWithKeys?: number;
   /** Inventory mode: parts, shards and continuations of the run's report. */
   parts?: number;
   shards?: number;
@@ -115,6 +120,7 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     else {
       await seedBucket(s3, DEMO.sourceBucket, {
         count: options.objects,
+        ...(options.keyShape && { shape: options.keyShape }),
         onProgress: (written) => {
           if (written % 1_000 === 0)
             options.onProgress?.(`  ${written} of ${options.objects} objects written to s3://${DEMO.sourceBucket}…`);
@@ -144,7 +150,14 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
       else
         measured = await runInventory(
           inventory,
-          await writeDemoReport(s3, sampleInventoryRows(options.objects), options.objects, options.files, new Date(), options.format),
+          await writeDemoReport(
+            s3,
+            sampleInventoryRows(options.objects, new Date(), 0, options.keyShape),
+            options.objects,
+            options.files,
+            new Date(),
+            options.format,
+          ),
         );
     }
     const { value: summary, durationMs, heapPeakBytes } = measured;
@@ -165,6 +178,7 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
         shards: total((report) => report.shards),
         continuations: total((report) => report.totals.continuations),
       }),
+      ...('ranges' in summary && { ranges: summary.ranges, rangesWithKeys: summary.rangesWithKeys }),
       summary,
       ...(days && { days }),
       ...adopted,

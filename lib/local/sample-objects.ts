@@ -5,20 +5,37 @@ import type { InventoryRow } from './report-writer.ts';
 
 const EXTENSIONS = ['jpg', 'png', 'pdf', 'txt'];
 
-/** Sample object `index`: small content, named `<sha256 of the content>.<ext>` like real buckets. */
-export function sampleObject(index: number): { key: string; body: string } {
+/**
+ * How sample keys are named: `hex`, `<sha256 of the content>.<ext>` like content-addressed buckets;
+ * `deep-prefix`, the same under one long shared prefix; `dates`, `logs/YYYY/MM/DD/<n>.json` paths.
+ */
+export const KEY_SHAPES = ['hex', 'deep-prefix', 'dates'] as const;
+export type KeyShape = (typeof KEY_SHAPES)[number];
+
+/** Sample object `index`: small content, its key of the shape asked for. */
+export function sampleObject(index: number, shape: KeyShape = 'hex'): { key: string; body: string } {
   const body = `sample object ${index}\n`;
   const digest = createHash('sha256').update(body).digest('hex');
-  return { key: `${digest}.${EXTENSIONS[index % EXTENSIONS.length]}`, body };
+  const name = `${digest}.${EXTENSIONS[index % EXTENSIONS.length]}`;
+  if (shape === 'hex') return { key: name, body };
+  if (shape === 'deep-prefix') return { key: `tenants/acme/uploads/2026/originals/${name}`, body };
+  // A day per 1,000 objects from 2026-01-01.
+  const day = new Date(Date.UTC(2026, 0, 1) + Math.floor(index / 1_000) * 86_400_000).toISOString().slice(0, 10);
+  return { key: `logs/${day.replaceAll('-', '/')}/event-${String(index).padStart(9, '0')}.json`, body };
 }
 
 /**
  * The inventory rows S3 would list for a bucket seeded with samples `first` … count-1. Derived
  * rather than listed: listing a large bucket on the emulator costs more than the whole pipeline.
  */
-export function* sampleInventoryRows(count: number, lastModified = new Date(), first = 0): Generator<InventoryRow> {
+export function* sampleInventoryRows(
+  count: number,
+  lastModified = new Date(),
+  first = 0,
+  shape: KeyShape = 'hex',
+): Generator<InventoryRow> {
   for (let index = first; index < count; index += 1) {
-    const { key, body } = sampleObject(index);
+    const { key, body } = sampleObject(index, shape);
     const etag = createHash('md5').update(body).digest('hex');
     yield { key, size: Buffer.byteLength(body), lastModified, etag };
   }
@@ -30,6 +47,7 @@ export interface SeedOptions {
   firstIndex?: number;
   concurrency?: number;
   onProgress?: (written: number) => void;
+  shape?: KeyShape;
 }
 
 /** Writes `count` sample objects with a bounded number of PutObject calls in flight. */
@@ -39,7 +57,7 @@ export async function seedBucket(s3: S3Client, bucket: string, options: SeedOpti
   let written = 0;
   let failure: unknown;
   for (let index = first; index < first + options.count && failure === undefined; index += 1) {
-    const { key, body } = sampleObject(index);
+    const { key, body } = sampleObject(index, options.shape);
     await queue.onSizeLessThan(queue.concurrency);
     queue
       .add(() => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/plain' })))

@@ -89,7 +89,7 @@ describe('splitPoints', () => {
             const inside = keySet.filter((key) => contains(range, key)).sort(compareUtf8);
             if (inside.length < 2) continue;
             const last = inside[1 + (at % (inside.length - 1))] as string;
-            const points = splitPoints(inside[0] as string, last, range.end, most);
+            const points = splitPoints(range.startAfter ?? '', inside[0] as string, last, range.end, most);
             expect(points.length).toBeLessThanOrEqual(most);
             points.forEach((point, position) => {
               expect(compareUtf8(point, last)).toBeGreaterThan(0);
@@ -117,14 +117,20 @@ describe('splitPoints', () => {
     );
   });
 
-  it('cuts where a page of keys varies: the next hex digit, then steps that double', () => {
-    expect(splitPoints('a/b/00ab.jpg', 'a/b/03ff.jpg', 'b', 8)).toEqual(['a/b/04', 'a/b/05', 'a/b/07']);
-    expect(splitPoints('logs/2026/01/01/x', 'logs/2026/01/02/y', undefined, 3)).toEqual([
+  it('cuts where a page of keys varies: the next character of its run, then steps that double', () => {
+    expect(splitPoints('a', 'a/b/00ab.jpg', 'a/b/03ff.jpg', 'b', 8)).toEqual(['a/b/04', 'a/b/05', 'a/b/07']);
+    expect(splitPoints('f', 'logs/2026/01/01/x', 'logs/2026/01/02/y', undefined, 3)).toEqual([
       'logs/2026/01/03',
       'logs/2026/01/04',
       'logs/2026/01/06',
     ]);
-    expect(splitPoints('a0', 'a9', undefined, 8)).toEqual([]);
-    expect(splitPoints('a0', 'a1', 'a2', 8)).toEqual([]);
+    // The page's own position is spent at its last key's 9: the day where it left the page before is cut instead.
+    expect(splitPoints('logs/2026/01/01/e-0999', 'logs/2026/01/02/e-1000', 'logs/2026/01/02/e-1999', undefined, 3)).toEqual([
+      'logs/2026/01/03',
+      'logs/2026/01/04',
+      'logs/2026/01/06',
+    ]);
+    expect(splitPoints('', 'a0', 'a9', 'a:', 8)).toEqual([]);
+    expect(splitPoints('a', 'a0', 'a1', 'a2', 8)).toEqual([]);
   });
 });

@@ -117,19 +117,7 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     process.env.QUEUE_URL = queueUrl;
 
     if (options.adopt) step(`The emulator runs on ${emulator.endpoint}.`);
-    else {
-      await seedBucket(s3, DEMO.sourceBucket, {
-        count: options.objects,
-        ...(options.keyShape && { shape: options.keyShape }),
-        onProgress: (written) => {
-          if (written % 1_000 === 0)
-            options.onProgress?.(`  ${written} of ${options.objects} objects written to s3://${DEMO.sourceBucket}…`);
-        },
-      });
-      step(
-        `The emulator runs on ${emulator.endpoint}; s3://${DEMO.sourceBucket} holds ${options.objects} ${plural(options.objects, 'object')} named <sha256>.<ext>.`,
-      );
-    }
+    else await seedDemoBucket(s3, options, emulator.endpoint);
 
     let days: DayResult[] | undefined;
     let adopted: Omit<AdoptDemoResult, 'reports'> | undefined;
@@ -186,6 +174,25 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
   } finally {
     await emulator.stop();
   }
+}
+
+const SHAPE_NAMES: Record<KeyShape, string> = {
+  hex: 'named <sha256>.<ext>',
+  'deep-prefix': 'named <sha256>.<ext> under one deep prefix',
+  dates: 'named logs/YYYY/MM/DD/…',
+};
+
+/** The demo's source bucket, its objects written with a progress line, then said. */
+async function seedDemoBucket(s3: S3Client, options: LocalDemoOptions, endpoint: string): Promise<void> {
+  await seedBucket(s3, DEMO.sourceBucket, {
+    count: options.objects,
+    ...(options.keyShape && { shape: options.keyShape }),
+    onProgress: (written) => {
+      if (written % 1_000 === 0) options.onProgress?.(`  ${written} of ${options.objects} objects written to s3://${DEMO.sourceBucket}…`);
+    },
+  });
+  const objects = `${options.objects} ${plural(options.objects, 'object')} ${SHAPE_NAMES[options.keyShape ?? 'hex']}`;
+  options.onStep?.(`The emulator runs on ${endpoint}; s3://${DEMO.sourceBucket} holds ${objects}.`);
 }
 
 /**

@@ -101,9 +101,22 @@ interface WantedGroup {
   rowEnd: number;
   start: number;
   end: number;
-  /** The column chunks read, each with where it lies in the file. */
-  chunks: Array<{ name: string; start: number; end: number }>;
+  /** The column chunks read, each with where it lies in the file and its codec. */
+  chunks: ChunkSpan[];
 }
+
+interface ChunkSpan {
+  name: string;
+  start: number;
+  end: number;
+  codec: string;
+}
+
+/**
+ * The most a codec's output can be, in bytes per compressed byte: Snappy's densest copy (3 bytes
+ * for 64) is about 21, deflate's 1,032 (RFC 1951); the rest are bounded by `pageBytes` alone.
+ */
+const MAX_RATIO: Record<string, number> = { UNCOMPRESSED: 1, SNAPPY: 32, GZIP: 1_032 };
 
 /**
  * The row groups a read from `startRow` reads. Each one's column chunks of `columns` are read as one
@@ -133,19 +146,14 @@ function groupsFrom(metadata: FileMetaData, columns: string[], startRow: number,
 }
 
 /** Where a needed column chunk of a row group lies; a row group without it is not a file S3 wrote. */
-function chunkSpan(
-  chunk: ColumnMetaData | undefined,
-  name: string,
-  group: number,
-  uri: string,
-): { name: string; start: number; end: number } {
+function chunkSpan(chunk: ColumnMetaData | undefined, name: string, group: number, uri: string): ChunkSpan {
   if (!chunk) throw new DataFileError(`data file ${uri} row group ${group} has no column chunk for column ${name}`);
   const start = Number(chunk.dictionary_page_offset || chunk.data_page_offset);
   const end = start + Number(chunk.total_compressed_size);
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 4 || end < start) {
     throw new DataFileError(`data file ${uri} row group ${group} column ${name}: its chunk's bytes ${start} to ${end} are not in the file`);
   }
-  return { name, start, end };
+  return { name, start, end, codec: chunk.codec };
 }
 
 /**
@@ -157,12 +165,13 @@ function checkPages(group: WantedGroup, bytes: Buffer, uri: string): void {
   for (const chunk of group.chunks) {
     const where = `data file ${uri} row group ${group.index} column ${chunk.name}`;
     const end = chunk.end - group.start;
-    for (let at = chunk.start - group.start; at < end; ) at = checkPage(bytes.subarray(0, end), at, group.rows, where);
+    for (let at = chunk.start - group.start; at < end; )
+      at = checkPage(bytes.subarray(0, end), at, { rows: group.rows, codec: chunk.codec }, where);
   }
 }
 
 /** One page header at `at`, checked; returns where the next one starts. */
-function checkPage(chunk: Buffer, at: number, groupRows: number, where: string): number {
+function checkPage(chunk: Buffer, at: number, { rows: groupRows, codec }: { rows: number; codec: string }, where: string): number {
   let header: ReturnType<typeof walkThriftStruct>;
   try {
     header = walkThriftStruct(chunk, at, PAGE_FIELDS);
@@ -177,6 +186,12 @@ function checkPage(chunk: Buffer, at: number, groupRows: number, where: string):
     throw new DataFileError(`${where}: a page of ${compressed} bytes runs past its column chunk`);
   if (inflated < 0 || inflated > PARQUET_LIMITS.pageBytes)
     throw new DataFileError(`${where}: a page claims ${inflated} bytes inflated, outside 0 to ${PARQUET_LIMITS.pageBytes}`);
+  const ratio = MAX_RATIO[codec];
+  // A few bytes of slack: a version 2 page's levels are stored uncompressed before its values.
+  if (ratio !== undefined && inflated > compressed * ratio + 64)
+    throw new DataFileError(
+      `${where}: a page of ${compressed} bytes claims ${inflated} bytes inflated, more than ${codec} can make of them`,
+    );
   // A column of S3 Inventory has one value a row: no page holds more than its row group's rows.
   const values = Math.max(claim('5.1'), claim('8.1'), claim('8.3'));
   if (values > groupRows || claim('7.1') > inflated || Math.min(claim('5.1'), claim('7.1'), claim('8.1'), claim('8.3')) < 0) {

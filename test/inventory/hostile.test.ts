@@ -198,6 +198,13 @@ describe('Parquet whose headers claim more than they hold', () => {
     expect(grew).toBeLessThan(MEMORY_BOUND);
   });
 
+  it('refuses a page claiming more inflated bytes than its codec can make of its compressed ones', async () => {
+    const { error } = await refusal(() => read(parquetFile(rows, { claimedPageBytes: 1_000_000 })));
+    expect(error.message).toMatch(
+      /^data file s3:\/\/i\/data\/0\.parquet row group 0 column bucket: a page of \d+ bytes claims 1000000 bytes inflated, more than UNCOMPRESSED can make of them$/,
+    );
+  });
+
   it('refuses a footer nested 200,000 deep without a stack overflow', async () => {
     const { error } = await refusal(() => read(parquetFile(rows, { footerNesting: 200_000 })));
     expect(error).toBeInstanceOf(DataFileError);

@@ -9,7 +9,9 @@ import { parsePartTask } from '../../lib/run/part-task.ts';
 import { runPartTask, runTaskBatch } from '../../lib/run/part-worker.ts';
 import { startInventoryRun } from '../../lib/run/fan-out.ts';
 import { checkpointKey, claimKey, getJson, putJson, runFolder } from '../../lib/run/state.ts';
-import { hexKeys, keysOf, silentLog, useEmulator } from '../support/emulator.ts';
+import { hexKeys, keysOf, putObject, silentLog, useEmulator } from '../support/emulator.ts';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { runCli } from '../support/run-cli.ts';
 import { createWorkQueues, keysReport, runReport, workerContext, type WorkQueues } from '../support/inventory-run.ts';
 import type { PartCheckpoint } from '../../lib/run/types.ts';
@@ -228,6 +230,38 @@ describe('an inventory run spread over workers', () => {
     expect(result.partResults.filter((part) => part.status === 'done')).toHaveLength(2);
     expect(result.totals.published).toBeGreaterThanOrEqual(600);
     expect(await runStatus(aws.s3, manifest)).toMatchObject({ state: 'failed' });
+  });
+});
+
+describe('a report whose rows name another bucket', () => {
+  it('fails the part that holds them, by name, after its workers retried it, and publishes none of them', async () => {
+    // Two files of S3's layout; the second's CSV, forged with a matching MD5, names another bucket in one row.
+    const base = 'inventory/run-source/forged';
+    const files = [
+      ['0', '"run-source","a.jpg"\n"run-source","b.jpg"\n'],
+      ['1', '"run-source","c.jpg"\n"payroll","salaries.csv"\n"run-source","d.jpg"\n'],
+    ].map(([name, csv]) => ({ key: `${base}/data/${name}.csv.gz`, body: gzipSync(csv as string) }));
+    for (const file of files) await putObject(aws.s3, INVENTORY, file.key, file.body);
+    const manifest = { bucket: INVENTORY, key: `${base}/2026-12-01T00-00Z/manifest.json` };
+    await putObject(
+      aws.s3,
+      INVENTORY,
+      manifest.key,
+      JSON.stringify({
+        sourceBucket: 'run-source',
+        destinationBucket: `arn:aws:s3:::${INVENTORY}`,
+        version: '2016-11-30',
+        creationTimestamp: '1795838400000',
+        fileFormat: 'CSV',
+        fileSchema: 'Bucket, Key',
+        files: files.map(({ key, body }) => ({ key, size: body.length, MD5checksum: createHash('md5').update(body).digest('hex') })),
+      }),
+    );
+    const target = await aws.createQueue('run-forged');
+    const { report: result } = await runReport(aws, queues, manifest, target, { workers: 2, budgetMs: 60_000 });
+    expect(result).toMatchObject({ status: 'failed', failedParts: [1], totals: { skippedByReason: { otherBucket: 1 } } });
+    expect(result.partResults[1]?.error).toMatch(/1 rows named another bucket than the report's source bucket \("payroll"\)/);
+    expect(keysOf(await aws.drain(target))).toEqual(['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg']);
   });
 });
 

@@ -37,6 +37,7 @@ interface PublishOptions {
   fifoMessageGroups?: string;
   maxAttempts?: string;
   messageFields?: string;
+  messageFormat?: string;
   mode?: string;
 }
 
@@ -229,6 +230,9 @@ function withPublishOptions(command: Command): Command {
         'MESSAGE_FIELDS',
       ),
     )
+    .addOption(
+      new Option('--message-format <format>', 'plain {"bucket","key",…}, or s3-event (an S3 event notification)').env('MESSAGE_FORMAT'),
+    )
     .addOption(new Option('--mode <mode>', 'inventory: all, or changed (modified since the last complete run)').env('PUBLISH_MODE'));
 }
 
@@ -252,11 +256,13 @@ async function runPublish<Summary extends JobSummary>(
     FIFO_MESSAGE_GROUPS: options.fifoMessageGroups,
     PUBLISH_MAX_ATTEMPTS: options.maxAttempts,
     MESSAGE_FIELDS: options.messageFields,
+    MESSAGE_FORMAT: options.messageFormat,
     PUBLISH_MODE: options.mode,
   };
   const config = loadConfig({ ...process.env, ...overrides });
-  const context = createPipelineContext(config, stderrLog(options.verbose));
-  await checkBeforeReading(context);
+  const checked = createPipelineContext(config, stderrLog(options.verbose));
+  // The region the SDK resolved (from the environment or the profile) is the one S3 events name.
+  const context = { ...checked, config: { ...config, region: await checkBeforeReading(checked) } };
   const stats = new RunStats();
   const interrupts = listenForInterrupts();
   const hideProgress = showProgress(stats);
@@ -288,10 +294,11 @@ async function runPublish<Summary extends JobSummary>(
   process.exitCode = exitCode;
 }
 
-/** What would fail every call is said once, before anything is read: no region, a queue SQS refuses. */
-async function checkBeforeReading(context: PipelineContext): Promise<void> {
+/** What would fail every call is said once, before anything is read: no region, a queue SQS refuses. Returns the region. */
+async function checkBeforeReading(context: PipelineContext): Promise<string> {
+  let region: string;
   try {
-    await context.s3.config.region();
+    region = await context.s3.config.region();
   } catch (error) {
     throw new ConfigError(`no AWS region: set AWS_REGION, or a region in the AWS profile (${(error as Error).message})`);
   }
@@ -301,6 +308,7 @@ async function checkBeforeReading(context: PipelineContext): Promise<void> {
   } finally {
     sqs.destroy();
   }
+  return region;
 }
 
 function parseJsonOption(option: string, value: string): unknown {

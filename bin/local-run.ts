@@ -12,6 +12,7 @@ import { INVENTORY_FORMATS } from '../lib/inventory/manifest.ts';
 import { stderrLog } from '../lib/cli/stderr-log.ts';
 import { runLocalDemo, type DemoMode } from '../lib/local/demo.ts';
 import { KEY_SHAPES } from '../lib/local/sample-objects.ts';
+import { MESSAGE_FORMATS, type MessageFormat } from '../lib/core/config.ts';
 import { sumEmfMetrics } from '../lib/local/emf.ts';
 
 const DEMO_MODES: readonly DemoMode[] = ['inventory', 'backfill', 'changed'];
@@ -30,6 +31,7 @@ const options = commandLine(
       format: { type: 'string', default: 'csv', description: "the report's format: csv, parquet or orc" },
       adopt: { type: 'boolean', default: false, description: "another team's inventory bucket, adopted through EventBridge" },
       'key-shape': { type: 'string', default: 'hex', description: `how the objects are named: ${KEY_SHAPES.join(', ')}` },
+      'message-format': { type: 'string', default: 'plain', description: 'plain {"bucket","key"}, or s3-event (an S3 event notification)' },
       json: { type: 'boolean', default: false, description: 'print one JSON line with the results' },
       metrics: { type: 'boolean', default: false, description: 'show the metrics the handlers emitted' },
       verbose: { type: 'boolean', default: false, description: "the handlers' JSON logs on stderr" },
@@ -43,6 +45,8 @@ const options = commandLine(
     if (!format) throw new InvalidArgumentError(`--format "${values.format}" must be csv, parquet or orc`);
     if (values.adopt && values.mode !== 'inventory')
       throw new InvalidArgumentError(`--adopt runs the inventory mode, not --mode ${values.mode}`);
+    if (!MESSAGE_FORMATS.includes(values['message-format'] as MessageFormat))
+      throw new InvalidArgumentError(`--message-format "${values['message-format']}" must be ${MESSAGE_FORMATS.join(' or ')}`);
     const keyShape = KEY_SHAPES.find((shape) => shape === values['key-shape']);
     if (!keyShape) throw new InvalidArgumentError(`--key-shape "${values['key-shape']}" must be ${KEY_SHAPES.join(', ')}`);
     const budget = values['time-budget-ms'];
@@ -79,6 +83,7 @@ const say = (line: string) => {
 
 // The handlers' JSON logs and metric lines go to a file (and to stderr with --verbose), not among
 // the lines that tell the story: in dev mode Powertools writes through the global console.
+process.env.MESSAGE_FORMAT = options['message-format'];
 process.env.POWERTOOLS_DEV = 'true';
 process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 const logFile = createWriteStream('', { fd: openLog(logPath) });

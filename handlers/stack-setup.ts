@@ -52,7 +52,11 @@ const RESOURCES: Record<string, Resource> = {
       destinationPrefix: required(properties, 'DestinationPrefix'),
       destinationAccountId: required(properties, 'DestinationAccountId'),
       format: inventoryFormat(properties.Format),
-      selection: loadSelection({ MESSAGE_FIELDS: properties.MessageFields, PUBLISH_MODE: properties.PublishMode }),
+      selection: loadSelection({
+        MESSAGE_FIELDS: properties.MessageFields,
+        MESSAGE_FORMAT: properties.MessageFormat,
+        PUBLISH_MODE: properties.PublishMode,
+      }),
     };
     if (event.RequestType === 'Delete') {
       await deleteInventoryConfiguration(s3, settings.sourceBucket, settings.configurationId, logger);

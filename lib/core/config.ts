@@ -19,8 +19,12 @@ export interface PipelineConfig {
   requestTimeoutMs: number;
   /** How SendMessageBatch is called: `lean` (JSON protocol, about a fifth of the SDK's CPU) or the stock `sdk`. */
   sqsClient: SqsClientKind;
-  /** Optional fields of every message, after `bucket` and `key`. */
+  /** Optional fields of every message, after `bucket` and `key` (with `s3-event`, those the event carries). */
   messageFields: MessageField[];
+  /** `plain`: `{"bucket","key",…fields}`; `s3-event`: an S3 event notification of the object. */
+  messageFormat: MessageFormat;
+  /** The region named in `s3-event` messages: the bucket's, which the functions and the CLI run in. */
+  region?: string;
   /** `all`: every current object; `changed`: those modified since the last complete run. */
   publishMode: PublishMode;
   /** `changed` mode: how far before the last complete run's scan to look, for inventory's lag. */
@@ -28,6 +32,10 @@ export interface PipelineConfig {
 }
 
 export type PublishMode = 'all' | 'changed';
+export type MessageFormat = 'plain' | 's3-event';
+export const MESSAGE_FORMATS: readonly MessageFormat[] = ['plain', 's3-event'];
+/** What an S3 event notification tells of an object, beyond its bucket and key: read from every source with `s3-event`. */
+export const S3_EVENT_FIELDS: readonly MessageField[] = ['size', 'etag', 'lastModified'];
 export type SqsClientKind = 'lean' | 'sdk';
 
 export type Environment = Record<string, string | undefined>;
@@ -40,6 +48,7 @@ export const DEFAULTS = {
   requestTimeoutMs: 30_000,
   sqsClient: 'lean',
   publishMode: 'all',
+  messageFormat: 'plain',
   changedMarginHours: 24,
   checkpointIntervalMs: 5_000,
   leaseMs: 60_000,
@@ -68,7 +77,9 @@ export const LIMITS = {
 export function loadConfig(env: Environment): PipelineConfig {
   const keyPattern = optionalPattern(env, 'KEY_PATTERN');
   const endpointUrl = optionalUrl(env, 'AWS_ENDPOINT_URL');
+  const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
   return {
+    ...(region && { region }),
     queueUrl: requiredQueueUrl(env),
     ...(keyPattern && { keyPattern }),
     concurrency: integer(env, 'CONCURRENCY', DEFAULTS.concurrency),
@@ -82,11 +93,13 @@ export function loadConfig(env: Environment): PipelineConfig {
 }
 
 /** What is published and what a message holds: also read by the fan-out, which has no queue. */
-export type Selection = Pick<PipelineConfig, 'messageFields' | 'publishMode' | 'changedMarginHours'>;
+export type Selection = Pick<PipelineConfig, 'messageFields' | 'messageFormat' | 'publishMode' | 'changedMarginHours'>;
 
 export function loadSelection(env: Environment): Selection {
+  const messageFormat = oneOf(env, 'MESSAGE_FORMAT', MESSAGE_FORMATS, DEFAULTS.messageFormat);
   return {
-    messageFields: messageFields(env),
+    messageFields: withEventFields(messageFields(env), messageFormat),
+    messageFormat,
     publishMode: oneOf(env, 'PUBLISH_MODE', ['all', 'changed'] as const, DEFAULTS.publishMode),
     changedMarginHours: integer(env, 'CHANGED_MARGIN_HOURS', DEFAULTS.changedMarginHours),
   };
@@ -98,6 +111,18 @@ export function listOf(env: Environment, name: string): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/**
+ * `s3-event` messages carry the object's size, ETag and time: every source reads them, and a
+ * report must have their columns. The storage class has no place in an S3 event.
+ */
+function withEventFields(fields: MessageField[], format: MessageFormat): MessageField[] {
+  if (format !== 's3-event') return fields;
+  if (fields.includes('storageClass')) {
+    throw new ConfigError('MESSAGE_FIELDS storageClass: an S3 event notification (MESSAGE_FORMAT s3-event) has no storage class');
+  }
+  return [...new Set([...fields, ...S3_EVENT_FIELDS])];
 }
 
 function messageFields(env: Environment): MessageField[] {

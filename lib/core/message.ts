@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { encodeS3Key } from './key-encoding.ts';
 import type { MessageField, ObjectRef } from './types.ts';
 
 // SQS accepts #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF. JSON.stringify already
@@ -14,7 +15,46 @@ const CHARACTERS_SQS_REJECTS = /[\uFFFE\uFFFF]/g;
 export function messageBody(object: ObjectRef, fields: readonly MessageField[] = []): string {
   const body: Record<string, unknown> = { bucket: object.bucket, key: object.key };
   for (const field of fields) if (object.details?.[field] !== undefined) body[field] = object.details[field];
-  return JSON.stringify(body).replace(CHARACTERS_SQS_REJECTS, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
+  return sqsSafe(JSON.stringify(body));
+}
+
+/**
+ * The message for one object as S3 would notify its creation: `{"Records":[…]}` with the key
+ * encoded as S3 encodes it in notifications (a space as `+`, the rest percent-encoded), so a
+ * function written for S3's events processes the backlog unchanged. The time is the object's last
+ * modified time, and the sequencer (which orders the events of one key) is derived from it.
+ */
+export function s3EventBody(object: ObjectRef, region: string): string {
+  const { size = 0, etag = '', lastModified, versionId } = object.details ?? {};
+  const time = lastModified ? Date.parse(lastModified) : Date.now();
+  const record = {
+    eventVersion: '2.1',
+    eventSource: 'aws:s3',
+    awsRegion: region,
+    eventTime: new Date(time).toISOString(),
+    eventName: 'ObjectCreated:Put',
+    userIdentity: { principalId: 's3-to-sqs' },
+    requestParameters: { sourceIPAddress: '' },
+    responseElements: { 'x-amz-request-id': '', 'x-amz-id-2': '' },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: 's3-to-sqs',
+      bucket: { name: object.bucket, ownerIdentity: { principalId: '' }, arn: `arn:aws:s3:::${object.bucket}` },
+      object: {
+        key: encodeS3Key(object.key),
+        size,
+        eTag: etag,
+        ...(versionId !== undefined && versionId !== 'null' && { versionId }),
+        sequencer: time.toString(16).toUpperCase().padStart(16, '0'),
+      },
+    },
+  };
+  return sqsSafe(JSON.stringify({ Records: [record] }));
+}
+
+/** JSON text with the characters SQS refuses escaped, which leaves the JSON value unchanged. */
+function sqsSafe(json: string): string {
+  return json.replace(CHARACTERS_SQS_REJECTS, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
 }
 
 export interface FifoFields {

@@ -75,7 +75,7 @@ export async function publishInventoryReport(
   }
   // A manifest that is missing, unreadable or wrong for the run is refused before anything is read.
   const manifest = await fetchManifest(context.s3, manifestLocation);
-  requireColumns(manifest, context.config.messageFields, context.config.publishMode === 'changed');
+  requireColumns(manifest, context.config.messageFields, context.config.publishMode === 'changed', context.config.messageFormat);
   checkContinuation(options.continuation, manifest);
   stats.bytesTotal = manifest.files.reduce((total, file) => total + file.size, 0);
   if (manifest.destinationBucket !== manifestLocation.bucket) {

@@ -1,5 +1,6 @@
 import { httpStatusOf } from '../core/aws-errors.ts';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type MessageFormat, S3_EVENT_FIELDS } from '../core/config.ts';
 import { ManifestError } from '../core/errors.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
 import { MESSAGE_FIELDS, type MessageField, type S3Location } from '../core/types.ts';
@@ -213,14 +214,21 @@ function columnPositions(format: InventoryFormat, fileSchema: string, fail: (pro
  * LastModifiedDate to publish only what changed. Names the column and the inventory configuration
  * that should include it.
  */
-export function requireColumns(manifest: InventoryManifest, fields: readonly MessageField[], changedOnly: boolean): void {
+export function requireColumns(
+  manifest: InventoryManifest,
+  fields: readonly MessageField[],
+  changedOnly: boolean,
+  format: MessageFormat = 'plain',
+): void {
   const needed = new Set<MessageField>(fields);
   if (changedOnly) needed.add('lastModified');
   const missing = [...needed].filter((field) => manifest.columns.details[field] === undefined);
   if (missing.length === 0) return;
   const configuration = manifest.location.key.split('/').at(-3) ?? '?';
-  const why = (field: MessageField) =>
-    field === 'lastModified' && changedOnly && !fields.includes(field) ? 'PUBLISH_MODE=changed' : `MESSAGE_FIELDS ${field}`;
+  const why = (field: MessageField) => {
+    if (field === 'lastModified' && changedOnly && !fields.includes(field)) return 'PUBLISH_MODE=changed';
+    return format === 's3-event' && S3_EVENT_FIELDS.includes(field) ? 'MESSAGE_FORMAT s3-event' : `MESSAGE_FIELDS ${field}`;
+  };
   throw new ManifestError(
     `manifest ${formatS3Uri(manifest.location)} has no ${missing.map((field) => `${columnNames(manifest.format)[field]} column (for ${why(field)})`).join(', ')}: ` +
       `add it to the optional fields of inventory configuration "${configuration}" of bucket ${manifest.sourceBucket}` +

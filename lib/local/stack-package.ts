@@ -33,7 +33,7 @@ export const STACK_VARIANTS = {
     queueArn: 'arn:aws:sqs:eu-west-1:111122223333:their-objects.fifo',
     queueKmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
   }),
-  standardQueue: variant('standard queue', { queueType: 'standard' }),
+  standardQueue: variant('standard queue, S3-event messages', { queueType: 'standard', messageFormat: 's3-event' }),
   alarmEmail: variant('alarm e-mail', { alarmEmail: 'ops@example.com' }),
   changedWithFields: variant('changed mode with message fields', { publishMode: 'changed', messageFields: 'size,etag,versionId' }),
   parquetInventory: variant('Parquet inventory', { inventoryFormat: 'Parquet' }),

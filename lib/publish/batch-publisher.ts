@@ -1,9 +1,9 @@
 import type { BatchResultErrorEntry, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import PQueue from 'p-queue';
-import { isFifoQueue } from '../core/config.ts';
+import { isFifoQueue, type MessageFormat } from '../core/config.ts';
 import { PublishAbortedError, SqsRequestError } from '../core/errors.ts';
 import { displayKey } from '../core/key-display.ts';
-import { fifoFields, messageBody } from '../core/message.ts';
+import { fifoFields, messageBody, s3EventBody } from '../core/message.ts';
 import { DEFAULT_BACKOFF, isRetryableEntryFailure, isRetryableRequestError, waitBeforeRetry, type BackoffPolicy } from '../core/retry.ts';
 import type { RunStats } from '../core/run-stats.ts';
 import type { Log, MessageField, ObjectRef } from '../core/types.ts';
@@ -24,6 +24,9 @@ export interface BatchPublisherOptions {
   fifoMessageGroups: number;
   /** Optional fields of every message, after `bucket` and `key`. */
   messageFields?: readonly MessageField[];
+  /** `s3-event`: each message is an S3 event notification of its object, in `region`. */
+  messageFormat?: MessageFormat;
+  region?: string;
   backoff?: BackoffPolicy;
   /** Payload limit of one call; lower only to test batching. */
   maxBatchBytes?: number;
@@ -74,6 +77,8 @@ export class BatchPublisher {
       maxAttempts: options.maxAttempts,
       fifoMessageGroups: options.fifoMessageGroups,
       messageFields: options.messageFields ?? [],
+      messageFormat: options.messageFormat ?? 'plain',
+      region: options.region ?? '',
       ...(options.backoff && { backoff: options.backoff }),
       ...(options.maxBatchBytes && { maxBatchBytes: options.maxBatchBytes }),
     };
@@ -90,7 +95,8 @@ export class BatchPublisher {
    */
   publish(object: ObjectRef): Promise<void> | undefined {
     if (this.#aborted) throw this.#aborted;
-    const body = messageBody(object, this.#options.messageFields);
+    const { messageFormat, messageFields, region } = this.#options;
+    const body = messageFormat === 's3-event' ? s3EventBody(object, region) : messageBody(object, messageFields);
     const bytes = Buffer.byteLength(body);
     if (bytes > this.#options.maxBatchBytes) {
       this.#stats.recordFailure(object, `message is ${bytes} bytes, over the ${this.#options.maxBatchBytes}-byte limit`);

@@ -39,6 +39,8 @@ export async function publishAll<T extends ObjectRef>(
     maxAttempts: config.maxAttempts,
     fifoMessageGroups: config.fifoMessageGroups,
     messageFields: config.messageFields,
+    messageFormat: config.messageFormat,
+    ...(config.region && { region: config.region }),
     ...(onSettled && { onSettled: onSettled as (object: ObjectRef, published: boolean) => void }),
     stats,
     log: context.log,

@@ -43,7 +43,7 @@ export async function startInventoryRun(announced: AnnouncedManifest, context: F
   const { location, manifest } = await readAnnouncedManifest(s3, announced);
   const changedOnly = context.selection?.publishMode === 'changed';
   // A report without the columns the run needs is refused before anything is queued.
-  requireColumns(manifest, context.selection?.messageFields ?? [], changedOnly);
+  requireColumns(manifest, context.selection?.messageFields ?? [], changedOnly, context.selection?.messageFormat);
   const baseline = changedOnly
     ? await findBaseline(s3, location, context.selection?.changedMarginHours ?? 0, context.stateStore)
     : undefined;

@@ -1,3 +1,4 @@
+import type { S3Event } from 'aws-lambda';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backfillBucket, type BackfillContinuation, type BackfillSummary } from '../../lib/backfill/job.ts';
@@ -241,6 +242,21 @@ describe('cli backfill', () => {
     expect(result.code).toBe(0);
     expect(result.json()).toMatchObject({ bucket: BUCKET, done: true, published: allKeys.length, failed: 0, skipped: 0 });
     expect(keysOf(await aws.drain(queueUrl))).toEqual(allKeys);
+  });
+
+  it('publishes S3 event notifications with --message-format s3-event, in the region the SDK resolved', async () => {
+    await aws.createBucket('event-source');
+    await putObject(aws.s3, 'event-source', 'a b+c.jpg', 'hello');
+    const queueUrl = await newQueue();
+    const result = await runCli(['backfill', 'event-source', queueUrl, '--message-format', 's3-event', '--json']);
+    expect(result.code).toBe(0);
+    const [body] = await aws.drain(queueUrl);
+    const record = (JSON.parse(body ?? '{}') as S3Event).Records[0];
+    expect(record).toMatchObject({
+      awsRegion: process.env.AWS_REGION,
+      eventName: 'ObjectCreated:Put',
+      s3: { bucket: { name: 'event-source' }, object: { key: 'a+b%2Bc.jpg', size: 5, eTag: '5d41402abc4b2a76b9719d911017c592' } },
+    });
   });
 
   it('prints a continuation when its time budget runs out, and resumes from it', async () => {

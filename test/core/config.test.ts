@@ -12,6 +12,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ QUEUE_URL, SQS_CLIENT: 'sdk' }).sqsClient).toBe('sdk');
   });
 
+  it('makes every message an S3 event with MESSAGE_FORMAT s3-event, reading what the event tells of each object', () => {
+    expect(loadConfig({ QUEUE_URL, MESSAGE_FORMAT: 's3-event', MESSAGE_FIELDS: 'versionId', AWS_REGION: 'eu-west-1' })).toMatchObject({
+      messageFormat: 's3-event',
+      messageFields: ['versionId', 'size', 'etag', 'lastModified'],
+      region: 'eu-west-1',
+    });
+    expect(() => loadConfig({ QUEUE_URL, MESSAGE_FORMAT: 's3' })).toThrow('MESSAGE_FORMAT "s3" must be plain or s3-event');
+    expect(() => loadConfig({ QUEUE_URL, MESSAGE_FORMAT: 's3-event', MESSAGE_FIELDS: 'storageClass' })).toThrow(
+      'MESSAGE_FIELDS storageClass: an S3 event notification (MESSAGE_FORMAT s3-event) has no storage class',
+    );
+  });
+
   it('reads every setting', () => {
     const config = loadConfig({
       QUEUE_URL,

@@ -1,3 +1,4 @@
+import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -205,6 +206,47 @@ describe('publishInventoryReport', () => {
       /has no StorageClass column \(for MESSAGE_FIELDS storageClass\), VersionId column \(for MESSAGE_FIELDS versionId\): add it to the optional fields of inventory configuration "config-\d+" of bucket photos, and include all object versions/,
     );
     expect(await aws.drain(queueUrl)).toEqual([]);
+  });
+
+  it('publishes S3 event notifications with MESSAGE_FORMAT s3-event, which a handler written for S3 reads unchanged', async () => {
+    const keys = ['with space.jpg', 'a+b.txt', '100%.txt', 'café/日本語.png', `${'k'.repeat(1_000)}.bin`];
+    const lastModified = new Date('2026-11-27T10:00:00Z');
+    const manifest = await report(keys.map((key, index) => row(key, { size: index, etag: `etag${index}`, lastModified })));
+    const queueUrl = await newQueue();
+    await publishInventoryReport(
+      manifest,
+      aws.context(queueUrl, { messageFormat: 's3-event', messageFields: ['size', 'etag', 'lastModified'], region: 'eu-west-1' }),
+    );
+    const records = (await aws.drain(queueUrl)).map((body) => (JSON.parse(body) as S3Event).Records[0] as S3EventRecord);
+    const handled = records.map((record) => ({
+      key: decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')),
+      size: record.s3.object.size,
+      eTag: record.s3.object.eTag,
+      bucket: record.s3.bucket.name,
+      time: record.eventTime,
+      region: record.awsRegion,
+    }));
+    expect(handled.sort((a, b) => a.size - b.size)).toEqual(
+      keys.map((key, index) => ({
+        key,
+        size: index,
+        eTag: `etag${index}`,
+        bucket: SOURCE,
+        time: lastModified.toISOString(),
+        region: 'eu-west-1',
+      })),
+    );
+  });
+
+  it('refuses at start, naming MESSAGE_FORMAT s3-event, a report without the columns an S3 event needs', async () => {
+    const manifest = await rawReport('Bucket, Key, Size', `"${SOURCE}","a.jpg","1"\n`);
+    const run = publishInventoryReport(
+      manifest,
+      aws.context(await newQueue(), { messageFormat: 's3-event', messageFields: ['size', 'etag', 'lastModified'] }),
+    );
+    await expect(run).rejects.toThrow(
+      /has no ETag column \(for MESSAGE_FORMAT s3-event\), LastModifiedDate column \(for MESSAGE_FORMAT s3-event\): add it to the optional fields/,
+    );
   });
 
   it('keeps one FIFO deduplication id per key, or per version when the version id is in the body', async () => {

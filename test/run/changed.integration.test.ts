@@ -13,7 +13,7 @@ import { createWorkQueues, runReport, workerContext, type WorkQueues } from '../
 const aws = useEmulator();
 const INVENTORY = 'changed-inventory';
 const HOUR = 3_600_000;
-const changed: Selection = { publishMode: 'changed', changedMarginHours: 24, messageFields: [] };
+const changed: Selection = { publishMode: 'changed', changedMarginHours: 24, messageFields: [], messageFormat: 'plain' };
 let queues: WorkQueues;
 let configs = 0;
 

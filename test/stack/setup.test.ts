@@ -1,3 +1,4 @@
+import { loadSelection } from '../../lib/core/config.ts';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -229,6 +230,11 @@ describe('inventory configuration of an existing bucket', () => {
     expect(reportContents({ messageFields: ['size', 'versionId', 'storageClass'], publishMode: 'changed' })).toEqual({
       optionalFields: ['Size', 'StorageClass', 'LastModifiedDate'],
       includedObjectVersions: 'All',
+    });
+    // S3-event messages: what the event tells of each object, whatever MESSAGE_FIELDS says.
+    expect(reportContents(loadSelection({ MESSAGE_FORMAT: 's3-event' }))).toEqual({
+      optionalFields: ['Size', 'ETag', 'LastModifiedDate'],
+      includedObjectVersions: 'Current',
     });
     await putInventoryConfiguration(client, { ...PROD, selection: { messageFields: ['etag'], publishMode: 'changed' } });
     const xml = s3.requests.at(-1)?.body ?? '';

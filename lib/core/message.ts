@@ -1,3 +1,4 @@
+import type { S3EventRecord } from 'aws-lambda';
 import { createHash } from 'node:crypto';
 import { encodeS3Key } from './key-encoding.ts';
 import type { MessageField, ObjectRef } from './types.ts';
@@ -18,37 +19,73 @@ export function messageBody(object: ObjectRef, fields: readonly MessageField[] =
   return sqsSafe(JSON.stringify(body));
 }
 
+/** What an S3 event notification of a created object says, and who it says sent it. */
+export interface ObjectCreated {
+  bucket: string;
+  /** The key as stored: encoded here as S3 encodes it in notifications. */
+  key: string;
+  size: number;
+  eTag: string;
+  versionId?: string;
+  sequencer: string;
+  time: Date;
+  region: string;
+  configurationId: string;
+  /** The principal, source address and request id the record names. */
+  origin: { principalId: string; sourceIPAddress: string; requestId: string };
+}
+
 /**
- * The message for one object as S3 would notify its creation: `{"Records":[…]}` with the key
- * encoded as S3 encodes it in notifications (a space as `+`, the rest percent-encoded), so a
- * function written for S3's events processes the backlog unchanged. The time is the object's last
- * modified time, and the sequencer (which orders the events of one key) is derived from it.
+ * One record of an S3 event notification of a created object (`ObjectCreated:Put`), with the key
+ * encoded as S3 encodes it in notifications (a space as `+`, the rest percent-encoded).
+ */
+export function objectCreatedRecord(created: ObjectCreated): S3EventRecord {
+  const { bucket, origin } = created;
+  return {
+    eventVersion: '2.1',
+    eventSource: 'aws:s3',
+    awsRegion: created.region,
+    eventTime: created.time.toISOString(),
+    eventName: 'ObjectCreated:Put',
+    userIdentity: { principalId: origin.principalId },
+    requestParameters: { sourceIPAddress: origin.sourceIPAddress },
+    responseElements: { 'x-amz-request-id': origin.requestId, 'x-amz-id-2': origin.requestId },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: created.configurationId,
+      bucket: { name: bucket, ownerIdentity: { principalId: '' }, arn: `arn:aws:s3:::${bucket}` },
+      object: {
+        key: encodeS3Key(created.key),
+        size: created.size,
+        eTag: created.eTag,
+        ...(created.versionId !== undefined && { versionId: created.versionId }),
+        sequencer: created.sequencer,
+      },
+    },
+  };
+}
+
+/**
+ * The message for one object as S3 would notify its creation, so that a function written for
+ * S3's events processes the backlog unchanged. The time is the object's last modified time, and
+ * the sequencer (which orders the events of one key) is derived from it; what a backlog does not
+ * know (request ids, addresses) is left empty.
  */
 export function s3EventBody(object: ObjectRef, region: string): string {
   const { size = 0, etag = '', lastModified, versionId } = object.details ?? {};
   const time = lastModified ? Date.parse(lastModified) : Date.now();
-  const record = {
-    eventVersion: '2.1',
-    eventSource: 'aws:s3',
-    awsRegion: region,
-    eventTime: new Date(time).toISOString(),
-    eventName: 'ObjectCreated:Put',
-    userIdentity: { principalId: 's3-to-sqs' },
-    requestParameters: { sourceIPAddress: '' },
-    responseElements: { 'x-amz-request-id': '', 'x-amz-id-2': '' },
-    s3: {
-      s3SchemaVersion: '1.0',
-      configurationId: 's3-to-sqs',
-      bucket: { name: object.bucket, ownerIdentity: { principalId: '' }, arn: `arn:aws:s3:::${object.bucket}` },
-      object: {
-        key: encodeS3Key(object.key),
-        size,
-        eTag: etag,
-        ...(versionId !== undefined && versionId !== 'null' && { versionId }),
-        sequencer: time.toString(16).toUpperCase().padStart(16, '0'),
-      },
-    },
-  };
+  const record = objectCreatedRecord({
+    bucket: object.bucket,
+    key: object.key,
+    size,
+    eTag: etag,
+    ...(versionId !== undefined && versionId !== 'null' && { versionId }),
+    sequencer: time.toString(16).toUpperCase().padStart(16, '0'),
+    time: new Date(time),
+    region,
+    configurationId: 's3-to-sqs',
+    origin: { principalId: 's3-to-sqs', sourceIPAddress: '', requestId: '' },
+  });
   return sqsSafe(JSON.stringify({ Records: [record] }));
 }
 

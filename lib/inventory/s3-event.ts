@@ -2,7 +2,8 @@ import type { EventBridgeEvent, S3Event } from 'aws-lambda';
 import { type Environment, listOf } from '../core/config.ts';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { displayKey } from '../core/key-display.ts';
-import { decodeS3Key, encodeS3Key } from '../core/key-encoding.ts';
+import { decodeS3Key } from '../core/key-encoding.ts';
+import { objectCreatedRecord } from '../core/message.ts';
 import type { Log, S3Location } from '../core/types.ts';
 import { MANIFEST_FILE } from './manifest.ts';
 
@@ -117,26 +118,17 @@ export function acceptsManifest(filter: ManifestFilter, manifest: S3Location): b
 
 /** The event S3 sends when an object is created, as delivered to a Lambda function. */
 export function objectCreatedEvent(location: S3Location, size: number, eventTime = new Date()): S3Event {
-  return {
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: process.env.AWS_REGION ?? 'us-east-1',
-        eventTime: eventTime.toISOString(),
-        eventName: 'ObjectCreated:Put',
-        userIdentity: { principalId: 'AWS:s3.amazonaws.com' },
-        requestParameters: { sourceIPAddress: '127.0.0.1' },
-        responseElements: { 'x-amz-request-id': 'local', 'x-amz-id-2': 'local' },
-        s3: {
-          s3SchemaVersion: '1.0',
-          configurationId: 'inventory-manifest',
-          bucket: { name: location.bucket, ownerIdentity: { principalId: 'local' }, arn: `arn:aws:s3:::${location.bucket}` },
-          object: { key: encodeS3Key(location.key), size, eTag: '', sequencer: '0' },
-        },
-      },
-    ],
-  };
+  const record = objectCreatedRecord({
+    ...location,
+    size,
+    eTag: '',
+    sequencer: '0',
+    time: eventTime,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    configurationId: 'inventory-manifest',
+    origin: { principalId: 'AWS:s3.amazonaws.com', sourceIPAddress: '127.0.0.1', requestId: 'local' },
+  });
+  return { Records: [record] };
 }
 
 /** S3's "Object Created" event as EventBridge delivers it to a rule's target, key as it is. */

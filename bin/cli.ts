@@ -28,6 +28,8 @@ import { writeBucketReport } from '../lib/local/bucket-report.ts';
 import { INVENTORY_FORMATS } from '../lib/inventory/manifest.ts';
 import { plural } from '../lib/core/plural.ts';
 import { stderrLog } from '../lib/cli/stderr-log.ts';
+import { DryRun, type DryRunFigures } from '../lib/cli/dry-run.ts';
+import { PRICES } from '../lib/core/prices.ts';
 
 interface PublishOptions {
   json: boolean;
@@ -39,6 +41,7 @@ interface PublishOptions {
   messageFields?: string;
   messageFormat?: string;
   mode?: string;
+  dryRun: boolean;
 }
 
 interface BackfillOptions {
@@ -233,7 +236,8 @@ function withPublishOptions(command: Command): Command {
     .addOption(
       new Option('--message-format <format>', 'plain {"bucket","key",…}, or s3-event (an S3 event notification)').env('MESSAGE_FORMAT'),
     )
-    .addOption(new Option('--mode <mode>', 'inventory: all, or changed (modified since the last complete run)').env('PUBLISH_MODE'));
+    .addOption(new Option('--mode <mode>', 'inventory: all, or changed (modified since the last complete run)').env('PUBLISH_MODE'))
+    .option('--dry-run', 'read, check and select as a real run, publish nothing: say what it would send and cost', false);
 }
 
 type JobSummary = StatsSummary & { done?: boolean };
@@ -261,8 +265,10 @@ async function runPublish<Summary extends JobSummary>(
   };
   const config = loadConfig({ ...process.env, ...overrides });
   const checked = createPipelineContext(config, stderrLog(options.verbose));
+  const dryRun = options.dryRun ? new DryRun(checked.s3) : undefined;
   // The region the SDK resolved (from the environment or the profile) is the one S3 events name.
-  const context = { ...checked, config: { ...config, region: await checkBeforeReading(checked) } };
+  const region = await checkBeforeReading(checked, dryRun === undefined);
+  const context = { ...checked, config: { ...config, region }, ...(dryRun && { sender: dryRun.sender }) };
   const stats = new RunStats();
   const interrupts = listenForInterrupts();
   const hideProgress = showProgress(stats);
@@ -288,20 +294,24 @@ async function runPublish<Summary extends JobSummary>(
     hideProgress();
     interrupts.dispose();
   }
-  printSummary(summary, options.json);
+  printSummary(dryRun ? dryRun.summary(summary, queueUrl) : summary, options.json);
   // Calls still in flight would keep the process alive: a forced stop ends it here.
   if (forced) process.exit(exitCode);
   process.exitCode = exitCode;
 }
 
-/** What would fail every call is said once, before anything is read: no region, a queue SQS refuses. Returns the region. */
-async function checkBeforeReading(context: PipelineContext): Promise<string> {
+/**
+ * What would fail every call is said once, before anything is read: no region, a queue SQS refuses
+ * (not asked in a dry run, which makes no SQS call). Returns the region.
+ */
+async function checkBeforeReading(context: PipelineContext, checkQueue: boolean): Promise<string> {
   let region: string;
   try {
     region = await context.s3.config.region();
   } catch (error) {
     throw new ConfigError(`no AWS region: set AWS_REGION, or a region in the AWS profile (${(error as Error).message})`);
   }
+  if (!checkQueue) return region;
   const sqs = createControlSqsClient(process.env, 3, context.config.queueUrl);
   try {
     await checkTargetQueue(sqs, context.config.queueUrl);
@@ -319,7 +329,7 @@ function parseJsonOption(option: string, value: string): unknown {
   }
 }
 
-interface PrintedSummary extends JobSummary {
+interface PrintedSummary extends JobSummary, Partial<DryRunFigures> {
   error?: string;
   ranges?: number;
   rangesWithKeys?: number;
@@ -333,6 +343,7 @@ function printSummary(summary: PrintedSummary, json: boolean): void {
     console.log(JSON.stringify(summary));
     return;
   }
+  if (summary.dryRun) printDryRun(summary);
   const seconds = summary.durationMs / 1000;
   const reasons = Object.entries(summary.skippedByReason)
     .filter(([, count]) => count > 0)
@@ -355,6 +366,23 @@ function printSummary(summary: PrintedSummary, json: boolean): void {
     console.log(`Not finished. To continue: --continuation '${JSON.stringify(summary.continuation)}'`);
   }
   if (summary.error) console.error(`error: ${summary.error}`);
+}
+
+function printDryRun({
+  wouldPublish,
+  sendMessageBatchCalls,
+  sqsRequests,
+  s3Requests,
+  lambdaSeconds,
+  estimatedCostUsd: cost,
+}: Partial<DryRunFigures>): void {
+  console.log(
+    `Dry run: nothing was published. A real run would publish ${wouldPublish} messages in ${sendMessageBatchCalls} SendMessageBatch ${plural(sendMessageBatchCalls ?? 0, 'call')} ` +
+      `(${sqsRequests} billed SQS requests), after ${s3Requests?.get} S3 GET and ${s3Requests?.list} LIST requests and ${lambdaSeconds} s of one vCPU.`,
+  );
+  console.log(
+    `Estimated cost in ${PRICES.region} (prices of ${cost?.pricesAsOf}): $${cost?.total} (SQS $${cost?.sqs}, S3 $${cost?.s3}, Lambda $${cost?.lambda}).`,
+  );
 }
 
 try {

@@ -46,6 +46,36 @@ describe('cli inventory', () => {
     expect(bodies.every((body) => JSON.parse(body).bucket === 'fixture-photos')).toBe(true);
   });
 
+  it('--dry-run reads and selects as a real run, publishes nothing, and says what the real run sends and costs', async () => {
+    const proxy = await startEmulatorProxy(aws.emulator.endpoint);
+    const env = { ...process.env, AWS_ENDPOINT_URL: proxy.endpoint };
+    try {
+      const queueUrl = await aws.createQueue('cli-dry-run.fifo');
+      const dry = await runCli(['inventory', MANIFEST, queueUrl, '--dry-run', '--json', '--concurrency', '1'], env);
+      expect(dry.code).toBe(0);
+      // A dry run makes no SQS call at all.
+      expect(proxy.counts.sendMessageBatchCalls).toBe(0);
+      expect(await aws.drain(queueUrl)).toEqual([]);
+      const real = await runCli(['inventory', MANIFEST, queueUrl, '--json', '--concurrency', '1'], env);
+      expect(dry.json()).toMatchObject({
+        dryRun: true,
+        published: 0,
+        wouldPublish: real.json<{ published: number }>().published,
+        sendMessageBatchCalls: proxy.counts.sendMessageBatchCalls,
+        sqsRequests: proxy.counts.sendMessageBatchCalls,
+        // The manifest, then each of the two data files twice: its integrity pass and its read.
+        s3Requests: { get: 5, list: 0 },
+        estimatedCostUsd: { pricesAsOf: '2026-12-01', sqs: expect.any(Number), total: expect.any(Number) },
+      });
+      expect(dry.json<{ estimatedCostUsd: { total: number } }>().estimatedCostUsd.total).toBeGreaterThan(0);
+      expect(await runCli(['inventory', MANIFEST, queueUrl, '--dry-run'], env)).toMatchObject({
+        stdout: expect.stringMatching(/^Dry run: nothing was published\. A real run would publish 8 messages in 1 SendMessageBatch call /),
+      });
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('prints a human summary without --json', async () => {
     const result = await runCli(['inventory', MANIFEST, await aws.createQueue('cli-human')]);
     expect(result.code).toBe(0);

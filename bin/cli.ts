@@ -42,6 +42,12 @@ interface PublishOptions {
   messageFormat?: string;
   mode?: string;
   dryRun: boolean;
+  storageClassInclude?: string;
+  storageClassExclude?: string;
+  minSize?: string;
+  maxSize?: string;
+  modifiedAfter?: string;
+  modifiedBefore?: string;
 }
 
 interface BackfillOptions {
@@ -237,7 +243,17 @@ function withPublishOptions(command: Command): Command {
       new Option('--message-format <format>', 'plain {"bucket","key",…}, or s3-event (an S3 event notification)').env('MESSAGE_FORMAT'),
     )
     .addOption(new Option('--mode <mode>', 'inventory: all, or changed (modified since the last complete run)').env('PUBLISH_MODE'))
-    .option('--dry-run', 'read, check and select as a real run, publish nothing: say what it would send and cost', false);
+    .option('--dry-run', 'read, check and select as a real run, publish nothing: say what it would send and cost', false)
+    .addOption(new Option('--storage-class-include <list>', 'publish only objects of these storage classes').env('STORAGE_CLASS_INCLUDE'))
+    .addOption(new Option('--storage-class-exclude <list>', 'never publish objects of these storage classes').env('STORAGE_CLASS_EXCLUDE'))
+    .addOption(new Option('--min-size <bytes>', 'publish only objects of at least this size').env('MIN_SIZE'))
+    .addOption(new Option('--max-size <bytes>', 'publish only objects of at most this size').env('MAX_SIZE'))
+    .addOption(
+      new Option('--modified-after <time>', 'publish only objects last modified at or after this ISO 8601 time').env('MODIFIED_AFTER'),
+    )
+    .addOption(
+      new Option('--modified-before <time>', 'publish only objects last modified before this ISO 8601 time').env('MODIFIED_BEFORE'),
+    );
 }
 
 type JobSummary = StatsSummary & { done?: boolean };
@@ -262,6 +278,12 @@ async function runPublish<Summary extends JobSummary>(
     MESSAGE_FIELDS: options.messageFields,
     MESSAGE_FORMAT: options.messageFormat,
     PUBLISH_MODE: options.mode,
+    STORAGE_CLASS_INCLUDE: options.storageClassInclude,
+    STORAGE_CLASS_EXCLUDE: options.storageClassExclude,
+    MIN_SIZE: options.minSize,
+    MAX_SIZE: options.maxSize,
+    MODIFIED_AFTER: options.modifiedAfter,
+    MODIFIED_BEFORE: options.modifiedBefore,
   };
   const config = loadConfig({ ...process.env, ...overrides });
   const checked = createPipelineContext(config, stderrLog(options.verbose));

@@ -12,7 +12,7 @@ import { INVENTORY_FORMATS } from '../lib/inventory/manifest.ts';
 import { stderrLog } from '../lib/cli/stderr-log.ts';
 import { runLocalDemo, type DemoMode } from '../lib/local/demo.ts';
 import { KEY_SHAPES } from '../lib/local/sample-objects.ts';
-import { MESSAGE_FORMATS, type MessageFormat } from '../lib/core/config.ts';
+import { loadSelection, MESSAGE_FORMATS, type MessageFormat } from '../lib/core/config.ts';
 import { sumEmfMetrics } from '../lib/local/emf.ts';
 
 const DEMO_MODES: readonly DemoMode[] = ['inventory', 'backfill', 'changed'];
@@ -32,6 +32,12 @@ const options = commandLine(
       adopt: { type: 'boolean', default: false, description: "another team's inventory bucket, adopted through EventBridge" },
       'key-shape': { type: 'string', default: 'hex', description: `how the objects are named: ${KEY_SHAPES.join(', ')}` },
       'message-format': { type: 'string', default: 'plain', description: 'plain {"bucket","key"}, or s3-event (an S3 event notification)' },
+      'storage-class-include': { type: 'string', description: 'publish only objects of these storage classes (comma-separated)' },
+      'storage-class-exclude': { type: 'string', description: 'never publish objects of these storage classes (comma-separated)' },
+      'min-size': { type: 'string', description: 'publish only objects of at least this many bytes' },
+      'max-size': { type: 'string', description: 'publish only objects of at most this many bytes' },
+      'modified-after': { type: 'string', description: 'publish only objects last modified at or after this ISO 8601 time' },
+      'modified-before': { type: 'string', description: 'publish only objects last modified before this ISO 8601 time' },
       json: { type: 'boolean', default: false, description: 'print one JSON line with the results' },
       metrics: { type: 'boolean', default: false, description: 'show the metrics the handlers emitted' },
       verbose: { type: 'boolean', default: false, description: "the handlers' JSON logs on stderr" },
@@ -47,6 +53,17 @@ const options = commandLine(
       throw new InvalidArgumentError(`--adopt runs the inventory mode, not --mode ${values.mode}`);
     if (!MESSAGE_FORMATS.includes(values['message-format'] as MessageFormat))
       throw new InvalidArgumentError(`--message-format "${values['message-format']}" must be ${MESSAGE_FORMATS.join(' or ')}`);
+    const handlerSettings = {
+      MESSAGE_FORMAT: values['message-format'],
+      STORAGE_CLASS_INCLUDE: values['storage-class-include'],
+      STORAGE_CLASS_EXCLUDE: values['storage-class-exclude'],
+      MIN_SIZE: values['min-size'],
+      MAX_SIZE: values['max-size'],
+      MODIFIED_AFTER: values['modified-after'],
+      MODIFIED_BEFORE: values['modified-before'],
+    };
+    // Checked here, so that a bad value ends the command with its name rather than fail a handler.
+    loadSelection(handlerSettings);
     const keyShape = KEY_SHAPES.find((shape) => shape === values['key-shape']);
     if (!keyShape) throw new InvalidArgumentError(`--key-shape "${values['key-shape']}" must be ${KEY_SHAPES.join(', ')}`);
     const budget = values['time-budget-ms'];
@@ -56,6 +73,7 @@ const options = commandLine(
       mode: values.mode as DemoMode,
       format,
       keyShape,
+      handlerSettings,
       objects: wholeNumberOption('objects', values.objects, 0),
       files: wholeNumberOption('files', values.files, 1),
       workers: wholeNumberOption('workers', values.workers, 1),
@@ -83,7 +101,7 @@ const say = (line: string) => {
 
 // The handlers' JSON logs and metric lines go to a file (and to stderr with --verbose), not among
 // the lines that tell the story: in dev mode Powertools writes through the global console.
-process.env.MESSAGE_FORMAT = options['message-format'];
+for (const [name, value] of Object.entries(options.handlerSettings)) if (value !== undefined) process.env[name] = value;
 process.env.POWERTOOLS_DEV = 'true';
 process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 const logFile = createWriteStream('', { fd: openLog(logPath) });

@@ -56,6 +56,12 @@ const RESOURCES: Record<string, Resource> = {
         MESSAGE_FIELDS: properties.MessageFields,
         MESSAGE_FORMAT: properties.MessageFormat,
         PUBLISH_MODE: properties.PublishMode,
+        STORAGE_CLASS_INCLUDE: properties.StorageClassInclude,
+        STORAGE_CLASS_EXCLUDE: properties.StorageClassExclude,
+        MIN_SIZE: properties.MinSize,
+        MAX_SIZE: properties.MaxSize,
+        MODIFIED_AFTER: properties.ModifiedAfter,
+        MODIFIED_BEFORE: properties.ModifiedBefore,
       }),
     };
     if (event.RequestType === 'Delete') {

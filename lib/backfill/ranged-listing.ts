@@ -179,7 +179,7 @@ export class RangedListing {
       entry.mark.pass(key);
       return undefined;
     }
-    const fields = this.#context.config.messageFields;
+    const fields = this.#context.config.readFields;
     const listed = { bucket: this.#bucket, key, mark: entry.mark, handed: entry.mark.hand(key) };
     return fields.length === 0 ? listed : { ...listed, details: listedDetails(object, fields) };
   }

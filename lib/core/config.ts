@@ -19,8 +19,12 @@ export interface PipelineConfig {
   requestTimeoutMs: number;
   /** How SendMessageBatch is called: `lean` (JSON protocol, about a fifth of the SDK's CPU) or the stock `sdk`. */
   sqsClient: SqsClientKind;
-  /** Optional fields of every message, after `bucket` and `key` (with `s3-event`, those the event carries). */
+  /** Optional fields of every message, after `bucket` and `key` (`plain` format). */
   messageFields: MessageField[];
+  /** What every source reads of each object: the message's fields, and what `s3-event` and the filters need. */
+  readFields: MessageField[];
+  /** Objects outside these bounds are skipped, counted by the filter that refused them. */
+  filter: ObjectFilter;
   /** `plain`: `{"bucket","key",…fields}`; `s3-event`: an S3 event notification of the object. */
   messageFormat: MessageFormat;
   /** The region named in `s3-event` messages: the bucket's, which the functions and the CLI run in. */
@@ -93,13 +97,20 @@ export function loadConfig(env: Environment): PipelineConfig {
 }
 
 /** What is published and what a message holds: also read by the fan-out, which has no queue. */
-export type Selection = Pick<PipelineConfig, 'messageFields' | 'messageFormat' | 'publishMode' | 'changedMarginHours'>;
+export type Selection = Pick<
+  PipelineConfig,
+  'messageFields' | 'readFields' | 'messageFormat' | 'filter' | 'publishMode' | 'changedMarginHours'
+>;
 
 export function loadSelection(env: Environment): Selection {
   const messageFormat = oneOf(env, 'MESSAGE_FORMAT', MESSAGE_FORMATS, DEFAULTS.messageFormat);
+  const fields = messageFields(env);
+  const filter = loadFilter(env);
   return {
-    messageFields: withEventFields(messageFields(env), messageFormat),
+    messageFields: fields,
+    readFields: [...new Set([...withEventFields(fields, messageFormat), ...filterFields(filter)])],
     messageFormat,
+    filter,
     publishMode: oneOf(env, 'PUBLISH_MODE', ['all', 'changed'] as const, DEFAULTS.publishMode),
     changedMarginHours: integer(env, 'CHANGED_MARGIN_HOURS', DEFAULTS.changedMarginHours),
   };
@@ -122,7 +133,88 @@ function withEventFields(fields: MessageField[], format: MessageFormat): Message
   if (fields.includes('storageClass')) {
     throw new ConfigError('MESSAGE_FIELDS storageClass: an S3 event notification (MESSAGE_FORMAT s3-event) has no storage class');
   }
-  return [...new Set([...fields, ...S3_EVENT_FIELDS])];
+  return [...fields, ...S3_EVENT_FIELDS];
+}
+
+/** Which objects are published: bounds on storage class, size and last modified time; none by default. */
+export interface ObjectFilter {
+  storageClassInclude?: string[];
+  storageClassExclude?: string[];
+  /** Bytes, inclusive. */
+  minSize?: number;
+  maxSize?: number;
+  /** Epoch ms: modified at or after, and before. */
+  modifiedAfter?: number;
+  modifiedBefore?: number;
+}
+
+/** The variable of each filter, which errors and refusals name. */
+export const FILTER_VARIABLES = {
+  storageClass: 'STORAGE_CLASS_INCLUDE/STORAGE_CLASS_EXCLUDE',
+  size: 'MIN_SIZE/MAX_SIZE',
+  lastModified: 'MODIFIED_AFTER/MODIFIED_BEFORE',
+} as const;
+
+/** S3's storage classes, as reports and listings name them. */
+export const STORAGE_CLASSES = [
+  'STANDARD',
+  'REDUCED_REDUNDANCY',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+  'OUTPOSTS',
+  'GLACIER_IR',
+  'SNOW',
+  'EXPRESS_ONEZONE',
+] as const;
+
+function loadFilter(env: Environment): ObjectFilter {
+  const classes = (name: string) => {
+    const list = listOf(env, name);
+    const unknown = list.find((item) => !(STORAGE_CLASSES as readonly string[]).includes(item));
+    if (unknown) throw new ConfigError(`${name} "${env[name]}": "${unknown}" is not a storage class (${STORAGE_CLASSES.join(', ')})`);
+    return list.length > 0 ? list : undefined;
+  };
+  const size = (name: string) => {
+    const value = env[name]?.trim();
+    if (!value) return undefined;
+    const bytes = Number(value);
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new ConfigError(`${name} "${value}" must be a whole number of bytes`);
+    return bytes;
+  };
+  const time = (name: string) => {
+    const value = env[name]?.trim();
+    if (!value) return undefined;
+    const ms = Date.parse(value);
+    if (Number.isNaN(ms)) throw new ConfigError(`${name} "${value}" is not an ISO 8601 time`);
+    return ms;
+  };
+  const filter: ObjectFilter = {
+    ...defined('storageClassInclude', classes('STORAGE_CLASS_INCLUDE')),
+    ...defined('storageClassExclude', classes('STORAGE_CLASS_EXCLUDE')),
+    ...defined('minSize', size('MIN_SIZE')),
+    ...defined('maxSize', size('MAX_SIZE')),
+    ...defined('modifiedAfter', time('MODIFIED_AFTER')),
+    ...defined('modifiedBefore', time('MODIFIED_BEFORE')),
+  };
+  if ((filter.minSize ?? 0) > (filter.maxSize ?? Number.POSITIVE_INFINITY))
+    throw new ConfigError(`MIN_SIZE is above MAX_SIZE: no object would pass`);
+  return filter;
+}
+
+function defined<K extends keyof ObjectFilter>(key: K, value: ObjectFilter[K] | undefined): Partial<ObjectFilter> {
+  return value === undefined ? {} : { [key]: value };
+}
+
+/** The fields the filters read of every object. */
+export function filterFields(filter: ObjectFilter): MessageField[] {
+  const fields: MessageField[] = [];
+  if (filter.storageClassInclude || filter.storageClassExclude) fields.push('storageClass');
+  if (filter.minSize !== undefined || filter.maxSize !== undefined) fields.push('size');
+  if (filter.modifiedAfter !== undefined || filter.modifiedBefore !== undefined) fields.push('lastModified');
+  return fields;
 }
 
 function messageFields(env: Environment): MessageField[] {

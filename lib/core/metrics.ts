@@ -36,6 +36,10 @@ const COUNTERS = [
   ['Retried', (stats: RunStats) => stats.retries],
   ['RowsRead', (stats: RunStats) => stats.rowsRead],
   ['Skipped', (stats: RunStats) => stats.skippedTotal],
+  // Objects the filters kept from the consumers, by filter.
+  ['SkippedStorageClass', (stats: RunStats) => stats.skipped.storageClass],
+  ['SkippedSize', (stats: RunStats) => stats.skipped.size],
+  ['SkippedLastModified', (stats: RunStats) => stats.skipped.lastModified],
 ] as const;
 
 /**

@@ -31,8 +31,18 @@ export interface S3Location {
 /**
  * Why a row or listed key was not published. `otherBucket`: a report's row names a bucket other
  * than the report's source bucket, which S3 never writes: never published, and it fails the run.
+ * `storageClass`, `size`, `lastModified`: the object is outside a filter's bounds.
  */
-export type SkipReason = 'deleteMarker' | 'notLatest' | 'patternMismatch' | 'malformedKey' | 'unchanged' | 'otherBucket';
+export type SkipReason =
+  | 'deleteMarker'
+  | 'notLatest'
+  | 'patternMismatch'
+  | 'malformedKey'
+  | 'unchanged'
+  | 'otherBucket'
+  | 'storageClass'
+  | 'size'
+  | 'lastModified';
 
 export const SKIP_REASONS: readonly SkipReason[] = [
   'deleteMarker',
@@ -41,6 +51,9 @@ export const SKIP_REASONS: readonly SkipReason[] = [
   'malformedKey',
   'unchanged',
   'otherBucket',
+  'storageClass',
+  'size',
+  'lastModified',
 ];
 
 /**

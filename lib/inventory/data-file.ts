@@ -43,7 +43,7 @@ export interface MalformedKey {
 }
 
 /** What one row of a data file comes to: a current object, or why it gives none. */
-export type RowOutcome = InventoryObject | Exclude<SkipReason, 'patternMismatch' | 'malformedKey' | 'otherBucket'> | MalformedKey;
+export type RowOutcome = InventoryObject | Extract<SkipReason, 'deleteMarker' | 'notLatest' | 'unchanged'> | MalformedKey;
 
 /** Rows of a data file as a format decoded them, a batch at a time. */
 export interface RowBatch {

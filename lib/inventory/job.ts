@@ -75,7 +75,7 @@ export async function publishInventoryReport(
   }
   // A manifest that is missing, unreadable or wrong for the run is refused before anything is read.
   const manifest = await fetchManifest(context.s3, manifestLocation);
-  requireColumns(manifest, context.config.messageFields, context.config.publishMode === 'changed', context.config.messageFormat);
+  requireColumns(manifest, context.config);
   checkContinuation(options.continuation, manifest);
   stats.bytesTotal = manifest.files.reduce((total, file) => total + file.size, 0);
   if (manifest.destinationBucket !== manifestLocation.bucket) {
@@ -147,7 +147,7 @@ async function* keysOfReport(
     checked.catch(() => {});
     return checked;
   };
-  const selection = { fields: context.config.messageFields, ...(changedSince && { changedSince: changedSince.getTime() }) };
+  const selection = { fields: context.config.readFields, ...(changedSince && { changedSince: changedSince.getTime() }) };
   let nextCheck: Promise<VerifiedFile> | undefined;
   for (let index = continuation?.file ?? 0; index < manifest.files.length; index += 1) {
     const file = dataFile(index);

@@ -1,6 +1,6 @@
 import { httpStatusOf } from '../core/aws-errors.ts';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type MessageFormat, S3_EVENT_FIELDS } from '../core/config.ts';
+import { FILTER_VARIABLES, filterFields, S3_EVENT_FIELDS, type Selection } from '../core/config.ts';
 import { ManifestError } from '../core/errors.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
 import { MESSAGE_FIELDS, type MessageField, type S3Location } from '../core/types.ts';
@@ -216,18 +216,19 @@ function columnPositions(format: InventoryFormat, fileSchema: string, fail: (pro
  */
 export function requireColumns(
   manifest: InventoryManifest,
-  fields: readonly MessageField[],
-  changedOnly: boolean,
-  format: MessageFormat = 'plain',
+  selection: Pick<Selection, 'messageFields' | 'readFields' | 'messageFormat' | 'publishMode' | 'filter'>,
 ): void {
-  const needed = new Set<MessageField>(fields);
+  const changedOnly = selection.publishMode === 'changed';
+  const needed = new Set<MessageField>(selection.readFields);
   if (changedOnly) needed.add('lastModified');
   const missing = [...needed].filter((field) => manifest.columns.details[field] === undefined);
   if (missing.length === 0) return;
   const configuration = manifest.location.key.split('/').at(-3) ?? '?';
   const why = (field: MessageField) => {
-    if (field === 'lastModified' && changedOnly && !fields.includes(field)) return 'PUBLISH_MODE=changed';
-    return format === 's3-event' && S3_EVENT_FIELDS.includes(field) ? 'MESSAGE_FORMAT s3-event' : `MESSAGE_FIELDS ${field}`;
+    if (selection.messageFields.includes(field)) return `MESSAGE_FIELDS ${field}`;
+    if (selection.messageFormat === 's3-event' && S3_EVENT_FIELDS.includes(field)) return 'MESSAGE_FORMAT s3-event';
+    if (filterFields(selection.filter).includes(field)) return FILTER_VARIABLES[field as keyof typeof FILTER_VARIABLES];
+    return 'PUBLISH_MODE=changed';
   };
   throw new ManifestError(
     `manifest ${formatS3Uri(manifest.location)} has no ${missing.map((field) => `${columnNames(manifest.format)[field]} column (for ${why(field)})`).join(', ')}: ` +

@@ -1,4 +1,6 @@
 import { plural } from '../core/plural.ts';
+import type { StatsSummary } from '../core/run-stats.ts';
+import { sumCounters } from '../run/completion.ts';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createAwsClients } from '../core/aws-clients.ts';
@@ -58,6 +60,8 @@ export interface LocalDemoResult {
   peakRssMb: number;
   /** Peak JavaScript heap of this thread while the handlers ran: the pipeline's own memory. */
   pipelineHeapPeakMb: number;
+  /** Objects not published, by why (the filters' among them). */
+  skippedByReason: StatsSummary['skippedByReason'];
   /** Backfill mode: key ranges listed, and those that held keys. */
   ranges?: number;
   rangesWithKeys?: number;
@@ -167,6 +171,10 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
         continuations: total((report) => report.totals.continuations),
       }),
       ...('ranges' in summary && { ranges: summary.ranges, rangesWithKeys: summary.rangesWithKeys }),
+      skippedByReason:
+        'skippedByReason' in summary
+          ? summary.skippedByReason
+          : sumCounters(runs.map(({ totals }) => ({ counters: totals, continuations: 0 }))).skippedByReason,
       summary,
       ...(days && { days }),
       ...adopted,
@@ -305,6 +313,29 @@ async function runInventory({ s3, sqs, work, options }: InventoryDemo, report: W
   });
 }
 
+/** Storage classes the demo's report gives its objects in turn: most STANDARD, some archived. */
+const DEMO_CLASSES = [
+  'STANDARD',
+  'STANDARD',
+  'STANDARD',
+  'STANDARD',
+  'STANDARD',
+  'STANDARD_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER_IR',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+];
+
+/** A demo report's rows as a real bucket's look: one object in ten archived in Glacier or Deep Archive, one in 25 empty. */
+function* withVariety(rows: Iterable<InventoryRow>): Generator<InventoryRow> {
+  let index = 0;
+  for (const row of rows) {
+    yield { ...row, storageClass: DEMO_CLASSES[index % DEMO_CLASSES.length] as string, ...(index % 25 === 0 && { size: 0 }) };
+    index += 1;
+  }
+}
+
 /** An inventory report of the demo bucket, in S3's layout and format, scanned at `createdAt`. */
 export function writeDemoReport(
   s3: S3Client,
@@ -319,10 +350,11 @@ export function writeDemoReport(
     destinationBucket: DEMO.inventoryBucket,
     prefix: DEMO.inventoryPrefix,
     configId: DEMO.configId,
-    rows,
+    rows: withVariety(rows),
     rowsPerFile: Math.max(1, Math.ceil(count / files)),
     createdAt,
     format,
+    columns: ['Bucket', 'Key', 'Size', 'LastModifiedDate', 'ETag', 'StorageClass'],
   });
 }
 

@@ -3,11 +3,11 @@ import { createAwsClients } from '../core/aws-clients.ts';
 import { BatchPublisher } from './batch-publisher.ts';
 import { createBatchSender } from './batch-sender.ts';
 import type { BatchSender } from './types.ts';
-import { loadConfig, type Environment, type PipelineConfig } from '../core/config.ts';
+import { loadConfig, type Environment, type ObjectFilter, type PipelineConfig } from '../core/config.ts';
 import { RunFailedError } from '../core/errors.ts';
 import { queueUrlFromEnvironment } from '../core/queue-lookup.ts';
 import type { RunStats, StatsSummary } from '../core/run-stats.ts';
-import type { Log, ObjectRef } from '../core/types.ts';
+import type { Log, ObjectRef, SkipReason } from '../core/types.ts';
 
 /** What every run needs: clients, settings and a log. */
 export interface PipelineContext {
@@ -49,8 +49,9 @@ export async function publishAll<T extends ObjectRef>(
   try {
     for await (const batch of keys) {
       for (const object of batch) {
-        if (config.keyPattern && !config.keyPattern.test(object.key)) {
-          stats.skip('patternMismatch');
+        const skipped = config.keyPattern && !config.keyPattern.test(object.key) ? 'patternMismatch' : filteredOut(config.filter, object);
+        if (skipped) {
+          stats.skip(skipped);
           onSettled?.(object, true);
           continue;
         }
@@ -67,6 +68,23 @@ export async function publishAll<T extends ObjectRef>(
     failure ??= error;
   }
   if (failure !== undefined) throw failure;
+}
+
+/**
+ * The filter an object falls outside of, if any. Every source reads the fields the filters need
+ * (`readFields`), and a report without their columns is refused at start, so a missing value here
+ * means the object has none (an S3 listing names no storage class for STANDARD).
+ */
+export function filteredOut(filter: ObjectFilter, object: ObjectRef): SkipReason | undefined {
+  const { storageClass = 'STANDARD', size, lastModified } = object.details ?? {};
+  if (filter.storageClassInclude && !filter.storageClassInclude.includes(storageClass)) return 'storageClass';
+  if (filter.storageClassExclude?.includes(storageClass)) return 'storageClass';
+  if ((filter.minSize !== undefined && (size ?? 0) < filter.minSize) || (filter.maxSize !== undefined && (size ?? 0) > filter.maxSize))
+    return 'size';
+  const time = lastModified ? Date.parse(lastModified) : Number.NaN;
+  if (filter.modifiedAfter !== undefined && !(time >= filter.modifiedAfter)) return 'lastModified';
+  if (filter.modifiedBefore !== undefined && !(time < filter.modifiedBefore)) return 'lastModified';
+  return undefined;
 }
 
 /**

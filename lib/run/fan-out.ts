@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { Selection } from '../core/config.ts';
+import { loadSelection, type Selection } from '../core/config.ts';
 import { fetchManifest, type InventoryManifest, type ManifestFile, requireColumns } from '../inventory/manifest.ts';
 import type { AnnouncedManifest } from '../inventory/s3-event.ts';
 import { findBaseline } from './baseline.ts';
@@ -43,7 +43,7 @@ export async function startInventoryRun(announced: AnnouncedManifest, context: F
   const { location, manifest } = await readAnnouncedManifest(s3, announced);
   const changedOnly = context.selection?.publishMode === 'changed';
   // A report without the columns the run needs is refused before anything is queued.
-  requireColumns(manifest, context.selection?.messageFields ?? [], changedOnly, context.selection?.messageFormat);
+  requireColumns(manifest, context.selection ?? loadSelection({}));
   const baseline = changedOnly
     ? await findBaseline(s3, location, context.selection?.changedMarginHours ?? 0, context.stateStore)
     : undefined;

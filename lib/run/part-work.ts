@@ -124,7 +124,7 @@ export class PartWork {
   async #publish(etag: string | undefined): Promise<void> {
     const { context, task } = this;
     const selection = {
-      fields: context.config.messageFields,
+      fields: context.config.readFields,
       ...(task.changedSince !== undefined && { changedSince: Date.parse(task.changedSince) }),
     };
     await publishAll(this.read.batches(selection, etag), context, this.stats, (object, done) => this.read.settle(object, done));

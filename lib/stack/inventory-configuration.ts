@@ -22,22 +22,22 @@ export interface InventorySettings {
   /** CSV (the default), Parquet or ORC: the workers read each. */
   format?: InventoryFormat;
   /** The report's columns beyond Bucket and Key, from what the functions publish. */
-  selection?: Pick<Selection, 'messageFields' | 'publishMode'>;
+  selection?: Pick<Selection, 'readFields' | 'publishMode'>;
 }
 
 /**
  * What the report must hold for a selection: the optional fields the messages carry, and
  * LastModifiedDate for `changed` mode; all versions when messages carry the version id.
  */
-export function reportContents({ messageFields, publishMode }: Pick<Selection, 'messageFields' | 'publishMode'>): {
+export function reportContents({ readFields, publishMode }: Pick<Selection, 'readFields' | 'publishMode'>): {
   optionalFields: string[];
   includedObjectVersions: 'All' | 'Current';
 } {
-  const fields = new Set<MessageField>(messageFields.filter((field) => field !== 'versionId'));
+  const fields = new Set<MessageField>(readFields.filter((field) => field !== 'versionId'));
   if (publishMode === 'changed') fields.add('lastModified');
   return {
     optionalFields: [...fields].map((field) => COLUMN_NAMES.CSV[field]),
-    includedObjectVersions: messageFields.includes('versionId') ? 'All' : 'Current',
+    includedObjectVersions: readFields.includes('versionId') ? 'All' : 'Current',
   };
 }
 
@@ -51,7 +51,7 @@ export async function putInventoryConfiguration(s3: S3Client, settings: Inventor
   if (settings.destinationPrefix.endsWith('/')) {
     throw new Error(`inventory prefix "${settings.destinationPrefix}" must not end with "/"`);
   }
-  const { optionalFields, includedObjectVersions } = reportContents(settings.selection ?? { messageFields: [], publishMode: 'all' });
+  const { optionalFields, includedObjectVersions } = reportContents(settings.selection ?? { readFields: [], publishMode: 'all' });
   await s3.send(
     new PutBucketInventoryConfigurationCommand({
       Bucket: settings.sourceBucket,

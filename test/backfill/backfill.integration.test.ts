@@ -294,6 +294,24 @@ describe('backfill: fields and changes from the listing', () => {
     );
   });
 
+  it('filters by the size and storage class the listing gives, counting what it skips by filter', async () => {
+    await aws.createBucket('filter-source');
+    await putObject(aws.s3, 'filter-source', 'empty.txt', '');
+    await putObject(aws.s3, 'filter-source', 'full.txt', 'hello');
+    const queueUrl = await newQueue();
+    const bySize = await backfillBucket(
+      { bucket: 'filter-source' },
+      aws.context(queueUrl, { filter: { minSize: 1 }, readFields: ['size'] }),
+    );
+    expect(bySize).toMatchObject({ published: 1, skippedByReason: { size: 1 } });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual(['full.txt']);
+    const byClass = await backfillBucket(
+      { bucket: 'filter-source' },
+      aws.context(queueUrl, { filter: { storageClassInclude: ['GLACIER'] }, readFields: ['storageClass'] }),
+    );
+    expect(byClass).toMatchObject({ published: 0, skippedByReason: { storageClass: 2 } });
+  });
+
   it('publishes only objects modified since a time, counting the rest as unchanged', async () => {
     await aws.createBucket('since-source');
     await putObject(aws.s3, 'since-source', 'before.jpg', 'x');

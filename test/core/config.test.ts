@@ -7,7 +7,7 @@ const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/objects.fifo
 describe('loadConfig', () => {
   it('applies defaults when only the queue is set', () => {
     const { checkpointIntervalMs, leaseMs, shardRows, ...pipelineDefaults } = DEFAULTS;
-    expect(loadConfig({ QUEUE_URL })).toEqual({ queueUrl: QUEUE_URL, ...pipelineDefaults, messageFields: [] });
+    expect(loadConfig({ QUEUE_URL })).toEqual({ queueUrl: QUEUE_URL, ...pipelineDefaults, messageFields: [], readFields: [], filter: {} });
     expect(loadWorkerTuning({})).toEqual({ checkpointIntervalMs, leaseMs, shardRows });
     expect(loadConfig({ QUEUE_URL, SQS_CLIENT: 'sdk' }).sqsClient).toBe('sdk');
   });
@@ -15,7 +15,8 @@ describe('loadConfig', () => {
   it('makes every message an S3 event with MESSAGE_FORMAT s3-event, reading what the event tells of each object', () => {
     expect(loadConfig({ QUEUE_URL, MESSAGE_FORMAT: 's3-event', MESSAGE_FIELDS: 'versionId', AWS_REGION: 'eu-west-1' })).toMatchObject({
       messageFormat: 's3-event',
-      messageFields: ['versionId', 'size', 'etag', 'lastModified'],
+      messageFields: ['versionId'],
+      readFields: ['versionId', 'size', 'etag', 'lastModified'],
       region: 'eu-west-1',
     });
     expect(() => loadConfig({ QUEUE_URL, MESSAGE_FORMAT: 's3' })).toThrow('MESSAGE_FORMAT "s3" must be plain or s3-event');

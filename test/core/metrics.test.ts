@@ -29,7 +29,7 @@ describe('InvocationMetrics', () => {
       rowsRead: 100,
       published: 90,
       skipped: 10,
-      skippedByReason: { deleteMarker: 10, notLatest: 0, patternMismatch: 0, malformedKey: 0, unchanged: 0, otherBucket: 0 },
+      skippedByReason: { ...new RunStats().skipped, deleteMarker: 10 },
       failed: 0,
       retries: 0,
     });

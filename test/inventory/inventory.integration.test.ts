@@ -215,7 +215,7 @@ describe('publishInventoryReport', () => {
     const queueUrl = await newQueue();
     await publishInventoryReport(
       manifest,
-      aws.context(queueUrl, { messageFormat: 's3-event', messageFields: ['size', 'etag', 'lastModified'], region: 'eu-west-1' }),
+      aws.context(queueUrl, { messageFormat: 's3-event', readFields: ['size', 'etag', 'lastModified'], region: 'eu-west-1' }),
     );
     const records = (await aws.drain(queueUrl)).map((body) => (JSON.parse(body) as S3Event).Records[0] as S3EventRecord);
     const handled = records.map((record) => ({
@@ -242,10 +242,47 @@ describe('publishInventoryReport', () => {
     const manifest = await rawReport('Bucket, Key, Size', `"${SOURCE}","a.jpg","1"\n`);
     const run = publishInventoryReport(
       manifest,
-      aws.context(await newQueue(), { messageFormat: 's3-event', messageFields: ['size', 'etag', 'lastModified'] }),
+      aws.context(await newQueue(), { messageFormat: 's3-event', readFields: ['size', 'etag', 'lastModified'] }),
     );
     await expect(run).rejects.toThrow(
       /has no ETag column \(for MESSAGE_FORMAT s3-event\), LastModifiedDate column \(for MESSAGE_FORMAT s3-event\): add it to the optional fields/,
+    );
+  });
+
+  it('publishes only the objects inside the filters, counting the rest by filter', async () => {
+    const rows = [
+      row('standard.jpg', { storageClass: 'STANDARD', size: 10 }),
+      row('empty.jpg', { storageClass: 'STANDARD', size: 0 }),
+      row('glacier.jpg', { storageClass: 'GLACIER', size: 10 }),
+      row('old.jpg', { storageClass: 'STANDARD_IA', size: 10, lastModified: new Date('2020-01-01T00:00:00Z') }),
+    ];
+    const written = await writeInventoryReport(aws.s3, {
+      sourceBucket: SOURCE,
+      destinationBucket: INVENTORY,
+      prefix: 'reports',
+      configId: 'filtered',
+      rows,
+      rowsPerFile: 4,
+      columns: ['Bucket', 'Key', 'Size', 'LastModifiedDate', 'ETag', 'StorageClass'],
+    });
+    const queueUrl = await newQueue();
+    const filter = { storageClassExclude: ['GLACIER'], minSize: 1, modifiedAfter: Date.parse('2025-01-01T00:00:00Z') };
+    const summary = await publishInventoryReport(
+      written.manifest,
+      aws.context(queueUrl, { filter, readFields: ['storageClass', 'size', 'lastModified'] }),
+    );
+    expect(summary).toMatchObject({ rowsRead: 4, published: 1, skippedByReason: { storageClass: 1, size: 1, lastModified: 1 } });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual(['standard.jpg']);
+  });
+
+  it('refuses at start, naming the filter and the configuration, a report without a column a filter needs', async () => {
+    const manifest = await report([row('a.jpg')]);
+    const run = publishInventoryReport(
+      manifest,
+      aws.context(await newQueue(), { filter: { storageClassExclude: ['GLACIER'] }, readFields: ['storageClass'] }),
+    );
+    await expect(run).rejects.toThrow(
+      /has no StorageClass column \(for STORAGE_CLASS_INCLUDE\/STORAGE_CLASS_EXCLUDE\): add it to the optional fields of inventory configuration "config-\d+" of bucket photos/,
     );
   });
 

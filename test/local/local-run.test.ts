@@ -66,6 +66,25 @@ describe('npm start', () => {
     ]);
   });
 
+  it('publishes exactly the objects that pass the filters, its report holding several storage classes and empty objects', async () => {
+    const summary = await localRunSummary(
+      '--objects',
+      '2000',
+      '--storage-class-exclude',
+      'GLACIER,DEEP_ARCHIVE',
+      '--min-size',
+      '1',
+      '--metrics',
+    );
+    // The demo report: one object in ten in Glacier or Deep Archive, one in 25 empty, never both.
+    expect(summary).toMatchObject({ published: 1_520, queueDepth: 1_520, skippedByReason: { storageClass: 400, size: 80 } });
+    expect(summary.metrics).toMatchObject({ SkippedStorageClass: 400, SkippedSize: 80, Skipped: 480 });
+  });
+
+  it('makes every message an S3 event notification with --message-format s3-event', async () => {
+    expect(await localRunSummary('--objects', '300', '--message-format', 's3-event')).toMatchObject({ published: 300, queueDepth: 300 });
+  });
+
   it('runs the backfill on the demo bucket with --mode backfill', async () => {
     const summary = await localRunSummary('--mode', 'backfill', '--objects', '300');
     expect(summary).toMatchObject({ mode: 'backfill', objects: 300, published: 300, queueDepth: 300 });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeInventoryReport, type InventoryRow } from '../../lib/local/report-writer.ts';
-import type { Selection } from '../../lib/core/config.ts';
+import { loadSelection, type Selection } from '../../lib/core/config.ts';
 import type { S3Location } from '../../lib/core/types.ts';
 import type { RunStateStore } from '../../lib/run/state.ts';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
@@ -13,7 +13,7 @@ import { createWorkQueues, runReport, workerContext, type WorkQueues } from '../
 const aws = useEmulator();
 const INVENTORY = 'changed-inventory';
 const HOUR = 3_600_000;
-const changed: Selection = { publishMode: 'changed', changedMarginHours: 24, messageFields: [], messageFormat: 'plain' };
+const changed: Selection = { ...loadSelection({}), publishMode: 'changed', changedMarginHours: 24 };
 let queues: WorkQueues;
 let configs = 0;
 

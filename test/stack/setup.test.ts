@@ -226,8 +226,8 @@ describe('inventory configuration of an existing bucket', () => {
   });
 
   it('adds the optional fields and versions that the messages and the publish mode need', async () => {
-    expect(reportContents({ messageFields: [], publishMode: 'all' })).toEqual({ optionalFields: [], includedObjectVersions: 'Current' });
-    expect(reportContents({ messageFields: ['size', 'versionId', 'storageClass'], publishMode: 'changed' })).toEqual({
+    expect(reportContents({ readFields: [], publishMode: 'all' })).toEqual({ optionalFields: [], includedObjectVersions: 'Current' });
+    expect(reportContents({ readFields: ['size', 'versionId', 'storageClass'], publishMode: 'changed' })).toEqual({
       optionalFields: ['Size', 'StorageClass', 'LastModifiedDate'],
       includedObjectVersions: 'All',
     });
@@ -236,7 +236,7 @@ describe('inventory configuration of an existing bucket', () => {
       optionalFields: ['Size', 'ETag', 'LastModifiedDate'],
       includedObjectVersions: 'Current',
     });
-    await putInventoryConfiguration(client, { ...PROD, selection: { messageFields: ['etag'], publishMode: 'changed' } });
+    await putInventoryConfiguration(client, { ...PROD, selection: { readFields: ['etag'], publishMode: 'changed' } });
     const xml = s3.requests.at(-1)?.body ?? '';
     expect(xml).toContain('<OptionalFields><Field>ETag</Field><Field>LastModifiedDate</Field></OptionalFields>');
     expect(xml).toContain('<IncludedObjectVersions>Current</IncludedObjectVersions>');

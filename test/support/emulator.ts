@@ -50,6 +50,8 @@ export function useEmulator(): TestEmulator {
       emulator,
       context: (queueUrl: string, overrides: Partial<PipelineConfig> = {}, endpoint = emulator.endpoint) => {
         const config: PipelineConfig = { ...loadConfig({ QUEUE_URL: queueUrl }), concurrency: 8, endpointUrl: endpoint, ...overrides };
+        // As loadSelection derives it: every source reads at least the fields its messages carry.
+        config.readFields = [...new Set([...config.messageFields, ...(overrides.readFields ?? [])])];
         return createPipelineContext(config, silentLog);
       },
       createBucket: async (name: string) => {

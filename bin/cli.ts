@@ -48,6 +48,7 @@ interface PublishOptions {
   maxSize?: string;
   modifiedAfter?: string;
   modifiedBefore?: string;
+  maxMessagesPerSecond?: string;
 }
 
 interface BackfillOptions {
@@ -253,6 +254,11 @@ function withPublishOptions(command: Command): Command {
     )
     .addOption(
       new Option('--modified-before <time>', 'publish only objects last modified before this ISO 8601 time').env('MODIFIED_BEFORE'),
+    )
+    .addOption(
+      new Option('--max-messages-per-second <n>', "the consumers' limit: at most this many messages a second").env(
+        'MAX_MESSAGES_PER_SECOND',
+      ),
     );
 }
 
@@ -284,6 +290,7 @@ async function runPublish<Summary extends JobSummary>(
     MAX_SIZE: options.maxSize,
     MODIFIED_AFTER: options.modifiedAfter,
     MODIFIED_BEFORE: options.modifiedBefore,
+    MAX_MESSAGES_PER_SECOND: options.maxMessagesPerSecond,
   };
   const config = loadConfig({ ...process.env, ...overrides });
   const checked = createPipelineContext(config, stderrLog(options.verbose));

@@ -38,6 +38,10 @@ const options = commandLine(
       'max-size': { type: 'string', description: 'publish only objects of at most this many bytes' },
       'modified-after': { type: 'string', description: 'publish only objects last modified at or after this ISO 8601 time' },
       'modified-before': { type: 'string', description: 'publish only objects last modified before this ISO 8601 time' },
+      'max-messages-per-second': {
+        type: 'string',
+        description: "the consumers' limit, shared by the run's workers (the JSON gets rateCap, maxWindowRate, meanRate)",
+      },
       json: { type: 'boolean', default: false, description: 'print one JSON line with the results' },
       metrics: { type: 'boolean', default: false, description: 'show the metrics the handlers emitted' },
       verbose: { type: 'boolean', default: false, description: "the handlers' JSON logs on stderr" },
@@ -61,9 +65,11 @@ const options = commandLine(
       MAX_SIZE: values['max-size'],
       MODIFIED_AFTER: values['modified-after'],
       MODIFIED_BEFORE: values['modified-before'],
+      MAX_MESSAGES_PER_SECOND: values['max-messages-per-second'],
     };
     // Checked here, so that a bad value ends the command with its name rather than fail a handler.
     loadSelection(handlerSettings);
+    const cap = values['max-messages-per-second'];
     const keyShape = KEY_SHAPES.find((shape) => shape === values['key-shape']);
     if (!keyShape) throw new InvalidArgumentError(`--key-shape "${values['key-shape']}" must be ${KEY_SHAPES.join(', ')}`);
     const budget = values['time-budget-ms'];
@@ -74,6 +80,7 @@ const options = commandLine(
       format,
       keyShape,
       handlerSettings,
+      ...(cap !== undefined && { maxMessagesPerSecond: wholeNumberOption('max-messages-per-second', cap, 1) }),
       objects: wholeNumberOption('objects', values.objects, 0),
       files: wholeNumberOption('files', values.files, 1),
       workers: wholeNumberOption('workers', values.workers, 1),
@@ -129,6 +136,7 @@ const result = await runLocalDemo({
   format: options.format,
   adopt: options.adopt,
   keyShape: options.keyShape,
+  ...(options.maxMessagesPerSecond !== undefined && { maxMessagesPerSecond: options.maxMessagesPerSecond }),
   handlers: {
     stackSetup: (event) => stackSetup.handler(event),
     inventory: (event) => inventory.handler(event),

@@ -29,6 +29,8 @@ export interface PipelineConfig {
   messageFormat: MessageFormat;
   /** The region named in `s3-event` messages: the bucket's, which the functions and the CLI run in. */
   region?: string;
+  /** The consumers' limit: messages per second for a whole run, across its workers. */
+  maxMessagesPerSecond?: number;
   /** `all`: every current object; `changed`: those modified since the last complete run. */
   publishMode: PublishMode;
   /** `changed` mode: how far before the last complete run's scan to look, for inventory's lag. */
@@ -75,6 +77,8 @@ export const LIMITS = {
   CHECKPOINT_INTERVAL_MS: [10, 600_000],
   PART_LEASE_MS: [10, 3_600_000],
   SHARD_ROWS: [1_000, 1_000_000_000],
+  // 0: no cap.
+  MAX_MESSAGES_PER_SECOND: [0, 1_000_000],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** Reads and validates the pipeline settings; throws a ConfigError naming the variable. */
@@ -82,8 +86,10 @@ export function loadConfig(env: Environment): PipelineConfig {
   const keyPattern = optionalPattern(env, 'KEY_PATTERN');
   const endpointUrl = optionalUrl(env, 'AWS_ENDPOINT_URL');
   const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim();
+  const cap = env.MAX_MESSAGES_PER_SECOND?.trim() ? integer(env, 'MAX_MESSAGES_PER_SECOND', 0) : undefined;
   return {
     ...(region && { region }),
+    ...(cap && { maxMessagesPerSecond: cap }),
     queueUrl: requiredQueueUrl(env),
     ...(keyPattern && { keyPattern }),
     concurrency: integer(env, 'CONCURRENCY', DEFAULTS.concurrency),

@@ -8,7 +8,8 @@ import type { Log } from '../core/types.ts';
 import { startInventoryRun } from '../run/fan-out.ts';
 import { recordDeadLetters } from '../run/part-failure.ts';
 
-import { createQueue, createWorkQueue, DEMO, queueDepth, writeDemoReport } from './demo.ts';
+import { queueDepth } from './arrival-meter.ts';
+import { createQueue, createWorkQueue, DEMO, writeDemoReport } from './demo.ts';
 import { emulatorEnvironment, startEmulator } from './emulator.ts';
 import { runWorkersUntilReport } from './event-source.ts';
 import { type ProxyCounts, type ProxyFaults, startEmulatorProxy } from './proxy.ts';

@@ -3,6 +3,7 @@ import type { StatsSummary } from '../core/run-stats.ts';
 import { sumCounters } from '../run/completion.ts';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ArrivalMeter, queueDepth } from './arrival-meter.ts';
 import { createAwsClients } from '../core/aws-clients.ts';
 import type { BackfillEvent } from '../backfill/event.ts';
 import type { BackfillSummary } from '../backfill/job.ts';
@@ -41,6 +42,8 @@ export interface LocalDemoOptions {
   adopt?: boolean;
   /** How the sample objects are named (`hex` by default). */
   keyShape?: KeyShape;
+  /** `MAX_MESSAGES_PER_SECOND` of the handlers: the run measures the queue's arrivals each second. */
+  maxMessagesPerSecond?: number;
   handlers: DemoHandlers;
   log: Log;
   onStep?: (step: string) => void;
@@ -60,6 +63,10 @@ export interface LocalDemoResult {
   peakRssMb: number;
   /** Peak JavaScript heap of this thread while the handlers ran: the pipeline's own memory. */
   pipelineHeapPeakMb: number;
+  /** With a cap: the cap, the busiest one-second window of arrivals in the queue, and their mean rate. */
+  rateCap?: number;
+  maxWindowRate?: number;
+  meanRate?: number;
   /** Objects not published, by why (the filters' among them). */
   skippedByReason: StatsSummary['skippedByReason'];
   /** Backfill mode: key ranges listed, and those that held keys. */
@@ -123,6 +130,7 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     if (options.adopt) step(`The emulator runs on ${emulator.endpoint}.`);
     else await seedDemoBucket(s3, options, emulator.endpoint);
 
+    const meter = options.maxMessagesPerSecond ? new ArrivalMeter(sqs, queueUrl) : undefined;
     let days: DayResult[] | undefined;
     let adopted: Omit<AdoptDemoResult, 'reports'> | undefined;
     let measured: Measured<RunReport | RunReport[] | BackfillSummary>;
@@ -152,36 +160,48 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
           ),
         );
     }
-    const { value: summary, durationMs, heapPeakBytes } = measured;
-    const runs = Array.isArray(summary) ? summary : 'totals' in summary ? [summary] : [];
-    const total = (figure: (report: RunReport) => number) => runs.reduce((sum, report) => sum + figure(report), 0);
-    const published = 'published' in summary ? summary.published : total((report) => report.totals.published);
+    const result = figuresOf(measured.value);
     return {
       mode: options.mode,
       objects: options.adopt ? options.objects * ADOPTED.sourceBuckets.length : options.objects,
-      published,
+      published: result.published,
       queueDepth: await queueDepth(sqs, queueUrl),
-      durationMs,
-      messagesPerSecond: Math.round(published / (durationMs / 1000)),
+      durationMs: measured.durationMs,
+      messagesPerSecond: Math.round(result.published / (measured.durationMs / 1000)),
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-      pipelineHeapPeakMb: Math.round(heapPeakBytes / 2 ** 20),
-      ...(runs.length > 0 && {
-        parts: total((report) => report.parts),
-        shards: total((report) => report.shards),
-        continuations: total((report) => report.totals.continuations),
-      }),
-      ...('ranges' in summary && { ranges: summary.ranges, rangesWithKeys: summary.rangesWithKeys }),
-      skippedByReason:
-        'skippedByReason' in summary
-          ? summary.skippedByReason
-          : sumCounters(runs.map(({ totals }) => ({ counters: totals, continuations: 0 }))).skippedByReason,
-      summary,
+      pipelineHeapPeakMb: Math.round(measured.heapPeakBytes / 2 ** 20),
+      ...result.figures,
+      ...(meter && { rateCap: options.maxMessagesPerSecond, ...meter.stop() }),
+      summary: measured.value,
       ...(days && { days }),
       ...adopted,
     };
   } finally {
     await emulator.stop();
   }
+}
+
+/** What a run's report (or reports, or the backfill's summary) comes to: its messages, parts, ranges and skips. */
+function figuresOf(summary: RunReport | RunReport[] | BackfillSummary) {
+  const runs = Array.isArray(summary) ? summary : 'totals' in summary ? [summary] : [];
+  const total = (figure: (report: RunReport) => number) => runs.reduce((sum, report) => sum + figure(report), 0);
+  const published = 'published' in summary ? summary.published : total((report) => report.totals.published);
+  const skippedByReason =
+    'skippedByReason' in summary
+      ? summary.skippedByReason
+      : sumCounters(runs.map(({ totals }) => ({ counters: totals, continuations: 0 }))).skippedByReason;
+  return {
+    published,
+    figures: {
+      ...(runs.length > 0 && {
+        parts: total((report) => report.parts),
+        shards: total((report) => report.shards),
+        continuations: total((report) => report.totals.continuations),
+      }),
+      ...('ranges' in summary && { ranges: summary.ranges, rangesWithKeys: summary.rangesWithKeys }),
+      skippedByReason,
+    },
+  };
 }
 
 const SHAPE_NAMES: Record<KeyShape, string> = {
@@ -387,13 +407,6 @@ export async function createWorkQueue(
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount }),
   });
   return { workQueueUrl, deadLetterQueueUrl };
-}
-
-export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
-  );
-  return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
 }
 
 interface Measured<T> {

@@ -7,6 +7,7 @@ import { fifoFields, messageBody, s3EventBody } from '../core/message.ts';
 import { DEFAULT_BACKOFF, isRetryableEntryFailure, isRetryableRequestError, waitBeforeRetry, type BackoffPolicy } from '../core/retry.ts';
 import type { RunStats } from '../core/run-stats.ts';
 import type { Log, MessageField, ObjectRef } from '../core/types.ts';
+import type { RateLimiter } from './rate-limiter.ts';
 import type { BatchSender } from './types.ts';
 import { httpStatusOf } from '../core/aws-errors.ts';
 
@@ -32,6 +33,8 @@ export interface BatchPublisherOptions {
   maxBatchBytes?: number;
   /** Called once per object when it is no longer pending: published (true) or failed (false). */
   onSettled?: (object: ObjectRef, published: boolean) => void;
+  /** Paces every send, re-sends included: the consumers' messages-per-second cap. */
+  limiter?: RateLimiter;
   stats: RunStats;
   log: Log;
 }
@@ -56,7 +59,8 @@ interface EntryFailure {
  * an error that every further call would repeat, which aborts the run.
  */
 export class BatchPublisher {
-  readonly #options: Required<Omit<BatchPublisherOptions, 'log' | 'stats' | 'onSettled'>>;
+  readonly #options: Required<Omit<BatchPublisherOptions, 'log' | 'stats' | 'onSettled' | 'limiter'>>;
+  readonly #limiter: RateLimiter | undefined;
   readonly #onSettled: ((object: ObjectRef, published: boolean) => void) | undefined;
   readonly #sender: BatchSender;
   readonly #stats: RunStats;
@@ -85,6 +89,7 @@ export class BatchPublisher {
     this.#stats = options.stats;
     this.#log = options.log;
     this.#onSettled = options.onSettled;
+    this.#limiter = options.limiter;
     this.#fifo = isFifoQueue(options.queueUrl);
     this.#inFlight = new PQueue({ concurrency: options.concurrency });
   }
@@ -149,6 +154,7 @@ export class BatchPublisher {
         this.#recordFailures(pending, this.#aborted.message);
         return;
       }
+      await this.#limiter?.take(pending.length);
       const failures = await this.#send(pending);
       const retryable = failures.filter((failure) => failure.retryable);
       this.#recordFailures(

@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../core/aws-clients.ts';
 import { BatchPublisher } from './batch-publisher.ts';
+import { RateLimiter } from './rate-limiter.ts';
 import { createBatchSender } from './batch-sender.ts';
 import type { BatchSender } from './types.ts';
 import { loadConfig, type Environment, type ObjectFilter, type PipelineConfig } from '../core/config.ts';
@@ -16,6 +17,8 @@ export interface PipelineContext {
   sender: BatchSender;
   config: PipelineConfig;
   log: Log;
+  /** `MAX_MESSAGES_PER_SECOND`: this process's share of the cap (all of it, but in a run of several workers). */
+  limiter?: RateLimiter;
 }
 
 /**
@@ -42,6 +45,7 @@ export async function publishAll<T extends ObjectRef>(
     messageFormat: config.messageFormat,
     ...(config.region && { region: config.region }),
     ...(onSettled && { onSettled: onSettled as (object: ObjectRef, published: boolean) => void }),
+    ...(context.limiter && { limiter: context.limiter }),
     stats,
     log: context.log,
   });
@@ -117,7 +121,7 @@ export function createPipelineContext(config: PipelineConfig, log: Log): Pipelin
   const { s3, sqs } = createAwsClients(config);
   const { concurrency, requestTimeoutMs, endpointUrl } = config;
   const sender = createBatchSender(config.sqsClient, sqs, { concurrency, requestTimeoutMs, ...(endpointUrl && { endpointUrl }) });
-  return { s3, sender, config, log };
+  return { s3, sender, config, log, ...(config.maxMessagesPerSecond && { limiter: new RateLimiter(config.maxMessagesPerSecond) }) };
 }
 
 /**

@@ -141,6 +141,9 @@ async function assembleReport(s3: S3Client, { manifest, run, sourceBucket, parts
     const kept = groups === 1 ? summary.partResults : summary.partResults.filter((result) => result.status === 'failed');
     for (const result of kept) if (partResults.length < FAILED_RESULTS_KEPT || groups === 1) partResults.push(result);
   }
+  const startedAt = claim?.claimedAt ?? partResults[0]?.startedAt ?? new Date().toISOString();
+  const endedAt = new Date().toISOString();
+  const summed = sumTotals(totals);
   return {
     manifest: formatS3Uri(manifest),
     sourceBucket,
@@ -148,9 +151,11 @@ async function assembleReport(s3: S3Client, { manifest, run, sourceBucket, parts
     parts,
     shards,
     failedParts,
-    startedAt: claim?.claimedAt ?? partResults[0]?.startedAt ?? new Date().toISOString(),
-    endedAt: new Date().toISOString(),
-    totals: sumTotals(totals),
+    startedAt,
+    endedAt,
+    totals: summed,
+    // The rate the run held, from its claim to its report: under a cap, what the consumers saw.
+    messagesPerSecond: Math.round(summed.published / Math.max(0.001, (Date.parse(endedAt) - Date.parse(startedAt)) / 1000)),
     ...(claim?.baseline && { baseline: claim.baseline }),
     partResults,
   };

@@ -103,6 +103,8 @@ export interface RunReport {
   startedAt: string;
   endedAt: string;
   totals: RunTotals;
+  /** Messages published per second from the claim to the report: the rate the run held. */
+  messagesPerSecond: number;
   /** `changed` mode: the run it published the difference from, or `none` (everything). */
   baseline?: Baseline | 'none';
   partResults: PartResult[];

@@ -81,6 +81,16 @@ describe('npm start', () => {
     expect(summary.metrics).toMatchObject({ SkippedStorageClass: 400, SkippedSize: 80, Skipped: 480 });
   });
 
+  it("holds a messages-per-second cap across the run's workers, each publishing at its share", async () => {
+    // Four files, four workers at once: without shares each would publish at the whole cap.
+    const summary = await localRunSummary('--objects', '4000', '--workers', '8', '--max-messages-per-second', '1000');
+    expect(summary).toMatchObject({ published: 4_000, queueDepth: 4_000, rateCap: 1_000 });
+    // No one-second window over the cap and a tenth (the buckets' bursts); the mean near the cap.
+    expect(summary.maxWindowRate).toBeLessThanOrEqual(1_100);
+    expect(summary.meanRate).toBeGreaterThanOrEqual(800);
+    expect(summary.summary.messagesPerSecond).toBeLessThanOrEqual(1_100);
+  });
+
   it('makes every message an S3 event notification with --message-format s3-event', async () => {
     expect(await localRunSummary('--objects', '300', '--message-format', 's3-event')).toMatchObject({ published: 300, queueDepth: 300 });
   });

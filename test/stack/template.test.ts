@@ -714,6 +714,7 @@ describe('rules of real AWS, on every variant', () => {
     ParamShardRows: ['SHARD_ROWS', 1],
     ParamCheckpointSeconds: ['CHECKPOINT_INTERVAL_MS', 1000],
     ParamChangedMarginHours: ['CHANGED_MARGIN_HOURS', 1],
+    ParamMaxMessagesPerSecond: ['MAX_MESSAGES_PER_SECOND', 1],
   };
 
   it('sets every bounded variable of every function from a number parameter bounded within what the function accepts', () => {
@@ -749,6 +750,7 @@ describe('rules of real AWS, on every variant', () => {
       ['ParamCheckpointSeconds', ['1', '600'], ['0', '601']],
       ['ParamFifoMessageGroups', ['1', '1000000'], ['0', '1000001']],
       ['ParamChangedMarginHours', ['0', '720'], ['-1', '721']],
+      ['ParamMaxMessagesPerSecond', ['0', '2000', '1000000'], ['-1', '1000001']],
       ['ParamReportRetentionDays', ['1', '3650'], ['0', '3651']],
       ['ParamLogRetentionDays', ['1', '30', '3653'], ['2', '31']],
     ] as const) {

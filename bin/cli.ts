@@ -28,7 +28,7 @@ import { writeBucketReport } from '../lib/local/bucket-report.ts';
 import { INVENTORY_FORMATS } from '../lib/inventory/manifest.ts';
 import { plural } from '../lib/core/plural.ts';
 import { stderrLog } from '../lib/cli/stderr-log.ts';
-import { DryRun, type DryRunFigures } from '../lib/cli/dry-run.ts';
+import { DryRun, type DryRunFigures } from '../lib/publish/dry-run.ts';
 import { PRICES } from '../lib/core/prices.ts';
 
 interface PublishOptions {

@@ -8,6 +8,7 @@ import { publishingBudget } from '../lib/core/time-budget.ts';
 import { lazy } from '../lib/core/lazy.ts';
 import { createMetrics, InvocationMetrics } from '../lib/core/metrics.ts';
 import { RunStats } from '../lib/core/run-stats.ts';
+import { DryRun } from '../lib/publish/dry-run.ts';
 import { pipelineFromEnvironment } from '../lib/publish/pipeline.ts';
 import { createLogger } from '../lib/core/logger.ts';
 
@@ -32,8 +33,12 @@ export async function handler(event: BackfillEvent | null, context?: Context): P
   let summary: BackfillSummary;
   const stats = new RunStats();
   const invocation = new InvocationMetrics(metrics, stats, logger, { sourceBucket: request.bucket });
+  const base = await pipeline();
+  // A dry run lists and selects as a real one; its batches go to a counting sender instead of SQS.
+  const dryRun = request.dryRun ? new DryRun(base.s3) : undefined;
   try {
-    summary = await backfillBucket(request, await pipeline(), stats, signal);
+    const listed = await backfillBucket(request, dryRun ? { ...base, sender: dryRun.sender } : base, stats, signal);
+    summary = dryRun ? dryRun.summary(listed, base.config.queueUrl) : listed;
   } catch (error) {
     logger.error('backfill failed', { error: error as Error, invocation: request.invocation, summary: (error as RunFailedError).summary });
     throw error;
@@ -54,6 +59,7 @@ export async function handler(event: BackfillEvent | null, context?: Context): P
       continuation: summary.continuation,
       ...(request.timeBudgetMs !== undefined && { timeBudgetMs: request.timeBudgetMs }),
       ...(request.modifiedSince && { modifiedSince: request.modifiedSince.toISOString() }),
+      ...(request.dryRun && { dryRun: true }),
       chain: true,
       invocation: request.invocation + 1,
     });

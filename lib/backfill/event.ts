@@ -15,6 +15,8 @@ export interface BackfillEvent {
   timeBudgetMs?: number;
   /** Invoke the function again with the continuation until the bucket is done. */
   chain?: boolean;
+  /** List and select as a real run, publish nothing: say what it would send and cost. */
+  dryRun?: boolean;
   /** Position in a chain of invocations, for the logs. */
   invocation?: number;
   /** ISO 8601: only objects modified at or after this time are published. */
@@ -24,6 +26,7 @@ export interface BackfillEvent {
 export interface ParsedBackfillEvent extends BackfillRequest {
   timeBudgetMs?: number;
   chain?: boolean;
+  dryRun?: boolean;
   invocation: number;
 }
 
@@ -48,6 +51,7 @@ export function parseBackfillEvent(event: unknown, defaultBucket: string | undef
   const timeBudgetMs = optionalInteger(input, 'timeBudgetMs', 1);
   const invocation = optionalInteger(input, 'invocation', 1) ?? 1;
   if (input.chain !== undefined && typeof input.chain !== 'boolean') throw invalid('"chain" must be true or false');
+  if (input.dryRun !== undefined && typeof input.dryRun !== 'boolean') throw invalid('"dryRun" must be true or false');
   const since = optionalString(input, 'modifiedSince');
   if (since !== undefined && Number.isNaN(Date.parse(since))) throw invalid(`"modifiedSince" "${since}" is not an ISO 8601 time`);
   return {
@@ -56,6 +60,7 @@ export function parseBackfillEvent(event: unknown, defaultBucket: string | undef
     ...(continuation && { continuation }),
     ...(timeBudgetMs !== undefined && { timeBudgetMs }),
     ...(input.chain !== undefined && { chain: input.chain as boolean }),
+    ...(input.dryRun === true && { dryRun: true }),
     ...(since !== undefined && { modifiedSince: new Date(since) }),
     invocation,
   };

@@ -55,6 +55,17 @@ describe('backfill handler', () => {
     expect(invocations).toHaveLength(0);
   });
 
+  it('lists without publishing with {"dryRun": true}, saying what a real run sends and costs, then publishes the same for real', async () => {
+    const dry = await handler({ dryRun: true });
+    expect(dry).toMatchObject({ dryRun: true, published: 0, wouldPublish: 300, sendMessageBatchCalls: 30, s3Requests: { list: 18 } });
+    expect((dry as unknown as { estimatedCostUsd: { total: number } }).estimatedCostUsd.total).toBeGreaterThan(0);
+    expect(await aws.drain(queueUrl)).toEqual([]);
+    expect(await handler({})).toMatchObject({ published: 300 });
+    expect(await aws.drain(queueUrl)).toHaveLength(300);
+    // The counter of S3 requests goes with the dry run: a second one counts afresh.
+    expect(await handler({ dryRun: true })).toMatchObject({ s3Requests: { list: 18 } });
+  });
+
   it('invokes itself with the continuation until the bucket is done', async () => {
     // A budget of 1 ms stops every run after its first key: a chain of one invocation per key.
     const first = await handler({ bucket: 'handler-chain', timeBudgetMs: 1 }, lambdaContext(900_000));

@@ -2,8 +2,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { isFifoQueue } from '../core/config.ts';
 import { type CostEstimate, estimateCost } from '../core/prices.ts';
 import type { StatsSummary } from '../core/run-stats.ts';
-import { CountingSender } from '../publish/counting-sender.ts';
+import { CountingSender } from './counting-sender.ts';
 
+/** The name of the middleware that counts a dry run's S3 requests. */
+const COUNTER = 'dryRunRequestCount';
 /** The lean sender's CPU per SendMessageBatch call (docs/performance.md): what a dry run does not spend. */
 const SEND_CPU_MS = 0.13;
 
@@ -28,21 +30,27 @@ export interface DryRunFigures {
  */
 export class DryRun {
   readonly sender = new CountingSender();
+  readonly #s3: S3Client;
   readonly #s3Calls = new Map<string, number>();
   readonly #cpuAtStart = process.cpuUsage();
 
+  /** Counts the S3 requests `s3` makes until `summary()`: a client kept for other runs stops counting then. */
   constructor(s3: S3Client) {
+    this.#s3 = s3;
+    // A dry run that failed before its summary left its counter on the client: this one replaces it.
+    s3.middlewareStack.remove(COUNTER);
     s3.middlewareStack.add(
       (next, context) => (args) => {
         this.#s3Calls.set(context.commandName ?? '', (this.#s3Calls.get(context.commandName ?? '') ?? 0) + 1);
         return next(args);
       },
-      { step: 'initialize', name: 'dryRunRequestCount' },
+      { step: 'initialize', name: COUNTER },
     );
   }
 
   /** The summary of the run, with `published` 0 and what it would have sent instead. */
   summary<Summary extends StatsSummary>(summary: Summary, queueUrl: string): Summary & DryRunFigures {
+    this.#s3.middlewareStack.remove(COUNTER);
     const cpu = process.cpuUsage(this.#cpuAtStart);
     const calls = (name: string) => this.#s3Calls.get(name) ?? 0;
     const s3Requests = { get: calls('GetObjectCommand') + calls('HeadObjectCommand'), list: calls('ListObjectsV2Command') };

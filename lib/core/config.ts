@@ -157,6 +157,7 @@ export interface ObjectFilter {
 /** The variable of each filter, which errors and refusals name. */
 export const FILTER_VARIABLES = {
   storageClass: 'STORAGE_CLASS_INCLUDE/STORAGE_CLASS_EXCLUDE',
+  accessTier: 'STORAGE_CLASS_INCLUDE/STORAGE_CLASS_EXCLUDE',
   size: 'MIN_SIZE/MAX_SIZE',
   lastModified: 'MODIFIED_AFTER/MODIFIED_BEFORE',
 } as const;
@@ -175,12 +176,15 @@ export const STORAGE_CLASSES = [
   'SNOW',
   'EXPRESS_ONEZONE',
 ] as const;
+/** Intelligent-Tiering's archive tiers, named in the storage class filters like classes of their own. */
+export const ARCHIVE_TIERS = ['ARCHIVE_ACCESS', 'DEEP_ARCHIVE_ACCESS'] as const;
+const FILTER_CLASSES: readonly string[] = [...STORAGE_CLASSES, ...ARCHIVE_TIERS];
 
 function loadFilter(env: Environment): ObjectFilter {
   const classes = (name: string) => {
     const list = listOf(env, name);
-    const unknown = list.find((item) => !(STORAGE_CLASSES as readonly string[]).includes(item));
-    if (unknown) throw new ConfigError(`${name} "${env[name]}": "${unknown}" is not a storage class (${STORAGE_CLASSES.join(', ')})`);
+    const unknown = list.find((item) => !FILTER_CLASSES.includes(item));
+    if (unknown) throw new ConfigError(`${name} "${env[name]}": "${unknown}" is not a storage class (${FILTER_CLASSES.join(', ')})`);
     return list.length > 0 ? list : undefined;
   };
   const size = (name: string) => {
@@ -218,6 +222,8 @@ function defined<K extends keyof ObjectFilter>(key: K, value: ObjectFilter[K] | 
 export function filterFields(filter: ObjectFilter): MessageField[] {
   const fields: MessageField[] = [];
   if (filter.storageClassInclude || filter.storageClassExclude) fields.push('storageClass');
+  const tiers = [...(filter.storageClassInclude ?? []), ...(filter.storageClassExclude ?? [])];
+  if (tiers.some((name) => (ARCHIVE_TIERS as readonly string[]).includes(name))) fields.push('accessTier');
   if (filter.minSize !== undefined || filter.maxSize !== undefined) fields.push('size');
   if (filter.modifiedAfter !== undefined || filter.modifiedBefore !== undefined) fields.push('lastModified');
   return fields;

@@ -17,10 +17,17 @@ export interface ObjectDetails {
   /** "null" for an object written while versioning was off. */
   versionId?: string;
   storageClass?: string;
+  /**
+   * Intelligent-Tiering's access tier, from a report's IntelligentTieringAccessTier column: read
+   * for the storage class filters (`ARCHIVE_ACCESS`, `DEEP_ARCHIVE_ACCESS`), never a message field.
+   */
+  accessTier?: string;
 }
 
 export type MessageField = keyof ObjectDetails;
 export const MESSAGE_FIELDS: readonly MessageField[] = ['size', 'etag', 'lastModified', 'versionId', 'storageClass'];
+/** Every detail a source may read of an object: the message fields, and what only the filters use. */
+export const DETAIL_FIELDS: readonly MessageField[] = [...MESSAGE_FIELDS, 'accessTier'];
 
 /** Where an object lives, as parsed from `s3://bucket/key` or an S3 event. */
 export interface S3Location {

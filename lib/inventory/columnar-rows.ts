@@ -1,5 +1,5 @@
 import { DataFileError, UnsupportedFormatError } from '../core/errors.ts';
-import { MESSAGE_FIELDS, type MessageField, type ObjectDetails } from '../core/types.ts';
+import { DETAIL_FIELDS, type MessageField, type ObjectDetails } from '../core/types.ts';
 import type { RowBatch, RowOutcome, RowSelection } from './data-file.ts';
 import { COLUMN_NAMES } from './manifest.ts';
 
@@ -48,7 +48,7 @@ export class ColumnarRows implements RowBatch {
     this.#isLatest = columns.get(NAMES.isLatest);
     this.#isDeleteMarker = columns.get(NAMES.isDeleteMarker);
     this.#lastModified = columns.get(NAMES.lastModified);
-    this.#details = MESSAGE_FIELDS.filter((field) => selection.fields.includes(field)).map((field) => [
+    this.#details = DETAIL_FIELDS.filter((field) => selection.fields.includes(field)).map((field) => [
       field,
       columns.get(NAMES[field]) ?? [],
     ]);

@@ -3,7 +3,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { FILTER_VARIABLES, filterFields, S3_EVENT_FIELDS, type Selection } from '../core/config.ts';
 import { ManifestError } from '../core/errors.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
-import { MESSAGE_FIELDS, type MessageField, type S3Location } from '../core/types.ts';
+import { DETAIL_FIELDS, type MessageField, type S3Location } from '../core/types.ts';
 
 /** The formats S3 Inventory writes, as the manifest's `fileFormat` names them. */
 export const INVENTORY_FORMATS = ['CSV', 'Parquet', 'ORC'] as const;
@@ -50,6 +50,7 @@ export const COLUMN_NAMES: Record<'CSV' | 'columnar', Record<RowColumn | Message
     lastModified: 'LastModifiedDate',
     versionId: 'VersionId',
     storageClass: 'StorageClass',
+    accessTier: 'IntelligentTieringAccessTier',
   },
   columnar: {
     bucket: 'bucket',
@@ -61,6 +62,7 @@ export const COLUMN_NAMES: Record<'CSV' | 'columnar', Record<RowColumn | Message
     lastModified: 'last_modified_date',
     versionId: 'version_id',
     storageClass: 'storage_class',
+    accessTier: 'intelligent_tiering_access_tier',
   },
 };
 
@@ -197,7 +199,7 @@ function columnPositions(format: InventoryFormat, fileSchema: string, fail: (pro
   const isLatest = position(columns.isLatest);
   const isDeleteMarker = position(columns.isDeleteMarker);
   const details = Object.fromEntries(
-    MESSAGE_FIELDS.flatMap((field) => (position(columns[field]) === undefined ? [] : [[field, position(columns[field])]])),
+    DETAIL_FIELDS.flatMap((field) => (position(columns[field]) === undefined ? [] : [[field, position(columns[field])]])),
   );
   return {
     bucket,

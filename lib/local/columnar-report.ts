@@ -27,6 +27,7 @@ const COLUMNS: Record<ReportColumn, ColumnSpec> = {
     type: 'string',
     value: (_, row) => (row.isDeleteMarker ? null : (row.storageClass ?? 'STANDARD')),
   },
+  IntelligentTieringAccessTier: { name: 'intelligent_tiering_access_tier', type: 'string', value: (_, row) => row.accessTier ?? null },
 };
 
 /** The columns S3 Inventory's Parquet schema marks `required`: every row has them. */

@@ -8,6 +8,8 @@ export interface InventoryRow {
   isLatest?: boolean;
   isDeleteMarker?: boolean;
   storageClass?: string;
+  /** Intelligent-Tiering's access tier: FREQUENT_ACCESS, ARCHIVE_ACCESS, … */
+  accessTier?: string;
 }
 
 /** The columns a report can have, as `fileSchema` names them. */
@@ -20,4 +22,5 @@ export type ReportColumn =
   | 'Size'
   | 'LastModifiedDate'
   | 'ETag'
-  | 'StorageClass';
+  | 'StorageClass'
+  | 'IntelligentTieringAccessTier';

@@ -128,6 +128,7 @@ function csvLine(bucket: string, row: InventoryRow, columns: ReportColumn[]): st
     LastModifiedDate: () => row.lastModified.toISOString(),
     ETag: () => row.etag.replaceAll('"', ''),
     StorageClass: () => row.storageClass ?? 'STANDARD',
+    IntelligentTieringAccessTier: () => row.accessTier ?? '',
   };
   return `${columns.map((column) => `"${value[column]().replaceAll('"', '""')}"`).join(',')}\n`;
 }

@@ -80,9 +80,12 @@ export async function publishAll<T extends ObjectRef>(
  * means the object has none (an S3 listing names no storage class for STANDARD).
  */
 export function filteredOut(filter: ObjectFilter, object: ObjectRef): SkipReason | undefined {
-  const { storageClass = 'STANDARD', size, lastModified } = object.details ?? {};
-  if (filter.storageClassInclude && !filter.storageClassInclude.includes(storageClass)) return 'storageClass';
-  if (filter.storageClassExclude?.includes(storageClass)) return 'storageClass';
+  const { storageClass = 'STANDARD', accessTier, size, lastModified } = object.details ?? {};
+  // An Intelligent-Tiering object in an archive tier answers to the tier's name as well as its class's.
+  const names =
+    storageClass === 'INTELLIGENT_TIERING' && accessTier?.endsWith('ARCHIVE_ACCESS') ? [storageClass, accessTier] : [storageClass];
+  if (filter.storageClassInclude && !names.some((name) => filter.storageClassInclude?.includes(name))) return 'storageClass';
+  if (names.some((name) => filter.storageClassExclude?.includes(name))) return 'storageClass';
   if ((filter.minSize !== undefined && (size ?? 0) < filter.minSize) || (filter.maxSize !== undefined && (size ?? 0) > filter.maxSize))
     return 'size';
   const time = lastModified ? Date.parse(lastModified) : Number.NaN;

@@ -310,6 +310,11 @@ describe('backfill: fields and changes from the listing', () => {
       aws.context(queueUrl, { filter: { storageClassInclude: ['GLACIER'] }, readFields: ['storageClass'] }),
     );
     expect(byClass).toMatchObject({ published: 0, skippedByReason: { storageClass: 2 } });
+    const byTime = await backfillBucket(
+      { bucket: 'filter-source' },
+      aws.context(queueUrl, { filter: { modifiedBefore: Date.parse('2020-01-01T00:00:00Z') }, readFields: ['lastModified'] }),
+    );
+    expect(byTime).toMatchObject({ published: 0, skippedByReason: { lastModified: 2 } });
   });
 
   it('publishes only objects modified since a time, counting the rest as unchanged', async () => {

@@ -275,6 +275,31 @@ describe('publishInventoryReport', () => {
     expect(keysOf(await aws.drain(queueUrl))).toEqual(['standard.jpg']);
   });
 
+  it("skips Intelligent-Tiering's archived objects by their tier, from the report's IntelligentTieringAccessTier column", async () => {
+    const tiered = (key: string, accessTier: string) => row(key, { storageClass: 'INTELLIGENT_TIERING', accessTier });
+    const written = await writeInventoryReport(aws.s3, {
+      sourceBucket: SOURCE,
+      destinationBucket: INVENTORY,
+      prefix: 'reports',
+      configId: 'tiers',
+      rows: [tiered('hot.jpg', 'FREQUENT_ACCESS'), tiered('cold.jpg', 'ARCHIVE_ACCESS'), tiered('frozen.jpg', 'DEEP_ARCHIVE_ACCESS')],
+      rowsPerFile: 3,
+      columns: ['Bucket', 'Key', 'StorageClass', 'IntelligentTieringAccessTier'],
+    });
+    const queueUrl = await newQueue();
+    const filter = { storageClassExclude: ['ARCHIVE_ACCESS', 'DEEP_ARCHIVE_ACCESS'] };
+    const summary = await publishInventoryReport(
+      written.manifest,
+      aws.context(queueUrl, { filter, readFields: ['storageClass', 'accessTier'] }),
+    );
+    expect(summary).toMatchObject({ published: 1, skippedByReason: { storageClass: 2 } });
+    expect(keysOf(await aws.drain(queueUrl))).toEqual(['hot.jpg']);
+    const untiered = await report([row('a.jpg', { storageClass: 'INTELLIGENT_TIERING' })]);
+    await expect(
+      publishInventoryReport(untiered, aws.context(await newQueue(), { filter, readFields: ['storageClass', 'accessTier'] })),
+    ).rejects.toThrow(/IntelligentTieringAccessTier column \(for STORAGE_CLASS_INCLUDE\/STORAGE_CLASS_EXCLUDE\)/);
+  });
+
   it('refuses at start, naming the filter and the configuration, a report without a column a filter needs', async () => {
     const manifest = await report([row('a.jpg')]);
     const run = publishInventoryReport(

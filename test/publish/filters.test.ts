@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { loadSelection } from '../../lib/core/config.ts';
 import { filteredOut } from '../../lib/publish/pipeline.ts';
 
-const object = (details: { storageClass?: string; size?: number; lastModified?: string }) => ({ bucket: 'b', key: 'k', details });
+const object = (details: { storageClass?: string; accessTier?: string; size?: number; lastModified?: string }) => ({
+  bucket: 'b',
+  key: 'k',
+  details,
+});
 
 describe('the filters', () => {
   it('skip by storage class, included or excluded; an object without one is STANDARD, as S3 lists it', () => {
@@ -13,6 +17,17 @@ describe('the filters', () => {
     const { filter: never } = loadSelection({ STORAGE_CLASS_EXCLUDE: 'GLACIER,DEEP_ARCHIVE' });
     expect(filteredOut(never, object({ storageClass: 'DEEP_ARCHIVE' }))).toBe('storageClass');
     expect(filteredOut(never, object({ storageClass: 'INTELLIGENT_TIERING' }))).toBeUndefined();
+  });
+
+  it("skip Intelligent-Tiering objects in an archive tier by the tier's name, which makes the sources read the tier", () => {
+    const selection = loadSelection({ STORAGE_CLASS_EXCLUDE: 'GLACIER,ARCHIVE_ACCESS,DEEP_ARCHIVE_ACCESS' });
+    expect(selection.readFields).toEqual(['storageClass', 'accessTier']);
+    const tiered = (accessTier: string) => filteredOut(selection.filter, object({ storageClass: 'INTELLIGENT_TIERING', accessTier }));
+    expect(tiered('DEEP_ARCHIVE_ACCESS')).toBe('storageClass');
+    expect(tiered('ARCHIVE_ACCESS')).toBe('storageClass');
+    expect(tiered('FREQUENT_ACCESS')).toBeUndefined();
+    const { filter: only } = loadSelection({ STORAGE_CLASS_INCLUDE: 'INTELLIGENT_TIERING' });
+    expect(filteredOut(only, object({ storageClass: 'INTELLIGENT_TIERING', accessTier: 'ARCHIVE_ACCESS' }))).toBeUndefined();
   });
 
   it('skip by size, both bounds included', () => {

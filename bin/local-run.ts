@@ -42,6 +42,7 @@ const options = commandLine(
         type: 'string',
         description: "the consumers' limit, shared by the run's workers (the JSON gets rateCap, maxWindowRate, meanRate)",
       },
+      'dry-run': { type: 'boolean', default: false, description: 'read and select as a real run, send nothing, say what would be sent' },
       json: { type: 'boolean', default: false, description: 'print one JSON line with the results' },
       metrics: { type: 'boolean', default: false, description: 'show the metrics the handlers emitted' },
       verbose: { type: 'boolean', default: false, description: "the handlers' JSON logs on stderr" },
@@ -55,6 +56,8 @@ const options = commandLine(
     if (!format) throw new InvalidArgumentError(`--format "${values.format}" must be csv, parquet or orc`);
     if (values.adopt && values.mode !== 'inventory')
       throw new InvalidArgumentError(`--adopt runs the inventory mode, not --mode ${values.mode}`);
+    if (values['dry-run'] && values.adopt)
+      throw new InvalidArgumentError('--dry-run runs the inventory, backfill or changed mode, not --adopt');
     if (!MESSAGE_FORMATS.includes(values['message-format'] as MessageFormat))
       throw new InvalidArgumentError(`--message-format "${values['message-format']}" must be ${MESSAGE_FORMATS.join(' or ')}`);
     const handlerSettings = {
@@ -66,6 +69,7 @@ const options = commandLine(
       MODIFIED_AFTER: values['modified-after'],
       MODIFIED_BEFORE: values['modified-before'],
       MAX_MESSAGES_PER_SECOND: values['max-messages-per-second'],
+      DRY_RUN: values['dry-run'] ? 'true' : undefined,
     };
     // Checked here, so that a bad value ends the command with its name rather than fail a handler.
     loadSelection(handlerSettings);
@@ -136,6 +140,7 @@ const result = await runLocalDemo({
   format: options.format,
   adopt: options.adopt,
   keyShape: options.keyShape,
+  dryRun: options['dry-run'],
   ...(options.maxMessagesPerSecond !== undefined && { maxMessagesPerSecond: options.maxMessagesPerSecond }),
   handlers: {
     stackSetup: (event) => stackSetup.handler(event),
@@ -180,8 +185,14 @@ if (json) {
     result.parts === undefined
       ? ''
       : ` by ${result.parts} ${plural(result.parts, 'part')}${shards} with ${result.continuations} ${plural(result.continuations ?? 0, 'continuation')}`;
-  say(
-    `${result.published} messages were published in total${parts} in ${(result.durationMs / 1000).toFixed(2)} s ` +
-      `(${result.messagesPerSecond} messages/s); the queue holds ${result.queueDepth}.`,
-  );
+  if (result.dryRun) {
+    const { wouldPublish, sendMessageBatchCalls, sqsRequests, sqsCostUsd } = result.dryRun;
+    say(
+      `Dry run: nothing was sent; a real run would publish ${wouldPublish} messages${parts} in ${sendMessageBatchCalls} SendMessageBatch ${plural(sendMessageBatchCalls, 'call')} (${sqsRequests} billed ${plural(sqsRequests, 'request')}, $${sqsCostUsd} of SQS); the queue holds ${result.queueDepth}.`,
+    );
+  } else
+    say(
+      `${result.published} messages were published in total${parts} in ${(result.durationMs / 1000).toFixed(2)} s ` +
+        `(${result.messagesPerSecond} messages/s); the queue holds ${result.queueDepth}.`,
+    );
 }

@@ -35,7 +35,8 @@ export async function handler(event: BackfillEvent | null, context?: Context): P
   const invocation = new InvocationMetrics(metrics, stats, logger, { sourceBucket: request.bucket });
   const base = await pipeline();
   // A dry run lists and selects as a real one; its batches go to a counting sender instead of SQS.
-  const dryRun = request.dryRun ? new DryRun(base.s3) : undefined;
+  // The stack's DRY_RUN makes every run a dry one; an invocation's `dryRun` makes one.
+  const dryRun = request.dryRun || base.config.dryRun ? new DryRun(base.s3) : undefined;
   try {
     const listed = await backfillBucket(request, dryRun ? { ...base, sender: dryRun.sender } : base, stats, signal);
     summary = dryRun ? dryRun.summary(listed, base.config.queueUrl) : listed;
@@ -59,7 +60,7 @@ export async function handler(event: BackfillEvent | null, context?: Context): P
       continuation: summary.continuation,
       ...(request.timeBudgetMs !== undefined && { timeBudgetMs: request.timeBudgetMs }),
       ...(request.modifiedSince && { modifiedSince: request.modifiedSince.toISOString() }),
-      ...(request.dryRun && { dryRun: true }),
+      ...(dryRun && { dryRun: true }),
       chain: true,
       invocation: request.invocation + 1,
     });

@@ -31,6 +31,8 @@ export interface PipelineConfig {
   region?: string;
   /** The consumers' limit: messages per second for a whole run, across its workers. */
   maxMessagesPerSecond?: number;
+  /** `DRY_RUN=true`: read and select as a real run, send nothing, count what would be sent. */
+  dryRun: boolean;
   /** `all`: every current object; `changed`: those modified since the last complete run. */
   publishMode: PublishMode;
   /** `changed` mode: how far before the last complete run's scan to look, for inventory's lag. */
@@ -105,7 +107,7 @@ export function loadConfig(env: Environment): PipelineConfig {
 /** What is published and what a message holds: also read by the fan-out, which has no queue. */
 export type Selection = Pick<
   PipelineConfig,
-  'messageFields' | 'readFields' | 'messageFormat' | 'filter' | 'publishMode' | 'changedMarginHours'
+  'messageFields' | 'readFields' | 'messageFormat' | 'filter' | 'publishMode' | 'changedMarginHours' | 'dryRun'
 >;
 
 export function loadSelection(env: Environment): Selection {
@@ -117,6 +119,7 @@ export function loadSelection(env: Environment): Selection {
     readFields: [...new Set([...withEventFields(fields, messageFormat), ...filterFields(filter)])],
     messageFormat,
     filter,
+    dryRun: oneOf(env, 'DRY_RUN', ['true', 'false'] as const, 'false') === 'true',
     publishMode: oneOf(env, 'PUBLISH_MODE', ['all', 'changed'] as const, DEFAULTS.publishMode),
     changedMarginHours: integer(env, 'CHANGED_MARGIN_HOURS', DEFAULTS.changedMarginHours),
   };

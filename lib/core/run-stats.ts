@@ -21,6 +21,9 @@ export class RunStats {
   failed = 0;
   /** Messages sent again after a throttled, failed or rejected attempt. */
   retries = 0;
+  /** SendMessageBatch calls SQS answered, and the requests it bills for them (one per 64 KiB of a call). */
+  sends = 0;
+  sqsRequests = 0;
   /** Downloads of data files that broke off or stalled and were resumed where they stopped. */
   downloadResumes = 0;
   /** Messages handed to the publisher whose fate is not known yet (in a batch, or in flight). */
@@ -40,6 +43,8 @@ export class RunStats {
     this.published += previous.published;
     this.failed += previous.failed;
     this.retries += previous.retries;
+    this.sends += previous.sends ?? 0;
+    this.sqsRequests += previous.sqsRequests ?? 0;
     this.downloadResumes += previous.downloadResumes ?? 0;
     for (const reason of SKIP_REASONS) this.skipped[reason] += previous.skippedByReason[reason] ?? 0;
     this.failedKeys.push(...(previous.failedKeys ?? []).slice(0, SAMPLE_LIMIT - this.failedKeys.length));
@@ -104,6 +109,7 @@ export class RunStats {
       failed: this.failed,
       ...(this.unsent > 0 && { unsent: this.unsent }),
       retries: this.retries,
+      ...(this.sends > 0 && { sends: this.sends, sqsRequests: this.sqsRequests }),
       durationMs: Date.now() - this.startedAt,
       ...(this.downloadResumes > 0 && { downloadResumes: this.downloadResumes }),
       ...(this.failedKeys.length > 0 && { failedKeys: [...this.failedKeys] }),
@@ -122,6 +128,9 @@ export interface StatsSummary {
   /** Keys read but never handed to SQS (absent when none): rowsRead = published + skipped + failed + unsent. */
   unsent?: number;
   retries: number;
+  /** SendMessageBatch calls SQS answered (absent when none), and the requests it bills for them. */
+  sends?: number;
+  sqsRequests?: number;
   durationMs: number;
   /** Data file downloads resumed after they broke off or stalled (absent when none). */
   downloadResumes?: number;

@@ -1,6 +1,9 @@
 import { plural } from '../core/plural.ts';
 import type { StatsSummary } from '../core/run-stats.ts';
 import { sumCounters } from '../run/completion.ts';
+import { estimateCost } from '../core/prices.ts';
+import type { DryRunFigures } from '../publish/dry-run.ts';
+import { isFifoQueue } from '../core/config.ts';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ArrivalMeter, queueDepth } from './arrival-meter.ts';
@@ -44,6 +47,8 @@ export interface LocalDemoOptions {
   keyShape?: KeyShape;
   /** `MAX_MESSAGES_PER_SECOND` of the handlers: the run measures the queue's arrivals each second. */
   maxMessagesPerSecond?: number;
+  /** Read and select as a real run, send nothing (`DRY_RUN` and the backfill's `dryRun`). */
+  dryRun?: boolean;
   handlers: DemoHandlers;
   log: Log;
   onStep?: (step: string) => void;
@@ -67,6 +72,8 @@ export interface LocalDemoResult {
   rateCap?: number;
   maxWindowRate?: number;
   meanRate?: number;
+  /** A dry run: what a real run would have sent (`published` is 0). */
+  dryRun?: DemoDryRun;
   /** Objects not published, by why (the filters' among them). */
   skippedByReason: StatsSummary['skippedByReason'];
   /** Backfill mode: key ranges listed, and those that held keys. */
@@ -84,6 +91,14 @@ export interface LocalDemoResult {
   sourceBuckets?: AdoptDemoResult['sourceBuckets'];
   otherNotificationsKept?: boolean;
   writtenToAdoptedBucket?: number;
+}
+
+export interface DemoDryRun {
+  wouldPublish: number;
+  sendMessageBatchCalls: number;
+  sqsRequests: number;
+  /** What SQS would bill for those requests (prices of lib/core/prices.ts). */
+  sqsCostUsd: number;
 }
 
 export interface DayResult {
@@ -137,7 +152,7 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     if (options.mode === 'backfill') {
       measured = await measure(() => {
         step(`Invoking the backfill function on s3://${DEMO.sourceBucket}: key ranges listed at once, split where the keys vary.`);
-        return options.handlers.backfill({ bucket: DEMO.sourceBucket });
+        return options.handlers.backfill({ bucket: DEMO.sourceBucket, ...(options.dryRun && { dryRun: true }) });
       });
     } else {
       const work = await createWorkQueue(sqs, DEMO.workQueueName, DEMO.maxReceiveCount);
@@ -160,7 +175,7 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
           ),
         );
     }
-    const result = figuresOf(measured.value);
+    const result = figuresOf(measured.value, queueUrl);
     return {
       mode: options.mode,
       objects: options.adopt ? options.objects * ADOPTED.sourceBuckets.length : options.objects,
@@ -182,10 +197,11 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
 }
 
 /** What a run's report (or reports, or the backfill's summary) comes to: its messages, parts, ranges and skips. */
-function figuresOf(summary: RunReport | RunReport[] | BackfillSummary) {
+function figuresOf(summary: RunReport | RunReport[] | BackfillSummary, queueUrl: string) {
   const runs = Array.isArray(summary) ? summary : 'totals' in summary ? [summary] : [];
   const total = (figure: (report: RunReport) => number) => runs.reduce((sum, report) => sum + figure(report), 0);
-  const published = 'published' in summary ? summary.published : total((report) => report.totals.published);
+  const dryRun = dryRunOf(summary, queueUrl);
+  const published = dryRun ? 0 : 'published' in summary ? summary.published : total((report) => report.totals.published);
   const skippedByReason =
     'skippedByReason' in summary
       ? summary.skippedByReason
@@ -200,8 +216,22 @@ function figuresOf(summary: RunReport | RunReport[] | BackfillSummary) {
       }),
       ...('ranges' in summary && { ranges: summary.ranges, rangesWithKeys: summary.rangesWithKeys }),
       skippedByReason,
+      ...(dryRun && { dryRun }),
     },
   };
+}
+
+/** A dry run's figures: from the backfill's summary, or the report's totals (a dry run's workers count their sends). */
+function dryRunOf(summary: RunReport | RunReport[] | BackfillSummary, queueUrl: string): DemoDryRun | undefined {
+  if ('wouldPublish' in summary) {
+    // The backfill handler's dry-run summary carries these beside its own figures.
+    const { wouldPublish, sendMessageBatchCalls, sqsRequests, estimatedCostUsd } = summary as BackfillSummary & DryRunFigures;
+    return { wouldPublish, sendMessageBatchCalls, sqsRequests, sqsCostUsd: estimatedCostUsd.sqs };
+  }
+  if (Array.isArray(summary) || !('totals' in summary) || !summary.dryRun) return undefined;
+  const { published, sends = 0, sqsRequests = 0 } = summary.totals;
+  const { sqs } = estimateCost({ sqsRequests, fifo: isFifoQueue(queueUrl), s3Gets: 0, s3Lists: 0, lambdaSeconds: 0 });
+  return { wouldPublish: published, sendMessageBatchCalls: sends, sqsRequests, sqsCostUsd: sqs };
 }
 
 const SHAPE_NAMES: Record<KeyShape, string> = {
@@ -321,13 +351,14 @@ async function runInventory({ s3, sqs, work, options }: InventoryDemo, report: W
       worker: options.handlers.worker,
       deadLetter: options.handlers.deadLetter,
       log: options.log,
+      ...(options.dryRun && { dryRun: true }),
     }).finally(() => clearInterval(ticker));
     const { totals } = done;
     const baseline =
       done.baseline === undefined ? '' : `, baseline ${done.baseline === 'none' ? 'none (everything published)' : done.baseline.manifest}`;
     const shards = done.shards > done.parts ? ` from ${done.shards} shards` : '';
     step(
-      `The run's report.json: ${done.status}, ${totals.published} published${shards}, ${totals.skipped} skipped, ${totals.failed} failed, ${totals.continuations} ${plural(totals.continuations, 'continuation')}${baseline}.`,
+      `The run's report.json: ${done.status}${done.dryRun ? ' (dry run)' : ''}, ${totals.published} ${done.dryRun ? 'to publish' : 'published'}${shards}, ${totals.skipped} skipped, ${totals.failed} failed, ${totals.continuations} ${plural(totals.continuations, 'continuation')}${baseline}.`,
     );
     return done;
   });

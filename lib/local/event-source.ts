@@ -121,6 +121,8 @@ export interface LocalRunOptions {
   manifest: S3Location;
   /** Where runs of reports in other buckets keep their state, as the functions are told. */
   stateStore?: RunStateStore;
+  /** The runs are dry runs: their state is in the dry-run folder. */
+  dryRun?: boolean;
   workQueueUrl: string;
   deadLetterQueueUrl: string;
   workers: number;
@@ -158,7 +160,7 @@ export async function runWorkersUntilReports(
   ]).finally(() => {
     ended = true;
   });
-  const runs = options.manifests.map((manifest) => runFolder(manifest, options.stateStore));
+  const runs = options.manifests.map((manifest) => runFolder(manifest, options.stateStore, options.dryRun));
   try {
     for (;;) {
       const reports = await Promise.all(runs.map((run) => getJson<RunReport>(options.s3, run.bucket, reportKey(run))));

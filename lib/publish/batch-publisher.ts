@@ -14,6 +14,8 @@ import { httpStatusOf } from '../core/aws-errors.ts';
 /** SendMessageBatch limits: entries per call, and bytes per message and per call. */
 export const MAX_BATCH_ENTRIES = 10;
 export const MAX_BATCH_BYTES = 1_048_576;
+/** SQS bills every 64 KiB of a request's payload as one request. */
+export const BILLED_CHUNK_BYTES = 65_536;
 
 export interface BatchPublisherOptions {
   queueUrl: string;
@@ -184,6 +186,9 @@ export class BatchPublisher {
         messages.map((message) => this.#entry(message)),
       );
       const failures = rejected.length === 0 ? [] : entryFailures(messages, rejected);
+      const bytes = messages.reduce((total, message) => total + Buffer.byteLength(message.body), 0);
+      this.#stats.sends += 1;
+      this.#stats.sqsRequests += Math.max(1, Math.ceil(bytes / BILLED_CHUNK_BYTES));
       this.#stats.published += messages.length - failures.length;
       this.#stats.pending -= messages.length - failures.length;
       if (this.#onSettled) {

@@ -1,8 +1,6 @@
 import type { BatchResultErrorEntry, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import { BILLED_CHUNK_BYTES } from './batch-publisher.ts';
 import type { BatchSender } from './types.ts';
-
-/** SQS bills every 64 KiB of a request's payload as one request. */
-const BILLED_CHUNK_BYTES = 64 * 1024;
 
 /**
  * The sender of a dry run: takes every batch as SQS would and sends nothing, counting what a real

@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../core/aws-clients.ts';
 import { BatchPublisher } from './batch-publisher.ts';
+import { CountingSender } from './counting-sender.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { createBatchSender } from './batch-sender.ts';
 import type { BatchSender } from './types.ts';
@@ -124,7 +125,15 @@ export function createPipelineContext(config: PipelineConfig, log: Log): Pipelin
   const { s3, sqs } = createAwsClients(config);
   const { concurrency, requestTimeoutMs, endpointUrl } = config;
   const sender = createBatchSender(config.sqsClient, sqs, { concurrency, requestTimeoutMs, ...(endpointUrl && { endpointUrl }) });
-  return { s3, sender, config, log, ...(config.maxMessagesPerSecond && { limiter: new RateLimiter(config.maxMessagesPerSecond) }) };
+  // A dry run sends nothing: its batches are counted as SQS would take them.
+  const counted = config.dryRun ? new CountingSender() : sender;
+  return {
+    s3,
+    sender: counted,
+    config,
+    log,
+    ...(config.maxMessagesPerSecond && { limiter: new RateLimiter(config.maxMessagesPerSecond) }),
+  };
 }
 
 /**

@@ -48,8 +48,17 @@ export function sumCounters(parts: Array<{ counters: PartCounters; continuations
     stats.restore(part.counters);
     continuations += part.continuations;
   }
-  const { rowsRead, published, skipped, skippedByReason, failed, retries } = stats.counters();
-  return { rowsRead, published, skipped, skippedByReason, failed, retries, continuations };
+  const { rowsRead, published, skipped, skippedByReason, failed, retries, sends, sqsRequests } = stats.counters();
+  return {
+    rowsRead,
+    published,
+    skipped,
+    skippedByReason,
+    failed,
+    retries,
+    ...(sends !== undefined && { sends, sqsRequests }),
+    continuations,
+  };
 }
 
 /**
@@ -157,6 +166,7 @@ async function assembleReport(s3: S3Client, { manifest, run, sourceBucket, parts
     // The rate the run held, from its claim to its report: under a cap, what the consumers saw.
     messagesPerSecond: Math.round(summed.published / Math.max(0.001, (Date.parse(endedAt) - Date.parse(startedAt)) / 1000)),
     ...(claim?.baseline && { baseline: claim.baseline }),
+    ...(claim?.dryRun && { dryRun: true }),
     partResults,
   };
 }

@@ -47,7 +47,8 @@ export async function startInventoryRun(announced: AnnouncedManifest, context: F
   const baseline = changedOnly
     ? await findBaseline(s3, location, context.selection?.changedMarginHours ?? 0, context.stateStore)
     : undefined;
-  const run = runFolder(location, context.stateStore);
+  const dryRun = context.selection?.dryRun === true;
+  const run = runFolder(location, context.stateStore, dryRun);
   const uri = formatS3Uri(location);
   const summary = { manifest: uri, sourceBucket: manifest.sourceBucket, parts: manifest.files.length };
   const claim: RunClaim = {
@@ -56,6 +57,7 @@ export async function startInventoryRun(announced: AnnouncedManifest, context: F
     expiresAt: new Date(context.deadline).toISOString(),
     status: 'claimed',
     ...(changedOnly && { baseline: baseline ?? 'none' }),
+    ...(dryRun && { dryRun: true }),
   };
 
   const taken = await takeClaim(s3, run, claim, uri, log);

@@ -33,9 +33,10 @@ export interface RunStateStore {
   prefix: string;
 }
 
-export function runFolder(manifest: S3Location, store?: RunStateStore): RunFolder {
+export function runFolder(manifest: S3Location, store?: RunStateStore, dryRun = false): RunFolder {
   const slash = manifest.key.lastIndexOf('/');
-  const folder = `${slash === -1 ? '' : manifest.key.slice(0, slash + 1)}s3-to-sqs/`;
+  // A dry run keeps its state apart: the report's real run is not taken for done, nor its baseline.
+  const folder = `${slash === -1 ? '' : manifest.key.slice(0, slash + 1)}${dryRun ? 's3-to-sqs-dry-run/' : 's3-to-sqs/'}`;
   if (!store || store.bucket === manifest.bucket) return { bucket: manifest.bucket, prefix: folder };
   return { bucket: store.bucket, prefix: `${store.prefix}${manifest.bucket}/${folder}` };
 }

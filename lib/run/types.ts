@@ -33,6 +33,8 @@ export interface RunClaim {
   status: 'claimed' | 'queued' | 'released';
   /** Tasks of parts 0 to `queued` - 1 are on the work queue: a fan-out taken over resumes there. */
   queued?: number;
+  /** A dry run (`DRY_RUN=true`): its workers send nothing and count what they would send. */
+  dryRun?: boolean;
   /** `changed` mode: the run published the difference from this one, or everything (`none`). */
   baseline?: Baseline | 'none';
 }
@@ -86,7 +88,10 @@ export interface ShardResult extends WorkResult {
   lastRow?: number;
 }
 
-export type RunTotals = Pick<StatsSummary, 'rowsRead' | 'published' | 'skipped' | 'skippedByReason' | 'failed' | 'retries'> & {
+export type RunTotals = Pick<
+  StatsSummary,
+  'rowsRead' | 'published' | 'skipped' | 'skippedByReason' | 'failed' | 'retries' | 'sends' | 'sqsRequests'
+> & {
   continuations: number;
 };
 
@@ -105,6 +110,8 @@ export interface RunReport {
   totals: RunTotals;
   /** Messages published per second from the claim to the report: the rate the run held. */
   messagesPerSecond: number;
+  /** A dry run: nothing was sent; `totals.published`, `sends` and `sqsRequests` are what a real run would send. */
+  dryRun?: boolean;
   /** `changed` mode: the run it published the difference from, or `none` (everything). */
   baseline?: Baseline | 'none';
   partResults: PartResult[];

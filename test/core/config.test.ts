@@ -7,7 +7,14 @@ const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/objects.fifo
 describe('loadConfig', () => {
   it('applies defaults when only the queue is set', () => {
     const { checkpointIntervalMs, leaseMs, shardRows, ...pipelineDefaults } = DEFAULTS;
-    expect(loadConfig({ QUEUE_URL })).toEqual({ queueUrl: QUEUE_URL, ...pipelineDefaults, messageFields: [], readFields: [], filter: {} });
+    expect(loadConfig({ QUEUE_URL })).toEqual({
+      queueUrl: QUEUE_URL,
+      ...pipelineDefaults,
+      messageFields: [],
+      readFields: [],
+      filter: {},
+      dryRun: false,
+    });
     expect(loadWorkerTuning({})).toEqual({ checkpointIntervalMs, leaseMs, shardRows });
     expect(loadConfig({ QUEUE_URL, SQS_CLIENT: 'sdk' }).sqsClient).toBe('sdk');
   });

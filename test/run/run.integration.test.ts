@@ -15,6 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { runCli } from '../support/run-cli.ts';
 import { createWorkQueues, keysReport, runReport, workerContext, type WorkQueues } from '../support/inventory-run.ts';
 import type { PartCheckpoint } from '../../lib/run/types.ts';
+import { loadSelection } from '../../lib/core/config.ts';
 
 const aws = useEmulator();
 const INVENTORY = 'run-inventory';
@@ -52,6 +53,27 @@ describe('an inventory run spread over workers', () => {
       expect(line.extra, line.message).not.toContain('partResults');
       expect(line.size, line.message).toBeLessThan(2_000);
     }
+  });
+
+  it('sends nothing in a dry run: its report gives what a real run sends, its state apart, and the real run still publishes all', async () => {
+    const keys = hexKeys(250, 'dry');
+    const manifest = await report(keys, 3);
+    const target = await aws.createQueue('run-dry');
+    const selection = { ...loadSelection({}), dryRun: true };
+    const dry = await runReport(aws, queues, manifest, target, { workers: 2, budgetMs: 60_000, selection, config: { dryRun: true } });
+    // 84 + 84 + 82 rows: 9 SendMessageBatch calls a file, each one billed request.
+    expect(dry.report).toMatchObject({
+      status: 'complete',
+      dryRun: true,
+      totals: { rowsRead: 250, published: 250, sends: 27, sqsRequests: 27 },
+    });
+    expect(await aws.drain(target)).toEqual([]);
+    expect(await runStatus(aws.s3, manifest)).toMatchObject({ state: 'not started' });
+
+    const real = await runReport(aws, queues, manifest, target, { workers: 2, budgetMs: 60_000 });
+    expect(real.report).toMatchObject({ status: 'complete', totals: { published: 250 } });
+    expect(real.report.dryRun).toBeUndefined();
+    expect(keysOf(await aws.drain(target)).sort()).toEqual([...keys].sort());
   });
 
   it('knows its own conditional write when the answer was lost and the retry finds the condition failed', async () => {

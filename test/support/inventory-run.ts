@@ -103,12 +103,13 @@ export function workUntilReport(
   queues: WorkQueues,
   manifest: S3Location,
   context: WorkerContext,
-  options: Pick<RunOptions, 'workers' | 'budgetMs' | 'stateStore'>,
+  options: Pick<RunOptions, 'workers' | 'budgetMs' | 'stateStore' | 'selection'>,
 ): Promise<RunReport> {
   return runWorkersUntilReport({
     s3: aws.s3,
     sqs: aws.sqs,
     manifest,
+    ...(options.selection?.dryRun && { dryRun: true }),
     ...(options.stateStore && { stateStore: options.stateStore }),
     ...queues,
     workers: options.workers,

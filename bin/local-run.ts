@@ -186,9 +186,9 @@ if (json) {
       ? ''
       : ` by ${result.parts} ${plural(result.parts, 'part')}${shards} with ${result.continuations} ${plural(result.continuations ?? 0, 'continuation')}`;
   if (result.dryRun) {
-    const { wouldPublish, sendMessageBatchCalls, sqsRequests, sqsCostUsd } = result.dryRun;
+    const { wouldPublish = 0, sendMessageBatchCalls = 0, sqsRequests = 0, estimatedCostUsd } = result;
     say(
-      `Dry run: nothing was sent; a real run would publish ${wouldPublish} messages${parts} in ${sendMessageBatchCalls} SendMessageBatch ${plural(sendMessageBatchCalls, 'call')} (${sqsRequests} billed ${plural(sqsRequests, 'request')}, $${sqsCostUsd} of SQS); the queue holds ${result.queueDepth}.`,
+      `Dry run: nothing was sent; a real run would publish ${wouldPublish} messages${parts} in ${sendMessageBatchCalls} SendMessageBatch ${plural(sendMessageBatchCalls, 'call')} (${sqsRequests} billed ${plural(sqsRequests, 'request')}), about $${estimatedCostUsd?.total} in us-east-1; the queue holds ${result.queueDepth}.`,
     );
   } else
     say(

@@ -1,7 +1,7 @@
 import { plural } from '../core/plural.ts';
 import type { StatsSummary } from '../core/run-stats.ts';
 import { sumCounters } from '../run/completion.ts';
-import { estimateCost } from '../core/prices.ts';
+import { type CostEstimate, estimateCost } from '../core/prices.ts';
 import type { DryRunFigures } from '../publish/dry-run.ts';
 import { isFifoQueue } from '../core/config.ts';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -19,7 +19,7 @@ import { objectCreatedEvent } from '../inventory/s3-event.ts';
 import { type KeyShape, sampleInventoryRows, seedBucket } from './sample-objects.ts';
 import type { Log } from '../core/types.ts';
 import type { InventoryFormat } from '../inventory/manifest.ts';
-import type { RunReport } from '../run/types.ts';
+import type { RunReport, WorkResult } from '../run/types.ts';
 
 export type DemoMode = 'inventory' | 'backfill' | 'changed';
 
@@ -72,8 +72,12 @@ export interface LocalDemoResult {
   rateCap?: number;
   maxWindowRate?: number;
   meanRate?: number;
-  /** A dry run: what a real run would have sent (`published` is 0). */
-  dryRun?: DemoDryRun;
+  /** A dry run: what a real run would have sent (`published` is 0), and its cost. */
+  dryRun?: true;
+  wouldPublish?: number;
+  sendMessageBatchCalls?: number;
+  sqsRequests?: number;
+  estimatedCostUsd?: CostEstimate;
   /** Objects not published, by why (the filters' among them). */
   skippedByReason: StatsSummary['skippedByReason'];
   /** Backfill mode: key ranges listed, and those that held keys. */
@@ -93,13 +97,8 @@ export interface LocalDemoResult {
   writtenToAdoptedBucket?: number;
 }
 
-export interface DemoDryRun {
-  wouldPublish: number;
-  sendMessageBatchCalls: number;
-  sqsRequests: number;
-  /** What SQS would bill for those requests (prices of lib/core/prices.ts). */
-  sqsCostUsd: number;
-}
+/** A dry run's figures, as the CLI's and the backfill's dry runs give them. */
+export type DemoDryRun = Pick<DryRunFigures, 'dryRun' | 'wouldPublish' | 'sendMessageBatchCalls' | 'sqsRequests' | 'estimatedCostUsd'>;
 
 export interface DayResult {
   published: number;
@@ -216,22 +215,33 @@ function figuresOf(summary: RunReport | RunReport[] | BackfillSummary, queueUrl:
       }),
       ...('ranges' in summary && { ranges: summary.ranges, rangesWithKeys: summary.rangesWithKeys }),
       skippedByReason,
-      ...(dryRun && { dryRun }),
+      ...dryRun,
     },
   };
 }
 
-/** A dry run's figures: from the backfill's summary, or the report's totals (a dry run's workers count their sends). */
+/**
+ * A dry run's figures: the backfill's summary has them; a report gives the counts, priced here with
+ * the data files' GETs and the workers' time on each part (what Lambda bills; state requests left out).
+ */
 function dryRunOf(summary: RunReport | RunReport[] | BackfillSummary, queueUrl: string): DemoDryRun | undefined {
   if ('wouldPublish' in summary) {
     // The backfill handler's dry-run summary carries these beside its own figures.
-    const { wouldPublish, sendMessageBatchCalls, sqsRequests, estimatedCostUsd } = summary as BackfillSummary & DryRunFigures;
-    return { wouldPublish, sendMessageBatchCalls, sqsRequests, sqsCostUsd: estimatedCostUsd.sqs };
+    const { dryRun, wouldPublish, sendMessageBatchCalls, sqsRequests, estimatedCostUsd } = summary as BackfillSummary & DryRunFigures;
+    return { dryRun, wouldPublish, sendMessageBatchCalls, sqsRequests, estimatedCostUsd };
   }
   if (Array.isArray(summary) || !('totals' in summary) || !summary.dryRun) return undefined;
   const { published, sends = 0, sqsRequests = 0 } = summary.totals;
-  const { sqs } = estimateCost({ sqsRequests, fifo: isFifoQueue(queueUrl), s3Gets: 0, s3Lists: 0, lambdaSeconds: 0 });
-  return { wouldPublish: published, sendMessageBatchCalls: sends, sqsRequests, sqsCostUsd: sqs };
+  const works = summary.partResults.flatMap((part): WorkResult[] => part.shards ?? [part]);
+  const seconds = works.reduce((sum, work) => sum + (Date.parse(work.endedAt) - Date.parse(work.startedAt ?? work.endedAt)) / 1000, 0);
+  const estimatedCostUsd = estimateCost({
+    sqsRequests,
+    fifo: isFifoQueue(queueUrl),
+    s3Gets: works.reduce((sum, work) => sum + 1 + (work.counters.downloadResumes ?? 0), 0),
+    s3Lists: 0,
+    lambdaSeconds: seconds,
+  });
+  return { dryRun: true, wouldPublish: published, sendMessageBatchCalls: sends, sqsRequests, estimatedCostUsd };
 }
 
 const SHAPE_NAMES: Record<KeyShape, string> = {

@@ -91,6 +91,18 @@ describe('npm start', () => {
     expect(summary.summary.messagesPerSecond).toBeLessThanOrEqual(1_100);
   });
 
+  it('sends nothing with --dry-run, in both modes, and says what the same run sends for real and its cost', async () => {
+    const filters = ['--objects', '1000', '--storage-class-exclude', 'GLACIER', '--min-size', '1'];
+    for (const mode of ['inventory', 'backfill']) {
+      const real = await localRunSummary(...filters, '--mode', mode);
+      const dry = await localRunSummary(...filters, '--mode', mode, '--dry-run');
+      expect(dry, mode).toMatchObject({ published: 0, queueDepth: 0, dryRun: true, wouldPublish: real.published });
+      expect(dry.skippedByReason, mode).toEqual(real.skippedByReason);
+      expect(dry.sendMessageBatchCalls, mode).toBe(real.summary.totals?.sends ?? real.summary.sends);
+      expect(dry.estimatedCostUsd.total, mode).toBeGreaterThan(0);
+    }
+  });
+
   it('makes every message an S3 event notification with --message-format s3-event', async () => {
     expect(await localRunSummary('--objects', '300', '--message-format', 's3-event')).toMatchObject({ published: 300, queueDepth: 300 });
   });

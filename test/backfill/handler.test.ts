@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseBackfillEvent } from '../../lib/backfill/event.ts';
 import { publishingBudget } from '../../lib/core/time-budget.ts';
 import { InvalidArgumentError } from '../../lib/core/errors.ts';
@@ -64,6 +64,22 @@ describe('backfill handler', () => {
     expect(await aws.drain(queueUrl)).toHaveLength(300);
     // The counter of S3 requests goes with the dry run: a second one counts afresh.
     expect(await handler({ dryRun: true })).toMatchObject({ s3Requests: { list: 18 } });
+  });
+
+  it("makes every run a dry one under the stack's DRY_RUN, the chain's next invocation included", async () => {
+    vi.resetModules();
+    process.env.DRY_RUN = 'true';
+    try {
+      const { handler: dryHandler } = await import('../../handlers/backfill.ts');
+      expect(await dryHandler({})).toMatchObject({ dryRun: true, published: 0, wouldPublish: 300 });
+      expect(await aws.drain(queueUrl)).toEqual([]);
+      const before = invocations.length;
+      await dryHandler({ bucket: 'handler-chain', timeBudgetMs: 1 }, lambdaContext(900_000));
+      expect(invocations[before]?.payload).toMatchObject({ dryRun: true });
+    } finally {
+      delete process.env.DRY_RUN;
+      invocations.length = 0;
+    }
   });
 
   it('invokes itself with the continuation until the bucket is done', async () => {

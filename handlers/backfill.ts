@@ -34,7 +34,7 @@ export async function handler(event: BackfillEvent | null, context?: Context): P
   const stats = new RunStats();
   const invocation = new InvocationMetrics(metrics, stats, logger, { sourceBucket: request.bucket });
   const base = await pipeline();
-  // A dry run lists and selects as a real one; its batches go to a counting sender instead of SQS.
+  // A dry run lists and selects as a real one; its batches are discarded, not sent.
   // The stack's DRY_RUN makes every run a dry one; an invocation's `dryRun` makes one.
   const dryRun = request.dryRun || base.config.dryRun ? new DryRun(base.s3) : undefined;
   try {

@@ -151,7 +151,8 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     if (options.mode === 'backfill') {
       measured = await measure(() => {
         step(`Invoking the backfill function on s3://${DEMO.sourceBucket}: key ranges listed at once, split where the keys vary.`);
-        return options.handlers.backfill({ bucket: DEMO.sourceBucket, ...(options.dryRun && { dryRun: true }) });
+        // A dry run: the stack's DRY_RUN, set for the handlers, makes the backfill dry as well.
+        return options.handlers.backfill({ bucket: DEMO.sourceBucket });
       });
     } else {
       const work = await createWorkQueue(sqs, DEMO.workQueueName, DEMO.maxReceiveCount);

@@ -46,6 +46,8 @@ interface PendingMessage {
   id: string;
   object: ObjectRef;
   body: string;
+  /** The body's UTF-8 length, measured once when published. */
+  bytes: number;
 }
 
 interface EntryFailure {
@@ -132,7 +134,7 @@ export class BatchPublisher {
   }
 
   #add(object: ObjectRef, body: string, bytes: number): void {
-    this.#batch.push({ id: String(this.#batch.length), object, body });
+    this.#batch.push({ id: String(this.#batch.length), object, body, bytes });
     this.#batchBytes += bytes;
     this.#stats.pending += 1;
   }
@@ -186,7 +188,7 @@ export class BatchPublisher {
         messages.map((message) => this.#entry(message)),
       );
       const failures = rejected.length === 0 ? [] : entryFailures(messages, rejected);
-      const bytes = messages.reduce((total, message) => total + Buffer.byteLength(message.body), 0);
+      const bytes = messages.reduce((total, message) => total + message.bytes, 0);
       this.#stats.sends += 1;
       this.#stats.sqsRequests += Math.max(1, Math.ceil(bytes / BILLED_CHUNK_BYTES));
       this.#stats.published += messages.length - failures.length;

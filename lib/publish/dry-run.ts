@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { isFifoQueue } from '../core/config.ts';
 import { type CostEstimate, estimateCost } from '../core/prices.ts';
 import type { StatsSummary } from '../core/run-stats.ts';
-import { CountingSender } from './counting-sender.ts';
+import { DiscardingSender } from './discarding-sender.ts';
 
 /** The name of the middleware that counts a dry run's S3 requests. */
 const COUNTER = 'dryRunRequestCount';
@@ -25,11 +25,11 @@ export interface DryRunFigures {
 
 /**
  * A run that reads, checks and selects exactly as a real one and publishes nothing: its batches
- * go to a counting sender, its S3 requests are counted as they are made, and its CPU time is
- * measured, so that its summary can say what a real run would send and cost (`lib/core/prices.ts`).
+ * go to a discarding sender (the publisher counts them), its S3 requests are counted as they are
+ * made, and its CPU time is measured, so that its summary can say what a real run would send and cost (`lib/core/prices.ts`).
  */
 export class DryRun {
-  readonly sender = new CountingSender();
+  readonly sender = new DiscardingSender();
   readonly #s3: S3Client;
   readonly #s3Calls = new Map<string, number>();
   readonly #cpuAtStart = process.cpuUsage();
@@ -54,14 +54,14 @@ export class DryRun {
     const cpu = process.cpuUsage(this.#cpuAtStart);
     const calls = (name: string) => this.#s3Calls.get(name) ?? 0;
     const s3Requests = { get: calls('GetObjectCommand') + calls('HeadObjectCommand'), list: calls('ListObjectsV2Command') };
-    const lambdaSeconds = Math.round((cpu.user + cpu.system) / 1e4 + (this.sender.calls * SEND_CPU_MS) / 10) / 100;
-    const sqsRequests = this.sender.billedRequests;
+    const { sends = 0, sqsRequests = 0 } = summary;
+    const lambdaSeconds = Math.round((cpu.user + cpu.system) / 1e4 + (sends * SEND_CPU_MS) / 10) / 100;
     return {
       ...summary,
       published: 0,
       dryRun: true,
       wouldPublish: summary.published,
-      sendMessageBatchCalls: this.sender.calls,
+      sendMessageBatchCalls: sends,
       sqsRequests,
       s3Requests,
       lambdaSeconds,

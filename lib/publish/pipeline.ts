@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../core/aws-clients.ts';
 import { BatchPublisher } from './batch-publisher.ts';
-import { CountingSender } from './counting-sender.ts';
+import { DiscardingSender } from './discarding-sender.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { createBatchSender } from './batch-sender.ts';
 import type { BatchSender } from './types.ts';
@@ -124,12 +124,13 @@ export function otherBucketProblem(rows: number, buckets: readonly string[] = []
 export function createPipelineContext(config: PipelineConfig, log: Log): PipelineContext {
   const { s3, sqs } = createAwsClients(config);
   const { concurrency, requestTimeoutMs, endpointUrl } = config;
-  const sender = createBatchSender(config.sqsClient, sqs, { concurrency, requestTimeoutMs, ...(endpointUrl && { endpointUrl }) });
-  // A dry run sends nothing: its batches are counted as SQS would take them.
-  const counted = config.dryRun ? new CountingSender() : sender;
+  // A dry run sends nothing; the publisher counts its batches as for a real run.
+  const sender = config.dryRun
+    ? new DiscardingSender()
+    : createBatchSender(config.sqsClient, sqs, { concurrency, requestTimeoutMs, ...(endpointUrl && { endpointUrl }) });
   return {
     s3,
-    sender: counted,
+    sender,
     config,
     log,
     ...(config.maxMessagesPerSecond && { limiter: new RateLimiter(config.maxMessagesPerSecond) }),

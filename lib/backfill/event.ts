@@ -9,25 +9,41 @@ export interface BackfillEvent {
   /** Defaults to the stack's source bucket. */
   bucket?: string;
   prefix?: string;
-  /** From the summary of a run that stopped before the end. */
-  continuation?: BackfillContinuation;
-  /** Stop after this long instead of shortly before the Lambda timeout. */
-  timeBudgetMs?: number;
-  /** Invoke the function again with the continuation until the bucket is done. */
-  chain?: boolean;
   /** List and select as a real run, publish nothing: say what it would send and cost. */
   dryRun?: boolean;
-  /** Position in a chain of invocations, for the logs. */
-  invocation?: number;
   /** ISO 8601: only objects modified at or after this time are published. */
   modifiedSince?: string;
 }
 
+/** The CLI's backfill, in one process, takes these as well. */
+export interface InProcessBackfillEvent extends BackfillEvent {
+  /** From the summary of a run that stopped before the end. */
+  continuation?: BackfillContinuation;
+  /** Stop after this long. */
+  timeBudgetMs?: number;
+}
+
 export interface ParsedBackfillEvent extends BackfillRequest {
   timeBudgetMs?: number;
-  chain?: boolean;
   dryRun?: boolean;
-  invocation: number;
+}
+
+/** Fields of the CLI's in-process backfill, or of the function before it fanned out, that a run of the workers has no use for. */
+const IN_PROCESS_ONLY = ['continuation', 'timeBudgetMs', 'chain', 'invocation'] as const;
+
+/**
+ * Validates the backfill function's payload: the workers' run needs no continuation (its ranges
+ * continue on their own), and one passed by habit is refused by name rather than ignored.
+ */
+export function parseBackfillRunEvent(event: unknown, defaultBucket: string | undefined): ParsedBackfillEvent {
+  const input = (event ?? {}) as Record<string, unknown>;
+  const stray = IN_PROCESS_ONLY.find((field) => typeof input === 'object' && input[field] !== undefined);
+  if (stray) {
+    throw invalid(
+      `"${stray}" belongs to the CLI's in-process backfill (npm run cli -- backfill): the function plans a run that the workers list, split and continue on their own`,
+    );
+  }
+  return parseBackfillEvent(event, defaultBucket);
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -49,8 +65,6 @@ export function parseBackfillEvent(event: unknown, defaultBucket: string | undef
     throw invalid(`"continuation" belongs to prefix "${continuation.prefix}", not "${prefix}"`);
   }
   const timeBudgetMs = optionalInteger(input, 'timeBudgetMs', 1);
-  const invocation = optionalInteger(input, 'invocation', 1) ?? 1;
-  if (input.chain !== undefined && typeof input.chain !== 'boolean') throw invalid('"chain" must be true or false');
   if (input.dryRun !== undefined && typeof input.dryRun !== 'boolean') throw invalid('"dryRun" must be true or false');
   const since = optionalString(input, 'modifiedSince');
   if (since !== undefined && Number.isNaN(Date.parse(since))) throw invalid(`"modifiedSince" "${since}" is not an ISO 8601 time`);
@@ -59,10 +73,8 @@ export function parseBackfillEvent(event: unknown, defaultBucket: string | undef
     ...(prefix !== undefined && { prefix }),
     ...(continuation && { continuation }),
     ...(timeBudgetMs !== undefined && { timeBudgetMs }),
-    ...(input.chain !== undefined && { chain: input.chain as boolean }),
     ...(input.dryRun === true && { dryRun: true }),
     ...(since !== undefined && { modifiedSince: new Date(since) }),
-    invocation,
   };
 }
 

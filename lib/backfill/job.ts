@@ -1,6 +1,7 @@
 import { ConfigError } from '../core/errors.ts';
 import { checkListable } from '../core/listing.ts';
 import { RunStats, type StatsSummary } from '../core/run-stats.ts';
+import type { MessageField } from '../core/types.ts';
 import { publishAll, requireAllPublished, type PipelineContext } from '../publish/pipeline.ts';
 import { splitKeySpace, type KeyRange } from './key-ranges.ts';
 import { RangedListing } from './ranged-listing.ts';
@@ -52,11 +53,7 @@ export async function backfillBucket(
 ): Promise<BackfillSummary> {
   const { bucket } = request;
   const prefix = request.continuation?.prefix ?? request.prefix ?? '';
-  if (context.config.messageFields.includes('versionId')) {
-    throw new ConfigError(
-      'MESSAGE_FIELDS versionId: a bucket listing (ListObjectsV2) has no version ids; publish from an inventory report of all versions instead',
-    );
-  }
+  requireListableFields(context.config.messageFields);
   await checkListable(context.s3, bucket, prefix);
   const ranges = request.continuation?.ranges ?? splitKeySpace(prefix);
   const where = { bucket, prefix, ranges, ...(request.modifiedSince && { modifiedSince: request.modifiedSince }) };
@@ -78,4 +75,13 @@ export async function backfillBucket(
     ...stats.toJSON(),
   };
   return requireAllPublished(`backfill of s3://${bucket}/${prefix}`, summary, failure);
+}
+
+/** A listing has no version ids: a backfill that must publish them is refused before it lists. */
+export function requireListableFields(fields: readonly MessageField[]): void {
+  if (fields.includes('versionId')) {
+    throw new ConfigError(
+      'MESSAGE_FIELDS versionId: a bucket listing (ListObjectsV2) has no version ids; publish from an inventory report of all versions instead',
+    );
+  }
 }

@@ -26,6 +26,16 @@ const FULL_PAGE = 1_000;
 /** Ranges listed at once by one process, unless told otherwise. */
 export const DEFAULT_RANGES_IN_FLIGHT = 32;
 
+/**
+ * Where a listing of one range hands the pieces it splits off when they are listed elsewhere (by
+ * other workers): `room()` says how many pieces it may still make, and `handOff` records and
+ * queues them before the range's own end moves down to the first of them.
+ */
+export interface SplitHandOff {
+  room(): number;
+  handOff(pieces: KeyRange[]): Promise<void>;
+}
+
 /** A listed object on its way to the publisher, with its place in its range's watermark. */
 export interface ListedObject extends ObjectRef {
   readonly mark: KeyWatermark;
@@ -56,10 +66,12 @@ export class RangedListing {
   readonly #rangesInFlight: number;
   readonly #stop = new AbortController();
   readonly #signal: AbortSignal | undefined;
+  readonly #handOff: SplitHandOff | undefined;
   #listed = 0;
+  #handedOff = 0;
 
   constructor(
-    where: { bucket: string; prefix: string; ranges: KeyRange[]; modifiedSince?: Date; rangesInFlight?: number },
+    where: { bucket: string; prefix: string; ranges: KeyRange[]; modifiedSince?: Date; rangesInFlight?: number; handOff?: SplitHandOff },
     context: PipelineContext,
     stats: RunStats,
     signal?: AbortSignal,
@@ -72,12 +84,23 @@ export class RangedListing {
     this.#rangesInFlight = where.rangesInFlight ?? DEFAULT_RANGES_IN_FLIGHT;
     this.#progress = where.ranges.map((range) => this.#entry({ ...range }));
     this.#signal = signal;
+    this.#handOff = where.handOff;
     signal?.addEventListener('abort', () => this.#stopIfDue(), { once: true });
   }
 
   /** Ranges listed by this run: those it was given, and the pieces its splits made. */
   get ranges(): number {
     return this.#progress.length;
+  }
+
+  /** Pieces handed off to be listed elsewhere. */
+  get handedOff(): number {
+    return this.#handedOff;
+  }
+
+  /** The last key of the first range settled with every key before it: where a listing of one range resumes. */
+  get settledThrough(): string | undefined {
+    return this.#progress[0]?.mark.settledThrough;
   }
 
   /** Ranges in which this run listed at least one key. */
@@ -105,15 +128,18 @@ export class RangedListing {
         const listed = this.#take(entry, object);
         if (listed) batch.push(listed);
       }
-      if (objects.length === FULL_PAGE && !stop.aborted) this.#split(entry, objects);
+      if (objects.length === FULL_PAGE && !stop.aborted) await this.#split(entry, objects);
       entry.listedUpTo = objects.at(-1)?.Key ?? entry.listedUpTo;
       yield batch;
     }
   }
 
-  /** The rest of a range that goes on after a full page, cut in pieces while there is room for them. */
-  #split(entry: RangeProgress, page: _Object[]): void {
-    const room = this.#rangesInFlight - this.#merge.active;
+  /**
+   * The rest of a range that goes on after a full page, cut in pieces while there is room for
+   * them: listed here beside it, or handed off.
+   */
+  async #split(entry: RangeProgress, page: _Object[]): Promise<void> {
+    const room = this.#handOff ? this.#handOff.room() : this.#rangesInFlight - this.#merge.active;
     if (room <= 0) return;
     const points = splitPoints(
       entry.listedUpTo ?? entry.range.startAfter ?? '',
@@ -123,7 +149,14 @@ export class RangedListing {
       room,
     );
     if (points.length === 0) return;
-    const pieces = points.map((point, index) => this.#entry({ startAfter: point, ...this.#endAfter(points, index, entry.range.end) }));
+    const ranges = points.map((point, index): KeyRange => ({ startAfter: point, ...this.#endAfter(points, index, entry.range.end) }));
+    if (this.#handOff) {
+      await this.#handOff.handOff(ranges);
+      this.#handedOff += ranges.length;
+      entry.range.end = points[0];
+      return;
+    }
+    const pieces = ranges.map((range) => this.#entry(range));
     entry.range.end = points[0];
     this.#progress.splice(this.#progress.indexOf(entry) + 1, 0, ...pieces);
     for (const piece of pieces) this.#list(piece);

@@ -62,6 +62,7 @@ export const DEFAULTS = {
   leaseMs: 60_000,
   /** About 8 minutes of one worker's publishing; see docs/performance.md, "Shards", for the arithmetic. */
   shardRows: 20_000_000,
+  workerConcurrency: 10,
 } as const;
 
 /**
@@ -81,6 +82,8 @@ export const LIMITS = {
   SHARD_ROWS: [1_000, 1_000_000_000],
   // 0: no cap.
   MAX_MESSAGES_PER_SECOND: [0, 1_000_000],
+  // What an SQS event source's maximum concurrency takes.
+  WORKER_CONCURRENCY: [2, 1_000],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** Reads and validates the pipeline settings; throws a ConfigError naming the variable. */
@@ -318,6 +321,11 @@ export function loadWorkerTuning(env: Environment): WorkerTuning {
     shardRows: integer(env, 'SHARD_ROWS', DEFAULTS.shardRows),
     ...(timeBudgetMs !== undefined && { timeBudgetMs }),
   };
+}
+
+/** `WORKER_CONCURRENCY`: worker invocations at once, which a backfill run's ranges are sized to. */
+export function loadWorkerConcurrency(env: Environment): number {
+  return integer(env, 'WORKER_CONCURRENCY', DEFAULTS.workerConcurrency);
 }
 
 function integer(env: Environment, name: keyof typeof LIMITS, fallback: number): number {

@@ -9,32 +9,33 @@ import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@
 import { ArrivalMeter, queueDepth } from './arrival-meter.ts';
 import { createAwsClients } from '../core/aws-clients.ts';
 import type { BackfillEvent } from '../backfill/event.ts';
-import type { BackfillSummary } from '../backfill/job.ts';
+import type { BackfillPlan } from '../run/backfill-run.ts';
+import { backfillRunFolder } from '../run/state.ts';
 import { emulatorEnvironment, startEmulator } from './emulator.ts';
 import { writeInventoryReport, type InventoryRow, type WrittenReport } from './report-writer.ts';
-import { runWorkersUntilReport } from './event-source.ts';
+import { runWorkersUntilReport, runWorkersUntilRunsEnd } from './event-source.ts';
 import { ADOPTED, type AdoptDemoResult, type AdoptHandlers, runAdoptedInventories } from './adopt-demo.ts';
 
 import { objectCreatedEvent } from '../inventory/s3-event.ts';
 import { type KeyShape, sampleInventoryRows, seedBucket } from './sample-objects.ts';
 import type { Log } from '../core/types.ts';
 import type { InventoryFormat } from '../inventory/manifest.ts';
-import type { RunReport, WorkResult } from '../run/types.ts';
+import type { BackfillReport, RunReport, WorkResult } from '../run/types.ts';
 
 export type DemoMode = 'inventory' | 'backfill' | 'changed';
 
 /** The Lambda handlers, called in this process as Lambda would call them. */
 export interface DemoHandlers extends AdoptHandlers {
-  backfill: (event: BackfillEvent) => Promise<BackfillSummary>;
+  backfill: (event: BackfillEvent) => Promise<BackfillPlan>;
 }
 
 export interface LocalDemoOptions {
   objects: number;
   /** Inventory mode: data files of the report, each one part for a worker. */
   files: number;
-  /** Inventory mode: worker invocations at once. */
+  /** Worker invocations at once. */
   workers: number;
-  /** Inventory mode: each worker invocation stops after this long and queues the rest. */
+  /** Each worker invocation stops after this long and queues the rest. */
   timeBudgetMs?: number;
   /** Inventory mode: data files of more rows are split into shards of at most this many. */
   shardRows?: number;
@@ -87,8 +88,8 @@ export interface LocalDemoResult {
   parts?: number;
   shards?: number;
   continuations?: number;
-  /** What the run produced: the inventory run's report (`--adopt`: one per source bucket), or the backfill's summary. */
-  summary: RunReport | RunReport[] | BackfillSummary;
+  /** What the run produced: the inventory run's report (`--adopt`: one per source bucket), or the backfill run's. */
+  summary: Summary;
   /** `changed` mode: each day's run, the second publishing only what changed. */
   days?: DayResult[];
   /** `--adopt`: each source bucket's run, and what happened to the adopted bucket. */
@@ -97,7 +98,9 @@ export interface LocalDemoResult {
   writtenToAdoptedBucket?: number;
 }
 
-/** A dry run's figures, as the CLI's and the backfill's dry runs give them. */
+type Summary = RunReport | RunReport[] | BackfillReport;
+
+/** A dry run's figures, as the CLI's dry runs give them. */
 export type DemoDryRun = Pick<DryRunFigures, 'dryRun' | 'wouldPublish' | 'sendMessageBatchCalls' | 'sqsRequests' | 'estimatedCostUsd'>;
 
 export interface DayResult {
@@ -147,19 +150,14 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     const meter = options.maxMessagesPerSecond ? new ArrivalMeter(sqs, queueUrl) : undefined;
     let days: DayResult[] | undefined;
     let adopted: Omit<AdoptDemoResult, 'reports'> | undefined;
-    let measured: Measured<RunReport | RunReport[] | BackfillSummary>;
-    if (options.mode === 'backfill') {
-      measured = await measure(() => {
-        step(`Invoking the backfill function on s3://${DEMO.sourceBucket}: key ranges listed at once, split where the keys vary.`);
-        // A dry run: the stack's DRY_RUN, set for the handlers, makes the backfill dry as well.
-        return options.handlers.backfill({ bucket: DEMO.sourceBucket });
-      });
-    } else {
-      const work = await createWorkQueue(sqs, DEMO.workQueueName, DEMO.maxReceiveCount);
-      process.env.WORK_QUEUE_URL = work.workQueueUrl;
-      if (options.timeBudgetMs !== undefined) process.env.TIME_BUDGET_MS = String(options.timeBudgetMs);
-      if (options.shardRows !== undefined) process.env.SHARD_ROWS = String(options.shardRows);
-      const inventory = { s3, sqs, work, options };
+    let measured: Measured<Summary>;
+    const work = await createWorkQueue(sqs, DEMO.workQueueName, DEMO.maxReceiveCount);
+    process.env.WORK_QUEUE_URL = work.workQueueUrl;
+    if (options.timeBudgetMs !== undefined) process.env.TIME_BUDGET_MS = String(options.timeBudgetMs);
+    if (options.shardRows !== undefined) process.env.SHARD_ROWS = String(options.shardRows);
+    const inventory = { s3, sqs, work, options };
+    if (options.mode === 'backfill') measured = await runBackfill(inventory);
+    else {
       if (options.adopt) ({ measured, adopted } = await runAdopted(inventory));
       else if (options.mode === 'changed') ({ measured, days } = await runTwoDays(inventory));
       else
@@ -196,25 +194,23 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
   }
 }
 
-/** What a run's report (or reports, or the backfill's summary) comes to: its messages, parts, ranges and skips. */
-function figuresOf(summary: RunReport | RunReport[] | BackfillSummary, queueUrl: string) {
-  const runs = Array.isArray(summary) ? summary : 'totals' in summary ? [summary] : [];
-  const total = (figure: (report: RunReport) => number) => runs.reduce((sum, report) => sum + figure(report), 0);
+/** What a run's report (or reports) comes to: its messages, parts or ranges, and skips. */
+function figuresOf(summary: Summary, queueUrl: string) {
+  const all: Array<RunReport | BackfillReport> = Array.isArray(summary) ? summary : [summary];
+  const runs = all.filter((report): report is RunReport => !('kind' in report));
+  const total = (figure: (report: RunReport | BackfillReport) => number) => all.reduce((sum, report) => sum + figure(report), 0);
   const dryRun = dryRunOf(summary, queueUrl);
-  const published = dryRun ? 0 : 'published' in summary ? summary.published : total((report) => report.totals.published);
-  const skippedByReason =
-    'skippedByReason' in summary
-      ? summary.skippedByReason
-      : sumCounters(runs.map(({ totals }) => ({ counters: totals, continuations: 0 }))).skippedByReason;
+  const published = dryRun ? 0 : total((report) => report.totals.published);
+  const skippedByReason = sumCounters(all.map(({ totals }) => ({ counters: totals, continuations: 0 }))).skippedByReason;
   return {
     published,
     figures: {
       ...(runs.length > 0 && {
-        parts: total((report) => report.parts),
-        shards: total((report) => report.shards),
-        continuations: total((report) => report.totals.continuations),
+        parts: runs.reduce((sum, report) => sum + report.parts, 0),
+        shards: runs.reduce((sum, report) => sum + report.shards, 0),
       }),
-      ...('ranges' in summary && { ranges: summary.ranges, rangesWithKeys: summary.rangesWithKeys }),
+      ...('kind' in summary && { ranges: summary.ranges, rangesWithKeys: summary.rangesWithKeys }),
+      continuations: total((report) => report.totals.continuations),
       skippedByReason,
       ...dryRun,
     },
@@ -222,24 +218,24 @@ function figuresOf(summary: RunReport | RunReport[] | BackfillSummary, queueUrl:
 }
 
 /**
- * A dry run's figures: the backfill's summary has them; a report gives the counts, priced here with
- * the data files' GETs and the workers' time on each part (what Lambda bills; state requests left out).
+ * A dry run's figures: a report gives the counts, priced here with the reads (a report's data
+ * files, or a listing's pages: one per 1,000 keys and one more per range) and the workers' time on
+ * each part or range (what Lambda bills; state requests left out).
  */
-function dryRunOf(summary: RunReport | RunReport[] | BackfillSummary, queueUrl: string): DemoDryRun | undefined {
-  if ('wouldPublish' in summary) {
-    // The backfill handler's dry-run summary carries these beside its own figures.
-    const { dryRun, wouldPublish, sendMessageBatchCalls, sqsRequests, estimatedCostUsd } = summary as BackfillSummary & DryRunFigures;
-    return { dryRun, wouldPublish, sendMessageBatchCalls, sqsRequests, estimatedCostUsd };
-  }
-  if (Array.isArray(summary) || !('totals' in summary) || !summary.dryRun) return undefined;
-  const { published, sends = 0, sqsRequests = 0 } = summary.totals;
-  const works = summary.partResults.flatMap((part): WorkResult[] => part.shards ?? [part]);
-  const seconds = works.reduce((sum, work) => sum + (Date.parse(work.endedAt) - Date.parse(work.startedAt ?? work.endedAt)) / 1000, 0);
+function dryRunOf(summary: Summary, queueUrl: string): DemoDryRun | undefined {
+  if (Array.isArray(summary) || !summary.dryRun) return undefined;
+  const { published, sends = 0, sqsRequests = 0, rowsRead } = summary.totals;
+  const works: Array<Pick<WorkResult, 'startedAt' | 'endedAt' | 'counters'>> =
+    'kind' in summary ? [] : summary.partResults.flatMap((part): WorkResult[] => part.shards ?? [part]);
+  const seconds =
+    'kind' in summary
+      ? (Date.parse(summary.endedAt) - Date.parse(summary.startedAt)) / 1000
+      : works.reduce((sum, work) => sum + (Date.parse(work.endedAt) - Date.parse(work.startedAt ?? work.endedAt)) / 1000, 0);
   const estimatedCostUsd = estimateCost({
     sqsRequests,
     fifo: isFifoQueue(queueUrl),
     s3Gets: works.reduce((sum, work) => sum + 1 + (work.counters.downloadResumes ?? 0), 0),
-    s3Lists: 0,
+    s3Lists: 'kind' in summary ? Math.ceil(rowsRead / 1_000) + summary.ranges : 0,
     lambdaSeconds: seconds,
   });
   return { dryRun: true, wouldPublish: published, sendMessageBatchCalls: sends, sqsRequests, estimatedCostUsd };
@@ -335,6 +331,54 @@ interface InventoryDemo {
   options: LocalDemoOptions;
 }
 
+/**
+ * Invokes the backfill function, which plans the run and queues its key ranges, then runs the
+ * workers until the run's report exists: they list the ranges, split the large ones further and
+ * publish, as the stack's worker function does.
+ */
+async function runBackfill({ s3, sqs, work, options }: InventoryDemo): Promise<Measured<BackfillReport>> {
+  const step = options.onStep ?? (() => {});
+  const store = { bucket: DEMO.inventoryBucket, prefix: `${DEMO.inventoryPrefix}/_backfill/` };
+  Object.assign(process.env, {
+    RUN_STATE_BUCKET: store.bucket,
+    BACKFILL_STATE_PREFIX: store.prefix,
+    WORKER_CONCURRENCY: String(Math.max(2, options.workers)),
+  });
+  return measure(async () => {
+    // A dry run: the stack's DRY_RUN, set for the handlers, makes the backfill dry as well.
+    const plan = await options.handlers.backfill({ bucket: DEMO.sourceBucket });
+    step(`The backfill function planned run ${plan.runId}: ${plan.ranges} key ranges queued for the workers; its state is in ${plan.stateLocation}.`);
+    step(
+      `${options.workers} worker ${plural(options.workers, 'invocation')} at a time list the ranges, split those that hold many keys, and publish${options.timeBudgetMs ? `, each stopping after ${options.timeBudgetMs} ms` : ''}.`,
+    );
+    const ticker = progressTicker(sqs, options);
+    const [done] = await runWorkersUntilRunsEnd<BackfillReport>({
+      s3,
+      sqs,
+      runs: [backfillRunFolder(store, plan.bucket, plan.runId)],
+      ...work,
+      workers: options.workers,
+      worker: options.handlers.worker,
+      deadLetter: options.handlers.deadLetter,
+      log: options.log,
+    }).finally(() => clearInterval(ticker));
+    const report = done as BackfillReport;
+    const { totals } = report;
+    step(
+      `The run's report.json: ${report.status}${report.dryRun ? ' (dry run)' : ''}, ${totals.published} ${report.dryRun ? 'to publish' : 'published'} from ${report.ranges} ranges (${report.rangesWithKeys} with keys), ${totals.skipped} skipped, ${totals.failed} failed, ${totals.continuations} ${plural(totals.continuations, 'continuation')}.`,
+    );
+    return report;
+  });
+}
+
+/** A live line of the queue's depth while the workers publish, for a terminal. */
+function progressTicker(sqs: SQSClient, options: LocalDemoOptions): ReturnType<typeof setInterval> | undefined {
+  return (
+    options.onProgress &&
+    setInterval(async () => options.onProgress?.(`  ${await queueDepth(sqs, process.env.QUEUE_URL ?? '')} messages in the queue…`), 250)
+  );
+}
+
 /** Delivers the event of a written report and runs the workers until the run's report exists. */
 async function runInventory({ s3, sqs, work, options }: InventoryDemo, report: WrittenReport): Promise<Measured<RunReport>> {
   const step = options.onStep ?? (() => {});
@@ -350,9 +394,7 @@ async function runInventory({ s3, sqs, work, options }: InventoryDemo, report: W
     step(
       `${options.workers} worker ${plural(options.workers, 'invocation')} at a time publish the parts${options.timeBudgetMs ? `, each stopping after ${options.timeBudgetMs} ms` : ''}.`,
     );
-    const ticker =
-      options.onProgress &&
-      setInterval(async () => options.onProgress?.(`  ${await queueDepth(sqs, process.env.QUEUE_URL ?? '')} messages in the queue…`), 250);
+    const ticker = progressTicker(sqs, options);
     const done = await runWorkersUntilReport({
       s3,
       sqs,

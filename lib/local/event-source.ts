@@ -9,7 +9,7 @@ import {
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
-import { getJson, reportKey, type RunStateStore, runFolder } from '../run/state.ts';
+import { getJson, reportKey, type RunFolder, type RunStateStore, runFolder } from '../run/state.ts';
 import type { Log, S3Location } from '../core/types.ts';
 import type { RunReport } from '../run/types.ts';
 
@@ -142,9 +142,15 @@ export async function runWorkersUntilReport(options: LocalRunOptions): Promise<R
 }
 
 /** `runWorkersUntilReport` for the runs of several reports at once: their reports, in order. */
-export async function runWorkersUntilReports(
-  options: Omit<LocalRunOptions, 'manifest'> & { manifests: S3Location[] },
-): Promise<RunReport[]> {
+export function runWorkersUntilReports(options: Omit<LocalRunOptions, 'manifest'> & { manifests: S3Location[] }): Promise<RunReport[]> {
+  const runs = options.manifests.map((manifest) => runFolder(manifest, options.stateStore, options.dryRun));
+  return runWorkersUntilRunsEnd<RunReport>({ ...options, runs });
+}
+
+/** The same for runs given by their state folders (a backfill run's): the report.json of each, in order. */
+export async function runWorkersUntilRunsEnd<Report>(
+  options: Omit<LocalRunOptions, 'manifest' | 'stateStore' | 'dryRun'> & { runs: RunFolder[] },
+): Promise<Report[]> {
   const stop = new AbortController();
   const common = {
     sqs: options.sqs,
@@ -160,11 +166,10 @@ export async function runWorkersUntilReports(
   ]).finally(() => {
     ended = true;
   });
-  const runs = options.manifests.map((manifest) => runFolder(manifest, options.stateStore, options.dryRun));
   try {
     for (;;) {
-      const reports = await Promise.all(runs.map((run) => getJson<RunReport>(options.s3, run.bucket, reportKey(run))));
-      if (reports.every(Boolean)) return reports.map((report) => (report as { value: RunReport }).value);
+      const reports = await Promise.all(options.runs.map((run) => getJson<Report>(options.s3, run.bucket, reportKey(run))));
+      if (reports.every(Boolean)) return reports.map((report) => (report as { value: Report }).value);
       if (ended) throw new Error('the local workers stopped before every run had its report');
       await sleep(IDLE_POLL_MS);
     }

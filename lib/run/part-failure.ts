@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
-import { parsePartTask, type PartTask } from './part-task.ts';
+import { type PartTask, parseWorkTask, type WorkTask } from './part-task.ts';
+import { recordFailedRange } from './range-worker.ts';
 import { completeRunIfFinished } from './completion.ts';
 import { recordResult } from './shards.ts';
 import { checkpointKey, getJson } from './state.ts';
@@ -31,22 +32,19 @@ export async function recordFailedPart(s3: S3Client, task: PartTask, reason: str
   return completeRunIfFinished(s3, task, log);
 }
 
-/** Dead-letter messages → their parts recorded as failed. A message that is no task is logged and dropped. */
+/** Dead-letter messages → their parts or ranges recorded as failed. A message that is no task is logged and dropped. */
 export async function recordDeadLetters(event: SQSEvent, s3: S3Client, log: Log): Promise<void> {
   for (const record of event.Records) {
-    let task: PartTask;
+    let task: WorkTask;
     try {
-      task = parsePartTask(record.body);
+      task = parseWorkTask(record.body);
     } catch (error) {
-      log.error('dropped a dead-letter message that is not a part task', { messageId: record.messageId, error: String(error) });
+      log.error('dropped a dead-letter message that is not a work task', { messageId: record.messageId, error: String(error) });
       continue;
     }
     const receives = record.attributes.ApproximateReceiveCount;
-    await recordFailedPart(
-      s3,
-      task,
-      `the task went to the dead-letter queue after failing every delivery (received ${receives} times)`,
-      log,
-    );
+    const reason = `the task went to the dead-letter queue after failing every delivery (received ${receives} times)`;
+    if ('kind' in task) await recordFailedRange(s3, task, reason, log);
+    else await recordFailedPart(s3, task, reason, log);
   }
 }

@@ -1,31 +1,39 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { RunStats } from '../core/run-stats.ts';
 import type { Log } from '../core/types.ts';
-import type { PartTask } from './part-task.ts';
-import { checkpointKey, getJson, putJson, type RunFolder } from './state.ts';
-import type { PartCheckpoint } from './types.ts';
+import { getJson, putJson, type RunFolder } from './state.ts';
+import type { LeaseRecord, PartCheckpoint } from './types.ts';
 
 /** What a save records of the work: read from the running task at each save. */
-export type Progress = () => Pick<PartCheckpoint, 'rowsDone' | 'counters'>;
+export type Progress<C extends LeaseRecord> = () => Partial<C>;
+
+/** What a task asks of the lease it takes: its checkpoint's key, its place in its chain, a first checkpoint. */
+export interface LeaseClaim<C extends LeaseRecord> {
+  key: string;
+  sequence: number;
+  first: (owner: string, now: string) => C;
+  /** Why a checkpoint is not to be taken whatever its owner (a part split into shards), if so. */
+  refuse?: (current: C) => string | undefined;
+}
 
 /**
- * A worker's hold on a part (or a shard of one): its checkpoint object, written only with
- * `If-Match` on the ETag of the worker's own last write. A write that finds another ETag means
- * another worker took the part over: the lease is then `lost`, and nothing more is written.
+ * A worker's hold on its work (a part, a shard of one, or a key range of a backfill): its
+ * checkpoint object, written only with `If-Match` on the ETag of the worker's own last write. A
+ * write that finds another ETag means another worker took the work over: the lease is then
+ * `lost` (and `lostSignal` aborts), and nothing more is written.
  */
-export class PartLease {
+export class PartLease<C extends LeaseRecord = PartCheckpoint> {
   readonly #s3: S3Client;
   readonly #bucket: string;
   readonly #key: string;
   readonly #log: Log;
-  #checkpoint: PartCheckpoint;
+  #checkpoint: C;
   #etag: string;
-  #lost = false;
-  #progress: Progress | undefined;
+  readonly #lost = new AbortController();
+  #progress: Progress<C> | undefined;
   #saving: Promise<unknown> = Promise.resolve();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
 
-  private constructor(s3: S3Client, run: RunFolder, key: string, held: { checkpoint: PartCheckpoint; etag: string }, log: Log) {
+  private constructor(s3: S3Client, run: RunFolder, key: string, held: { checkpoint: C; etag: string }, log: Log) {
     this.#s3 = s3;
     this.#bucket = run.bucket;
     this.#key = key;
@@ -35,46 +43,51 @@ export class PartLease {
   }
 
   /**
-   * Takes the part's lease: creates its checkpoint, or takes it over when it belongs to an earlier
-   * link of the chain, to this same task (a retry), to nobody, or to a worker silent for longer
-   * than `leaseMs`. Returns why not otherwise.
+   * Takes the lease: creates the checkpoint, or takes it over when it belongs to an earlier link of
+   * the chain, to this same task (a retry), to nobody, or to a worker silent for longer than
+   * `leaseMs`. Returns why not otherwise.
    */
-  static async take(
+  static async take<C extends LeaseRecord>(
     s3: S3Client,
     run: RunFolder,
-    task: PartTask,
+    claim: LeaseClaim<C>,
     holder: { owner: string; leaseMs: number; log: Log },
-  ): Promise<PartLease | string> {
-    const key = checkpointKey(run, task.part, task.shard?.index);
-    const existing = await getJson<PartCheckpoint>(s3, run.bucket, key);
+  ): Promise<PartLease<C> | string> {
+    const { key } = claim;
+    const existing = await getJson<C>(s3, run.bucket, key);
     const now = new Date().toISOString();
-    let held: { checkpoint: PartCheckpoint; etag: string | undefined };
+    let held: { checkpoint: C; etag: string | undefined };
     if (!existing) {
-      const checkpoint = firstCheckpoint(task, holder.owner, now);
+      const checkpoint = claim.first(holder.owner, now);
       held = { checkpoint, etag: await putJson(s3, run.bucket, key, checkpoint, { ifNoneMatch: '*' }) };
-      if (held.etag === undefined) return 'another worker started the part at the same moment';
+      if (held.etag === undefined) return 'another worker started the work at the same moment';
     } else {
-      const busy = whyNotFree(existing.value, task, holder);
+      const busy = claim.refuse?.(existing.value) ?? whyNotFree(existing.value, claim.sequence, holder);
       if (busy) return busy;
       const { lastError: _, ...current } = existing.value;
-      const checkpoint: PartCheckpoint = { ...current, owner: holder.owner, sequence: task.sequence, handedOver: false, updatedAt: now };
+      const checkpoint = { ...current, owner: holder.owner, sequence: claim.sequence, handedOver: false, updatedAt: now } as C;
       held = { checkpoint, etag: await putJson(s3, run.bucket, key, checkpoint, { ifMatch: existing.etag }) };
-      if (held.etag === undefined) return 'another worker took the part at the same moment';
+      if (held.etag === undefined) return 'another worker took the work at the same moment';
     }
-    return new PartLease(s3, run, key, { checkpoint: held.checkpoint, etag: held.etag }, holder.log);
+    return new PartLease<C>(s3, run, key, { checkpoint: held.checkpoint, etag: held.etag }, holder.log);
   }
 
-  get checkpoint(): Readonly<PartCheckpoint> {
+  get checkpoint(): Readonly<C> {
     return this.#checkpoint;
   }
 
-  /** Another worker took the part over: this one must stop, and write nothing more. */
+  /** Another worker took the work over: this one must stop, and write nothing more. */
   get lost(): boolean {
-    return this.#lost;
+    return this.#lost.signal.aborted;
+  }
+
+  /** Aborts when the lease is lost. */
+  get lostSignal(): AbortSignal {
+    return this.#lost.signal;
   }
 
   /** Saves the work's progress now and every `intervalMs`, until `stop()`. */
-  keepAlive(intervalMs: number, progress: Progress): void {
+  keepAlive(intervalMs: number, progress: Progress<C>): void {
     this.#progress = progress;
     this.#heartbeat = setInterval(() => {
       this.save().catch((error: unknown) => this.#log.warn('checkpoint not saved', { error: String(error) }));
@@ -91,7 +104,7 @@ export class PartLease {
    * Saves the checkpoint with the work's progress and `changes`, one save at a time, each with
    * `If-Match` on the ETag the one before it got; false when the lease is lost.
    */
-  save(changes: Partial<PartCheckpoint> = {}): Promise<boolean> {
+  save(changes: Partial<C> = {}): Promise<boolean> {
     const saved = this.#saving.then(() => this.#saveNow(changes));
     this.#saving = saved.catch(() => {});
     return saved;
@@ -99,16 +112,16 @@ export class PartLease {
 
   /** Records the error and frees the part, so that the retry of the task can start at once. */
   async release(error: string): Promise<void> {
-    await this.save({ lastError: error, owner: '' }).catch(() => false);
+    await this.save({ lastError: error, owner: '' } as Partial<C>).catch(() => false);
   }
 
-  async #saveNow(changes: Partial<PartCheckpoint>): Promise<boolean> {
-    if (this.#lost) return false;
-    const next: PartCheckpoint = { ...this.#checkpoint, ...this.#progress?.(), updatedAt: new Date().toISOString(), ...changes };
+  async #saveNow(changes: Partial<C>): Promise<boolean> {
+    if (this.lost) return false;
+    const next: C = { ...this.#checkpoint, ...this.#progress?.(), updatedAt: new Date().toISOString(), ...changes };
     const etag = await putJson(this.#s3, this.#bucket, this.#key, next, { ifMatch: this.#etag });
     if (etag === undefined) {
-      this.#lost = true;
-      this.#log.warn('another worker took the part over', { checkpoint: this.#key });
+      this.#lost.abort();
+      this.#log.warn('another worker took the work over', { checkpoint: this.#key });
       return false;
     }
     this.#checkpoint = next;
@@ -117,27 +130,11 @@ export class PartLease {
   }
 }
 
-function firstCheckpoint(task: PartTask, owner: string, now: string): PartCheckpoint {
-  return {
-    part: task.part,
-    ...(task.shard && { shard: task.shard.index, verified: task.shard.verified }),
-    file: task.file.key,
-    owner,
-    sequence: task.sequence,
-    rowsDone: task.startRow,
-    counters: new RunStats().counters(),
-    continuations: task.sequence,
-    startedAt: now,
-    updatedAt: now,
-  };
-}
-
 /** Why an existing checkpoint is not this task's to take, or undefined when it is. */
-function whyNotFree(current: PartCheckpoint, task: PartTask, { owner, leaseMs }: { owner: string; leaseMs: number }): string | undefined {
-  if (current.shards !== undefined) return `the part was split into ${current.shards} shards`;
-  if (current.sequence > task.sequence) return `superseded by continuation ${current.sequence}`;
-  if (current.sequence === task.sequence && current.handedOver) return 'the part was handed over to a continuation';
+function whyNotFree(current: LeaseRecord, sequence: number, { owner, leaseMs }: { owner: string; leaseMs: number }): string | undefined {
+  if (current.sequence > sequence) return `superseded by continuation ${current.sequence}`;
+  if (current.sequence === sequence && current.handedOver) return 'the work was handed over to a continuation';
   const silentFor = Date.now() - Date.parse(current.updatedAt);
-  const free = current.owner === '' || current.owner === owner || current.sequence < task.sequence || silentFor > leaseMs;
-  return free ? undefined : `another worker holds the part (checkpoint saved ${Math.round(silentFor / 1000)} s ago)`;
+  const free = current.owner === '' || current.owner === owner || current.sequence < sequence || silentFor > leaseMs;
+  return free ? undefined : `another worker holds the work (checkpoint saved ${Math.round(silentFor / 1000)} s ago)`;
 }

@@ -1,9 +1,10 @@
 import type { InvocationOutcome } from '../core/metrics.ts';
 import type { PartWork } from './part-work.ts';
-import { queueTasks } from './part-task.ts';
+import type { PartLease } from './part-lease.ts';
+import { queueTasks, type WorkTask } from './part-task.ts';
 import { completeRunIfFinished } from './completion.ts';
 import { recordResult } from './shards.ts';
-import type { PartOutcome, WorkResult } from './types.ts';
+import type { LeaseRecord, PartOutcome, WorkerContext, WorkResult } from './types.ts';
 
 /**
  * The file was split: a crash before this save queues the shards again when the task is
@@ -50,9 +51,17 @@ export async function finishPart(work: PartWork): Promise<PartOutcome> {
 export async function continueInNewTask(work: PartWork): Promise<PartOutcome> {
   const { lease, task, read, context, label } = work;
   const rowsDone = read.watermark.rowsDone;
-  await queueTasks(context.work, context.settings.workQueueUrl, [{ ...task, startRow: rowsDone, sequence: task.sequence + 1 }]);
-  await lease.save({ handedOver: true, continuations: lease.checkpoint.continuations + 1 });
+  await handOverToContinuation(context, lease, { ...task, startRow: rowsDone, sequence: task.sequence + 1 });
   context.log.info('part continues in a new task', { ...label, next: task.sequence + 1, rowsDone });
   work.metrics?.record({ continuations: 1 });
   return { status: 'continued', ...label, rowsDone, published: work.publishedNow };
+}
+
+/**
+ * Queues the next link of a task's chain, then marks the lease handed over. A crash in between
+ * leaves both tasks alive; the later sequence wins the lease, and nothing is skipped.
+ */
+export async function handOverToContinuation<C extends LeaseRecord>(context: WorkerContext, lease: PartLease<C>, next: WorkTask): Promise<void> {
+  await queueTasks(context.work, context.settings.workQueueUrl, [next]);
+  await lease.save({ handedOver: true, continuations: lease.checkpoint.continuations + 1 } as Partial<C>);
 }

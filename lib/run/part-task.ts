@@ -5,6 +5,7 @@ import { DEFAULT_BACKOFF, waitBeforeRetry } from '../core/retry.ts';
 import { type ColumnPositions, INVENTORY_FORMATS, type InventoryFormat, type ManifestFile } from '../inventory/manifest.ts';
 import type { VerifiedFile } from '../inventory/data-file.ts';
 import type { S3Location } from '../core/types.ts';
+import { checkRangeTask, type RangeTask } from './range-task.ts';
 import { type RunFolder, runFolder } from './state.ts';
 
 /** One message of the work queue: publish one data file of a report, from `startRow` on. */
@@ -41,14 +42,28 @@ export interface ShardRange {
   verified: VerifiedFile;
 }
 
+/** What the work queue carries: a report's data file (or a shard of one), or a backfill's key range. */
+export type WorkTask = PartTask | RangeTask;
+
 /** Validates a work-queue message body; a malformed one is a bug or a stray message. */
-export function parsePartTask(body: string): PartTask {
-  let task: PartTask;
+export function parseWorkTask(body: string): WorkTask {
+  let task: WorkTask;
   try {
-    task = JSON.parse(body) as PartTask;
+    task = JSON.parse(body) as WorkTask;
   } catch (error) {
     throw new InvalidArgumentError(`work task is not JSON: ${(error as Error).message}`);
   }
+  return (task as Partial<RangeTask> | null)?.kind === 'range' ? checkRangeTask(task as RangeTask, body) : checkPartTask(task as PartTask, body);
+}
+
+/** Validates a work-queue message body that must be a part task. */
+export function parsePartTask(body: string): PartTask {
+  const task = parseWorkTask(body);
+  if ('kind' in task) throw new InvalidArgumentError(`work task is not a part task: ${body.slice(0, 500)}`);
+  return task;
+}
+
+function checkPartTask(task: PartTask, body: string): PartTask {
   const integer = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
   if (
     typeof task?.manifest?.bucket !== 'string' ||
@@ -99,11 +114,11 @@ const ENTRY_ATTEMPTS = 5;
  * iterable as calls free up: a fan-out of a million tasks holds a few hundred in memory. Entries
  * SQS did not take are sent again (the client retries whole calls); one still refused fails it.
  */
-export async function queueTasks(sqs: SQSClient, queueUrl: string, tasks: Iterable<PartTask>): Promise<void> {
+export async function queueTasks(sqs: SQSClient, queueUrl: string, tasks: Iterable<WorkTask>): Promise<void> {
   const queue = new PQueue({ concurrency: BATCHES_IN_FLIGHT });
   let failure: unknown;
-  let batch: PartTask[] = [];
-  const send = async (entries: PartTask[]) => {
+  let batch: WorkTask[] = [];
+  const send = async (entries: WorkTask[]) => {
     await queue.onSizeLessThan(BATCHES_IN_FLIGHT);
     queue.add(() => sendBatch(sqs, queueUrl, entries)).catch((error: unknown) => (failure ??= error));
   };
@@ -120,7 +135,7 @@ export async function queueTasks(sqs: SQSClient, queueUrl: string, tasks: Iterab
   if (failure !== undefined) throw failure;
 }
 
-async function sendBatch(sqs: SQSClient, queueUrl: string, tasks: PartTask[]): Promise<void> {
+async function sendBatch(sqs: SQSClient, queueUrl: string, tasks: WorkTask[]): Promise<void> {
   let entries = tasks.map((task, index) => ({ Id: String(index), MessageBody: JSON.stringify(task) }));
   for (let attempt = 1; ; attempt += 1) {
     const { Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));

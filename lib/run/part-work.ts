@@ -5,11 +5,10 @@ import { formatS3Uri } from '../core/s3-location.ts';
 import { dataFileFormat } from '../inventory/formats.ts';
 import type { DataFile } from '../inventory/data-file.ts';
 import { TrackedRead } from '../inventory/tracked-read.ts';
-import { otherBucketProblem, publishAll } from '../publish/pipeline.ts';
+import { otherBucketProblem } from '../publish/pipeline.ts';
 import type { PartLease } from './part-lease.ts';
 import { queueTasks, type PartTask } from './part-task.ts';
-import { RateShare } from './rate-share.ts';
-import { RateLimiter } from '../publish/rate-limiter.ts';
+import { publishInRun } from './rate-share.ts';
 import { shardTasks } from './shards.ts';
 import type { WorkerContext } from './types.ts';
 
@@ -129,16 +128,9 @@ export class PartWork {
       fields: context.config.readFields,
       ...(task.changedSince !== undefined && { changedSince: Date.parse(task.changedSince) }),
     };
-    // With a cap, the run's workers share it: this invocation publishes at its share while it publishes.
-    const cap = context.config.maxMessagesPerSecond;
-    const limiter = cap ? new RateLimiter(cap) : undefined;
     const owner = this.lease.checkpoint.owner;
-    const share = cap && limiter ? await RateShare.join(context.s3, task.run, owner, { cap, limiter }, context.log) : undefined;
-    try {
-      const paced = { ...context, ...(limiter && { limiter }) };
-      await publishAll(this.read.batches(selection, etag), paced, this.stats, (object, done) => this.read.settle(object, done));
-    } finally {
-      await share?.stop();
-    }
+    await publishInRun(this.read.batches(selection, etag), context, { run: task.run, owner }, this.stats, (object, done) =>
+      this.read.settle(object, done),
+    );
   }
 }

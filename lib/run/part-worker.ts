@@ -1,16 +1,19 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { InvalidArgumentError } from '../core/errors.ts';
-import { PartLease } from './part-lease.ts';
+import { type LeaseClaim, PartLease } from './part-lease.ts';
 import { continueInNewTask, finishPart, handOverToShards } from './part-outcomes.ts';
-import { parsePartTask, type PartTask } from './part-task.ts';
+import { parseWorkTask, type PartTask } from './part-task.ts';
+import { runRangeTask } from './range-worker.ts';
 import { PartWork, taskLabel } from './part-work.ts';
 import { completeRunIfFinished } from './completion.ts';
 import { completeShardedPart } from './shards.ts';
-import { finishedKey, getJson } from './state.ts';
-import type { PartOutcome, WorkerContext } from './types.ts';
+import { checkpointKey, finishedKey, getJson } from './state.ts';
+import { RunStats } from '../core/run-stats.ts';
+import type { PartCheckpoint, PartOutcome, WorkerContext } from './types.ts';
 
 /**
- * A batch of work-queue messages (the stack uses batches of one): each task may publish for
+ * A batch of work-queue messages (the stack uses batches of one), each a report's part or shard or
+ * a backfill's key range: each task may publish for
  * `budgetMs()`, and the ones that failed are returned for SQS to deliver again.
  */
 export async function runTaskBatch(event: SQSEvent, context: WorkerContext, budgetMs: () => number): Promise<SQSBatchResponse> {
@@ -22,11 +25,15 @@ export async function runTaskBatch(event: SQSEvent, context: WorkerContext, budg
     try {
       const budget = AbortSignal.timeout(budgetMs());
       // The report, if this task completed the run, was logged once already: not again here.
-      const outcome = await runPartTask(parsePartTask(record.body), record.messageId, context, budget);
+      const task = parseWorkTask(record.body);
+      const outcome =
+        'kind' in task
+          ? await runRangeTask(task, record.messageId, context, budget)
+          : await runPartTask(task, record.messageId, context, budget);
       const { report, ...logged } = { report: undefined, ...outcome };
-      context.log.info('part task ended', { ...logged, ...(report && { runStatus: report.status }) });
+      context.log.info('work task ended', { ...logged, ...(report && { runStatus: report.status }) });
     } catch (error) {
-      context.log.error('part task failed', { messageId: record.messageId, error: error as Error });
+      context.log.error('work task failed', { messageId: record.messageId, error: error as Error });
       batchItemFailures.push({ itemIdentifier: record.messageId });
     }
   }
@@ -48,7 +55,7 @@ export async function runPartTask(task: PartTask, owner: string, context: Worker
   const { s3, log, settings } = context;
   const finished = await finishedAlready(context, task);
   if (finished) return skipped(context, task, finished);
-  const lease = await PartLease.take(s3, task.run, task, { owner, leaseMs: settings.leaseMs, log });
+  const lease = await PartLease.take(s3, task.run, partLeaseClaim(task), { owner, leaseMs: settings.leaseMs, log });
   if (typeof lease === 'string') return skipped(context, task, lease);
   const work = new PartWork(task, lease, context, budget);
   await work.run();
@@ -82,4 +89,25 @@ function skipped({ log }: WorkerContext, task: PartTask, reason: string): PartOu
   const label = taskLabel(task);
   log.info('part task skipped', { ...label, reason });
   return { status: 'skipped', ...label, reason };
+}
+
+/** The checkpoint of a part (or shard) as its lease: a part split into shards is not published whole. */
+export function partLeaseClaim(task: PartTask): LeaseClaim<PartCheckpoint> {
+  return {
+    key: checkpointKey(task.run, task.part, task.shard?.index),
+    sequence: task.sequence,
+    first: (owner, now) => ({
+      part: task.part,
+      ...(task.shard && { shard: task.shard.index, verified: task.shard.verified }),
+      file: task.file.key,
+      owner,
+      sequence: task.sequence,
+      rowsDone: task.startRow,
+      counters: new RunStats().counters(),
+      continuations: task.sequence,
+      startedAt: now,
+      updatedAt: now,
+    }),
+    refuse: (current) => (current.shards === undefined ? undefined : `the part was split into ${current.shards} shards`),
+  };
 }

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { Log } from '../core/types.ts';
-import type { RateLimiter } from '../publish/rate-limiter.ts';
+import type { RunStats } from '../core/run-stats.ts';
+import type { Log, ObjectRef } from '../core/types.ts';
+import { type PipelineContext, publishAll } from '../publish/pipeline.ts';
+import { RateLimiter } from '../publish/rate-limiter.ts';
 import { putJson, type RunFolder } from './state.ts';
 
 /** How often a worker says it is publishing, and counts the others: a share follows them within this. */
@@ -95,4 +97,25 @@ export class RateShare {
 /** The owner a rate key names: its file name, without the ending. */
 function ownerOf(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1).replace(/\.(json|stopped)$/, '');
+}
+
+/**
+ * `publishAll` for one invocation of a run's workers (a part, a shard, a key range): with a cap,
+ * at this worker's share of it while it publishes.
+ */
+export async function publishInRun<T extends ObjectRef>(
+  keys: AsyncIterable<readonly T[]>,
+  context: PipelineContext,
+  worker: { run: RunFolder; owner: string },
+  stats: RunStats,
+  onSettled: (object: T, done: boolean) => void,
+): Promise<void> {
+  const cap = context.config.maxMessagesPerSecond;
+  const limiter = cap ? new RateLimiter(cap) : undefined;
+  const share = cap && limiter ? await RateShare.join(context.s3, worker.run, worker.owner, { cap, limiter }, context.log) : undefined;
+  try {
+    await publishAll(keys, limiter ? { ...context, limiter } : context, stats, onSettled);
+  } finally {
+    await share?.stop();
+  }
 }

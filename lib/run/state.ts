@@ -165,3 +165,28 @@ export async function countFinished(s3: S3Client, bucket: string, prefix: string
   for await (const _ of listObjects(s3, bucket, prefix)) count += 1;
   return count;
 }
+
+/**
+ * A backfill run's state, in the stack's bucket: `<prefix><source bucket>/<run id>/s3-to-sqs/`,
+ * beside the reports' and expiring with them. It holds `claim.json` (the plan), `ranges/<id>.json`
+ * (each key range's checkpoint, its lease), `finished/<id>~<pieces>.json` (each range's result,
+ * named with how many pieces it split off, so that one listing tells whether every range is done)
+ * and `report.json`.
+ */
+export function backfillRunFolder(store: RunStateStore, sourceBucket: string, runId: string): RunFolder {
+  return { bucket: store.bucket, prefix: `${store.prefix}${sourceBucket}/${runId}/s3-to-sqs/` };
+}
+
+/** `RUN_STATE_BUCKET` and `BACKFILL_STATE_PREFIX`: where backfill runs keep their state. */
+export function backfillStoreFromEnvironment(env: NodeJS.ProcessEnv): RunStateStore | undefined {
+  const bucket = env.RUN_STATE_BUCKET?.trim();
+  if (!bucket) return undefined;
+  const prefix = env.BACKFILL_STATE_PREFIX?.trim().replace(/^\/+/, '') || 'backfill/';
+  return { bucket, prefix: prefix.endsWith('/') ? prefix : `${prefix}/` };
+}
+
+export const rangeCheckpointKey = (run: RunFolder, id: string) => `${run.prefix}ranges/${id}.json`;
+/** Where a range's result is, named with its id and the pieces it split off. */
+export const rangeFinishedKey = (run: RunFolder, id: string, pieces: number) => `${finishedPrefix(run)}${id}~${pieces}.json`;
+/** The prefix only that range's result is under: the id ends at `~`. */
+export const rangeFinishedPrefix = (run: RunFolder, id: string) => `${finishedPrefix(run)}${id}~`;

@@ -4,6 +4,7 @@ import type { WorkerTuning } from '../core/config.ts';
 import type { StatsSummary } from '../core/run-stats.ts';
 import type { VerifiedFile } from '../inventory/data-file.ts';
 import type { PipelineContext } from '../publish/pipeline.ts';
+import type { KeyRange } from '../backfill/key-ranges.ts';
 
 // The shapes of a run's state objects (see state.ts for where each one lives), of its report and
 // status, and of a worker's context and outcome: in one module, so that the modules that read and
@@ -39,24 +40,28 @@ export interface RunClaim {
   baseline?: Baseline | 'none';
 }
 
-export interface PartCheckpoint {
-  part: number;
-  /** Set on the checkpoint of a shard. */
-  shard?: number;
-  file: string;
-  /** The task attempt holding the part: SQS message id and receive count. */
+/** What every checkpoint (the lease of a part, a shard or a key range) holds. */
+export interface LeaseRecord {
+  /** The task attempt holding the work: SQS message id and receive count; empty when freed. */
   owner: string;
   /** Continuation number of the owner's task: 0 for the first. */
   sequence: number;
   /** The owner queued a continuation and stopped: a later task takes over. */
   handedOver?: boolean;
-  /** Leading rows of the data file whose keys are settled: a resumed task starts after them. */
-  rowsDone: number;
   counters: PartCounters;
   continuations: number;
   startedAt: string;
   updatedAt: string;
   lastError?: string;
+}
+
+export interface PartCheckpoint extends LeaseRecord {
+  part: number;
+  /** Set on the checkpoint of a shard. */
+  shard?: number;
+  file: string;
+  /** Leading rows of the data file whose keys are settled: a resumed task starts after them. */
+  rowsDone: number;
   /** Set once the data file's size and MD5 were checked: its rows, and the ETag checked. */
   verified?: VerifiedFile;
   /** The part was split into this many shards, each published by tasks of its own. */
@@ -157,5 +162,97 @@ export type PartOutcome = { part: number; shard?: number; sequence: number } & (
       report?: RunReport;
     }
   | { status: 'split'; shards: number }
+  | { status: 'skipped'; reason: string }
+);
+
+/** A key range of a backfill run still to be queued: a piece its holder split off. */
+export interface RangePiece {
+  id: string;
+  range: KeyRange;
+  /** Ranges the piece may still make, itself included. */
+  budget: number;
+}
+
+export interface RangeCheckpoint extends LeaseRecord {
+  id: string;
+  /** The range as it stands: its end moves down each time its holder splits the rest off. */
+  range: KeyRange;
+  /** The last key settled with every key before it; absent while none is (the range's start). */
+  settledThrough?: string;
+  /** Pieces split off so far: their ids are `<id>-1` to `<id>-<children>`. */
+  children: number;
+  /** Ranges this one may still make, itself included: 1 means it splits no more. */
+  budget: number;
+  /** Pieces recorded but perhaps not queued yet: the next holder queues them first. */
+  pending?: RangePiece[];
+  /** At least one key of the range was listed. */
+  hadKeys?: boolean;
+}
+
+/** How a key range of a backfill run ended; kept at `finished/<id>~<children>.json`. */
+export interface RangeResult extends Omit<WorkResult, 'rowsDone'> {
+  id: string;
+  children: number;
+  hadKeys: boolean;
+}
+
+/** The plan of a backfill run: written once by the backfill function, before its ranges are queued. */
+export interface BackfillClaim {
+  kind: 'backfill';
+  runId: string;
+  bucket: string;
+  prefix: string;
+  /** The ranges planned (`0` to `roots - 1`); the workers split them further. */
+  roots: number;
+  /** Ranges each planned one may grow into, itself included. */
+  budget: number;
+  claimedAt: string;
+  modifiedSince?: string;
+  dryRun?: boolean;
+}
+
+/** Written in the backfill run's folder when every range has a result. */
+export interface BackfillReport {
+  kind: 'backfill';
+  runId: string;
+  bucket: string;
+  prefix: string;
+  status: 'complete' | 'failed';
+  /** Range tasks created: those planned and the pieces the workers split off. */
+  ranges: number;
+  /** Ranges that held at least one key. */
+  rangesWithKeys: number;
+  failedRanges: Array<{ id: string; error: string }>;
+  startedAt: string;
+  endedAt: string;
+  totals: RunTotals;
+  messagesPerSecond: number;
+  dryRun?: boolean;
+}
+
+/** How far a backfill run has come, from its state objects. */
+export interface BackfillStatus {
+  kind: 'backfill';
+  runId: string;
+  bucket: string;
+  prefix: string;
+  state: 'running' | 'complete' | 'failed';
+  stateLocation: string;
+  /** Ranges with a result; being listed (a checkpoint saved within the lease); known but not taken yet. */
+  ranges: { done: number; inFlight: number; queued: number };
+  totals: RunTotals;
+  /** Messages published per second since the run was planned. */
+  messagesPerSecond: number;
+  report?: BackfillReport;
+}
+
+export type RangeOutcome = { range: string; sequence: number } & (
+  | {
+      status: 'done' | 'continued';
+      /** Messages published by this invocation, and pieces it split off. */
+      published: number;
+      split: number;
+      report?: BackfillReport;
+    }
   | { status: 'skipped'; reason: string }
 );

@@ -3,6 +3,7 @@ import { createAwsClients } from '../../lib/core/aws-clients.ts';
 import { startEmulatorProxy } from '../../lib/local/proxy.ts';
 import { PartLease } from '../../lib/run/part-lease.ts';
 import type { PartTask } from '../../lib/run/part-task.ts';
+import { partLeaseClaim } from '../../lib/run/part-worker.ts';
 import { checkpointKey, getJson, putJson, runFolder } from '../../lib/run/state.ts';
 import type { PartCheckpoint } from '../../lib/run/types.ts';
 import { silentLog, useEmulator } from '../support/emulator.ts';
@@ -34,7 +35,7 @@ function newTask(): PartTask {
 }
 
 const take = (task: PartTask, owner: string, s3 = aws.s3) =>
-  PartLease.take(s3, runFolder(task.manifest), task, { owner, leaseMs: HOUR, log: silentLog });
+  PartLease.take(s3, runFolder(task.manifest), partLeaseClaim(task), { owner, leaseMs: HOUR, log: silentLog });
 const stored = async (task: PartTask) =>
   (await getJson<PartCheckpoint>(aws.s3, BUCKET, checkpointKey(runFolder(task.manifest), task.part)))?.value;
 
@@ -43,7 +44,7 @@ describe('PartLease', () => {
     const task = newTask();
     const lease = await take(task, 'a');
     expect(lease).toBeInstanceOf(PartLease);
-    expect(await take(task, 'b')).toMatch(/^another worker holds the part \(checkpoint saved \d+ s ago\)$/);
+    expect(await take(task, 'b')).toMatch(/^another worker holds the work \(checkpoint saved \d+ s ago\)$/);
   });
 
   it('is lost on a conflicting write, and writes nothing more', async () => {

@@ -28,11 +28,13 @@ export const DEFAULT_RANGES_IN_FLIGHT = 32;
 
 /**
  * Where a listing of one range hands the pieces it splits off when they are listed elsewhere (by
- * other workers): `room()` says how many pieces it may still make, and `handOff` records and
- * queues them before the range's own end moves down to the first of them.
+ * other workers): `room()` says how many pieces it may make now, `points` where to cut the rest
+ * of the range after a full page, and `handOff` records and queues the pieces before the range's
+ * own end moves down to the first of them.
  */
 export interface SplitHandOff {
   room(): number;
+  points(last: string, end: string | undefined, most: number): Promise<string[]>;
   handOff(pieces: KeyRange[]): Promise<void>;
 }
 
@@ -141,13 +143,10 @@ export class RangedListing {
   async #split(entry: RangeProgress, page: _Object[]): Promise<void> {
     const room = this.#handOff ? this.#handOff.room() : this.#rangesInFlight - this.#merge.active;
     if (room <= 0) return;
-    const points = splitPoints(
-      entry.listedUpTo ?? entry.range.startAfter ?? '',
-      page[0]?.Key ?? '',
-      page.at(-1)?.Key ?? '',
-      entry.range.end,
-      room,
-    );
+    const last = page.at(-1)?.Key ?? '';
+    const points = this.#handOff
+      ? await this.#handOff.points(last, entry.range.end, room)
+      : splitPoints(entry.listedUpTo ?? entry.range.startAfter ?? '', page[0]?.Key ?? '', last, entry.range.end, room);
     if (points.length === 0) return;
     const ranges = points.map((point, index): KeyRange => ({ startAfter: point, ...this.#endAfter(points, index, entry.range.end) }));
     if (this.#handOff) {

@@ -4,6 +4,7 @@ import { RunStats } from '../core/run-stats.ts';
 import { displayKey } from '../core/key-display.ts';
 import type { KeyRange } from '../backfill/key-ranges.ts';
 import { RangedListing, type SplitHandOff } from '../backfill/ranged-listing.ts';
+import { KeyProbe, spanSplitPoints } from '../backfill/span-split.ts';
 import { DiscardingSender } from '../publish/discarding-sender.ts';
 import type { PipelineContext } from '../publish/pipeline.ts';
 import type { PartLease } from './part-lease.ts';
@@ -14,6 +15,8 @@ import type { RangeCheckpoint, RangePiece, WorkerContext } from './types.ts';
 
 /** Pieces one split makes at most: a range's first full page fans out this wide, no wider. */
 const MAX_PIECES_PER_SPLIT = 16;
+/** A range that goes on splits again after this many more full pages (50,000 keys), while its budget lasts. */
+const PAGES_BETWEEN_SPLITS = 50;
 
 /** Thrown inside the listing when a save finds the lease taken over: the worker stops. */
 class LeaseLostError extends Error {
@@ -42,6 +45,7 @@ export class RangeWork implements SplitHandOff {
   failure: unknown;
   readonly #pipeline: PipelineContext;
   readonly #publishedBefore: number;
+  #fullPages = 0;
 
   constructor(task: RangeTask, lease: PartLease<RangeCheckpoint>, context: WorkerContext, budget?: AbortSignal) {
     this.task = task;
@@ -104,10 +108,21 @@ export class RangeWork implements SplitHandOff {
     }
   }
 
-  /** Pieces this range may still be cut into: its budget less itself, a few at a time; none once its id is long. */
+  /**
+   * Pieces this range may be cut into now (asked at each full page): on its first full page, then
+   * every `PAGES_BETWEEN_SPLITS`, its budget less itself, a few at a time; none once its id is long.
+   */
   room(): number {
-    if (this.task.id.length > MAX_RANGE_ID_LENGTH - 20) return 0;
+    this.#fullPages += 1;
+    if ((this.#fullPages - 1) % PAGES_BETWEEN_SPLITS !== 0 || this.task.id.length > MAX_RANGE_ID_LENGTH - 20) return 0;
     return Math.min(MAX_PIECES_PER_SPLIT, this.lease.checkpoint.budget - 1);
+  }
+
+  /** Where the keys left lie, probed with listing calls of one key each. */
+  points(last: string, end: string | undefined, most: number): Promise<string[]> {
+    const { sourceBucket, prefix } = this.task;
+    const probe = new KeyProbe(this.context.s3, { bucket: sourceBucket, prefix, end });
+    return spanSplitPoints(probe, last, end, most, [...prefix].length);
   }
 
   /**

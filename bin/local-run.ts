@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { commandLine } from '../lib/cli/command-line.ts';
 import { plural } from '../lib/core/plural.ts';
-import { wholeNumberOption } from '../lib/cli/options.ts';
+import { oneOfOption, wholeNumberOption } from '../lib/cli/options.ts';
 import { EXIT_BAD_INPUT, InvalidArgumentError } from '../lib/core/errors.ts';
 import { INVENTORY_FORMATS } from '../lib/inventory/manifest.ts';
 import { stderrLog } from '../lib/cli/stderr-log.ts';
@@ -74,8 +74,7 @@ const options = commandLine(
     // Checked here, so that a bad value ends the command with its name rather than fail a handler.
     loadSelection(handlerSettings);
     const cap = values['max-messages-per-second'];
-    const keyShape = KEY_SHAPES.find((shape) => shape === values['key-shape']);
-    if (!keyShape) throw new InvalidArgumentError(`--key-shape "${values['key-shape']}" must be ${KEY_SHAPES.join(', ')}`);
+    const keyShape = oneOfOption('key-shape', values['key-shape'], KEY_SHAPES);
     const budget = values['time-budget-ms'];
     const shardRows = values['shard-rows'];
     return {

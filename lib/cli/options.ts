@@ -8,3 +8,10 @@ export function wholeNumberOption(option: string, value: string | undefined, min
   }
   return number;
 }
+
+/** A command-line option that takes one of a few words, checked: the word, or a clear error naming them. */
+export function oneOfOption<Word extends string>(option: string, value: string | undefined, words: readonly Word[]): Word {
+  const word = words.find((candidate) => candidate === value);
+  if (word === undefined) throw new InvalidArgumentError(`--${option} "${value}" must be ${words.join(', ')}`);
+  return word;
+}

@@ -1,23 +1,29 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createAwsClients } from '../core/aws-clients.ts';
 import type { Log } from '../core/types.ts';
+import { startBackfillRun } from '../run/backfill-run.ts';
 import { startInventoryRun } from '../run/fan-out.ts';
+import { backfillRunFolder, type RunFolder, runFolder } from '../run/state.ts';
 import { recordDeadLetters } from '../run/part-failure.ts';
 
 import { queueDepth } from './arrival-meter.ts';
 import { createQueue, createWorkQueue, DEMO, writeDemoReport } from './demo.ts';
 import { emulatorEnvironment, startEmulator } from './emulator.ts';
-import { runWorkersUntilReport } from './event-source.ts';
+import { runWorkersUntilRunsEnd } from './event-source.ts';
 import { type ProxyCounts, type ProxyFaults, startEmulatorProxy } from './proxy.ts';
-import { sampleInventoryRows } from './sample-objects.ts';
-import type { RunTotals } from '../run/types.ts';
+import { type KeyShape, sampleInventoryRows, seedBucket } from './sample-objects.ts';
+import type { BackfillReport, RunReport, RunTotals } from '../run/types.ts';
 
 export interface ChaosOptions {
+  /** `inventory`: a report's run; `backfill`: a backfill run of the bucket, its ranges listed by the workers. */
+  mode: 'inventory' | 'backfill';
   objects: number;
+  /** Backfill: how the bucket's objects are named (`hex` by default). */
+  keyShape?: KeyShape;
   files: number;
   workers: number;
   /** Worker processes killed (SIGKILL) at a random moment, at most once per task. */
@@ -42,9 +48,13 @@ export interface ChaosResult {
   lost: number;
   kills: number;
   invocations: number;
+  mode: ChaosOptions['mode'];
   status: string;
-  /** Shards the run's files were published in: each split file's, and 1 per other file. */
-  shards: number;
+  /** Inventory: shards the run's files were published in (each split file's, and 1 per other file). */
+  shards?: number;
+  /** Backfill: range tasks created, and those that held keys. */
+  ranges?: number;
+  rangesWithKeys?: number;
   continuations: number;
   faults: Pick<ProxyCounts, 'entriesFailed' | 'requestsFailed' | 'requestsHeld' | 'responsesCut' | 'responsesStalled'>;
   durationMs: number;
@@ -83,15 +93,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // A standard queue: the messages a kill makes the workers send again stay visible as such.
     const queueUrl = await createQueue(sqs, 'chaos-objects');
     const { workQueueUrl, deadLetterQueueUrl } = await createWorkQueue(sqs, DEMO.workQueueName, DEMO.maxReceiveCount);
-    const { manifest } = await writeDemoReport(s3, sampleInventoryRows(options.objects), options.objects, options.files);
+    const start = options.mode === 'backfill' ? startBackfill : startInventory;
+    const { begin, describe } = await start(s3, sqs, workQueueUrl, options);
 
     const started = performance.now();
-    await startInventoryRun(manifest, { s3, work: sqs, workQueueUrl, log: options.log, deadline: Date.now() + 60_000 });
+    const run = await begin();
     const workers = new KilledWorkers(options, chance, workerEnvironment(options, proxy.endpoint, queueUrl, workQueueUrl));
-    const report = await runWorkersUntilReport({
+    const [report] = await runWorkersUntilRunsEnd<RunReport | BackfillReport>({
       s3,
       sqs,
-      manifest,
+      runs: [run],
       workQueueUrl,
       deadLetterQueueUrl,
       workers: options.workers,
@@ -104,25 +115,61 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const depth = await queueDepth(sqs, queueUrl);
     const distinctKeys = await countDistinctKeys(sqs, queueUrl);
     const { entriesFailed, requestsFailed, requestsHeld, responsesCut, responsesStalled } = proxy.counts;
+    const done = report as RunReport | BackfillReport;
     return {
       objects: options.objects,
-      published: report.totals.published,
+      published: done.totals.published,
       queueDepth: depth,
       distinctKeys,
       lost: options.objects - distinctKeys,
       kills: workers.kills,
       invocations: workers.invocations,
-      status: report.status,
-      shards: report.shards,
-      continuations: report.totals.continuations,
+      mode: options.mode,
+      status: done.status,
+      ...describe(done),
+      continuations: done.totals.continuations,
       faults: { entriesFailed, requestsFailed, requestsHeld, responsesCut, responsesStalled },
       durationMs,
-      totals: report.totals,
+      totals: done.totals,
     };
   } finally {
     await proxy.stop();
     await emulator.stop();
   }
+}
+
+/** How a chaos run starts, once its queues exist: what it writes first, then the run's first step and its figures. */
+interface ChaosStart {
+  begin: () => Promise<RunFolder>;
+  describe: (report: RunReport | BackfillReport) => Pick<ChaosResult, 'shards' | 'ranges' | 'rangesWithKeys'>;
+}
+
+/** A report of `objects` rows in `files` data files, claimed and fanned out as the inventory function does. */
+async function startInventory(s3: S3Client, sqs: SQSClient, workQueueUrl: string, options: ChaosOptions): Promise<ChaosStart> {
+  const { manifest } = await writeDemoReport(s3, sampleInventoryRows(options.objects), options.objects, options.files);
+  return {
+    begin: async () => {
+      await startInventoryRun(manifest, { s3, work: sqs, workQueueUrl, log: options.log, deadline: Date.now() + 60_000 });
+      return runFolder(manifest);
+    },
+    describe: (report) => ('shards' in report ? { shards: report.shards } : {}),
+  };
+}
+
+/** A bucket of `objects` objects, and a backfill run of it planned as the backfill function does. */
+async function startBackfill(s3: S3Client, sqs: SQSClient, workQueueUrl: string, options: ChaosOptions): Promise<ChaosStart> {
+  await s3.send(new CreateBucketCommand({ Bucket: DEMO.sourceBucket }));
+  await seedBucket(s3, DEMO.sourceBucket, { count: options.objects, ...(options.keyShape && { shape: options.keyShape }) });
+  const store = { bucket: DEMO.inventoryBucket, prefix: 'backfill/' };
+  const runId = `chaos-${options.seed}`;
+  return {
+    begin: async () => {
+      const context = { s3, work: sqs, workQueueUrl, store, runId, workerConcurrency: options.workers, log: options.log };
+      await startBackfillRun({ bucket: DEMO.sourceBucket }, context);
+      return backfillRunFolder(store, DEMO.sourceBucket, runId);
+    },
+    describe: (report) => ('ranges' in report ? { ranges: report.ranges, rangesWithKeys: report.rangesWithKeys } : {}),
+  };
 }
 
 /** SQS entries and calls failed, calls held, downloads cut and stalled, at random. */

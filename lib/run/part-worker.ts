@@ -2,14 +2,14 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { InvalidArgumentError } from '../core/errors.ts';
 import { type LeaseClaim, PartLease } from './part-lease.ts';
 import { continueInNewTask, finishPart, handOverToShards } from './part-outcomes.ts';
-import { parseWorkTask, type PartTask } from './part-task.ts';
+import { parseWorkTask, type PartTask, type WorkTask } from './part-task.ts';
 import { runRangeTask } from './range-worker.ts';
 import { PartWork, taskLabel } from './part-work.ts';
 import { completeRunIfFinished } from './completion.ts';
 import { completeShardedPart } from './shards.ts';
 import { checkpointKey, finishedKey, getJson } from './state.ts';
 import { RunStats } from '../core/run-stats.ts';
-import type { PartCheckpoint, PartOutcome, WorkerContext } from './types.ts';
+import type { PartCheckpoint, PartOutcome, RangeOutcome, WorkerContext } from './types.ts';
 
 /**
  * A batch of work-queue messages (the stack uses batches of one), each a report's part or shard or
@@ -25,11 +25,7 @@ export async function runTaskBatch(event: SQSEvent, context: WorkerContext, budg
     try {
       const budget = AbortSignal.timeout(budgetMs());
       // The report, if this task completed the run, was logged once already: not again here.
-      const task = parseWorkTask(record.body);
-      const outcome =
-        'kind' in task
-          ? await runRangeTask(task, record.messageId, context, budget)
-          : await runPartTask(task, record.messageId, context, budget);
+      const outcome = await runWorkTask(parseWorkTask(record.body), record.messageId, context, budget);
       const { report, ...logged } = { report: undefined, ...outcome };
       context.log.info('work task ended', { ...logged, ...(report && { runStatus: report.status }) });
     } catch (error) {
@@ -38,6 +34,11 @@ export async function runTaskBatch(event: SQSEvent, context: WorkerContext, budg
     }
   }
   return { batchItemFailures };
+}
+
+/** A task of the work queue, whichever its kind: a report's part or shard, or a backfill's key range. */
+export function runWorkTask(task: WorkTask, owner: string, context: WorkerContext, budget?: AbortSignal): Promise<PartOutcome | RangeOutcome> {
+  return 'kind' in task ? runRangeTask(task, owner, context, budget) : runPartTask(task, owner, context, budget);
 }
 
 /**

@@ -16,10 +16,17 @@ export class KeyWatermark {
   #head = 0;
   #settledThrough: string | undefined;
   #held = false;
+  #settledKeys: number;
 
-  /** `startAfter`: the range's start; keys up to it were settled by earlier runs. */
-  constructor(startAfter?: string) {
+  /** `startAfter`: the range's start, or where earlier runs got to, having settled `settledKeys` keys. */
+  constructor(startAfter?: string, settledKeys = 0) {
     this.#settledThrough = startAfter;
+    this.#settledKeys = settledKeys;
+  }
+
+  /** Keys settled through `settledThrough`: each key of the range counted once, however often it was listed. */
+  get settledKeys(): number {
+    return this.#settledKeys;
   }
 
   /** The last key settled with every key before it; undefined while none is (the range's start). */
@@ -42,8 +49,10 @@ export class KeyWatermark {
   /** `key` needs no message (skipped): settled as soon as every key before it is. */
   pass(key: string): void {
     if (this.#held) return;
-    if (this.#head === this.#queue.length) this.#settledThrough = key;
-    else this.#queue.push({ key, state: 'published' });
+    if (this.#head === this.#queue.length) {
+      this.#settledThrough = key;
+      this.#settledKeys += 1;
+    } else this.#queue.push({ key, state: 'published' });
   }
 
   settle(entry: HandedKey, published: boolean): void {
@@ -63,6 +72,7 @@ export class KeyWatermark {
         return;
       }
       this.#settledThrough = entry.key;
+      this.#settledKeys += 1;
       this.#head += 1;
     }
     // Drop the settled prefix now and then; what remains is bounded by the messages in flight.

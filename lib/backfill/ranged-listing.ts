@@ -73,7 +73,16 @@ export class RangedListing {
   #handedOff = 0;
 
   constructor(
-    where: { bucket: string; prefix: string; ranges: KeyRange[]; modifiedSince?: Date; rangesInFlight?: number; handOff?: SplitHandOff },
+    where: {
+      bucket: string;
+      prefix: string;
+      ranges: KeyRange[];
+      modifiedSince?: Date;
+      rangesInFlight?: number;
+      handOff?: SplitHandOff;
+      /** Keys of the first range settled by earlier runs, up to its start. */
+      settledKeys?: number;
+    },
     context: PipelineContext,
     stats: RunStats,
     signal?: AbortSignal,
@@ -84,7 +93,7 @@ export class RangedListing {
     this.#stats = stats;
     this.#since = where.modifiedSince?.getTime();
     this.#rangesInFlight = where.rangesInFlight ?? DEFAULT_RANGES_IN_FLIGHT;
-    this.#progress = where.ranges.map((range) => this.#entry({ ...range }));
+    this.#progress = where.ranges.map((range, index) => this.#entry({ ...range }, index === 0 ? where.settledKeys : 0));
     this.#signal = signal;
     this.#handOff = where.handOff;
     signal?.addEventListener('abort', () => this.#stopIfDue(), { once: true });
@@ -103,6 +112,11 @@ export class RangedListing {
   /** The last key of the first range settled with every key before it: where a listing of one range resumes. */
   get settledThrough(): string | undefined {
     return this.#progress[0]?.mark.settledThrough;
+  }
+
+  /** Keys of the first range settled through `settledThrough`, those of earlier runs included. */
+  get settledKeys(): number {
+    return this.#progress[0]?.mark.settledKeys ?? 0;
   }
 
   /** Ranges in which this run listed at least one key. */
@@ -167,8 +181,8 @@ export class RangedListing {
     return next === undefined ? {} : { end: next };
   }
 
-  #entry(range: KeyRange): RangeProgress {
-    return { range, mark: new KeyWatermark(range.startAfter), done: false, hadKeys: false };
+  #entry(range: KeyRange, settledKeys = 0): RangeProgress {
+    return { range, mark: new KeyWatermark(range.startAfter, settledKeys), done: false, hadKeys: false };
   }
 
   #list(entry: RangeProgress): void {

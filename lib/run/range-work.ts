@@ -51,7 +51,7 @@ export class RangeWork implements SplitHandOff {
     this.task = task;
     this.lease = lease;
     this.context = context;
-    const { range, settledThrough, counters } = lease.checkpoint;
+    const { range, settledThrough, keysSettled, counters } = lease.checkpoint;
     // Keys that failed before are after the checkpoint, so they are sent again now.
     this.stats.restore({ ...counters, failed: 0, failedKeys: [] });
     this.#publishedBefore = this.stats.published;
@@ -63,6 +63,7 @@ export class RangeWork implements SplitHandOff {
       bucket: task.sourceBucket,
       prefix: task.prefix,
       ranges: [rest],
+      ...(keysSettled !== undefined && { settledKeys: keysSettled }),
       ...(task.modifiedSince && { modifiedSince: new Date(task.modifiedSince) }),
       handOff: this,
     };
@@ -92,6 +93,7 @@ export class RangeWork implements SplitHandOff {
     const { lease, context, task } = this;
     lease.keepAlive(context.settings.checkpointIntervalMs, () => ({
       settledThrough: this.listing.settledThrough,
+      keysSettled: this.listing.settledKeys,
       counters: this.stats.counters(),
       hadKeys: this.hadKeys,
     }));

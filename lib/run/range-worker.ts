@@ -42,7 +42,7 @@ export async function runRangeTask(task: RangeTask, owner: string, context: Work
   return { status: 'continued', ...label, published: work.publishedNow, split: work.listing.handedOff };
 }
 
-function rangeLeaseClaim(task: RangeTask): LeaseClaim<RangeCheckpoint> {
+export function rangeLeaseClaim(task: RangeTask): LeaseClaim<RangeCheckpoint> {
   return {
     key: rangeCheckpointKey(task.run, task.id),
     sequence: task.sequence,
@@ -76,7 +76,8 @@ async function finishRange(work: RangeWork): Promise<RangeOutcome> {
     status: 'done',
     children,
     hadKeys: work.hadKeys,
-    counters: stats.counters(),
+    // Every key of the range, once, however often a crash made workers list some of them again.
+    counters: { ...stats.counters(), rowsRead: work.listing.settledKeys },
     continuations,
     startedAt,
     endedAt: new Date().toISOString(),

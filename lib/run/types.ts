@@ -179,6 +179,8 @@ export interface RangeCheckpoint extends LeaseRecord {
   range: KeyRange;
   /** The last key settled with every key before it; absent while none is (the range's start). */
   settledThrough?: string;
+  /** Keys of the range up to `settledThrough`, each counted once however often a crash had it listed again. */
+  keysSettled?: number;
   /** Pieces split off so far: their ids are `<id>-1` to `<id>-<children>`. */
   children: number;
   /** Ranges this one may still make, itself included: 1 means it splits no more. */

@@ -12,7 +12,11 @@ const { json, ...options } = commandLine(
     summary:
       'Runs the distributed inventory run (or a backfill run) on the emulator under injected faults and killed workers; exits 1 if any object did not reach the queue.',
     options: {
-      mode: { type: 'string', default: 'inventory', description: "inventory: a report's run; backfill: the bucket's key ranges listed by the workers" },
+      mode: {
+        type: 'string',
+        default: 'inventory',
+        description: "inventory: a report's run; backfill: the bucket's key ranges listed by the workers",
+      },
       objects: { type: 'string', default: '50000', description: 'objects in the report (or the bucket)' },
       files: { type: 'string', default: '8', description: 'inventory: data files of the report' },
       'key-shape': { type: 'string', default: 'hex', description: `backfill: how the objects are named: ${KEY_SHAPES.join(', ')}` },

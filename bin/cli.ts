@@ -4,6 +4,8 @@ import { createAwsClientsFromEnvironment, createControlSqsClient } from '../lib/
 import { checkTargetQueue } from '../lib/publish/queue-check.ts';
 import { wholeNumberOption } from '../lib/cli/options.ts';
 import { parseBackfillEvent } from '../lib/backfill/event.ts';
+import { runBackfillStatus } from '../lib/run/backfill-status.ts';
+import type { BackfillStatus } from '../lib/run/types.ts';
 import { backfillBucket } from '../lib/backfill/job.ts';
 import {
   ConfigError,
@@ -136,13 +138,22 @@ withPublishOptions(
 
 program
   .command('status')
-  .description('how far the run of an inventory report has come (Lambda path: fan-out and workers)')
-  .argument('<manifest>', 's3://<bucket>/…/manifest.json')
+  .description('how far the run of an inventory report, or a backfill run, has come (Lambda path: fan-out and workers)')
+  .argument(
+    '<run>',
+    "s3://<bucket>/…/manifest.json, or a backfill run's state location s3://…/s3-to-sqs/ (the backfill function returns it)",
+  )
   .option('--state <s3-uri>', STATE_OPTION)
   .option('--json', 'print the status as one JSON line', false)
   .option('--verbose', 'with an error, print its stack trace', false)
   .action(async (manifest: string, options: { json: boolean; state?: string }) => {
     const { s3 } = createAwsClientsFromEnvironment(8);
+    if (manifest.endsWith('/')) {
+      const { bucket, key } = parseS3Uri(manifest);
+      const backfill = await runBackfillStatus(s3, { bucket, prefix: key });
+      console.log(options.json ? JSON.stringify(backfill) : backfillStatusLines(backfill).join('\n'));
+      return;
+    }
     const status = await runStatus(s3, parseS3Uri(manifest), stateStoreOption(options.state));
     if (options.json) {
       console.log(JSON.stringify(status));
@@ -171,6 +182,18 @@ program
       console.log(`  part ${part.part} failed: ${part.error}`);
     }
   });
+
+/** A backfill run's status for a terminal: its ranges, keys and rate, and its failed ranges. */
+function backfillStatusLines(status: BackfillStatus): string[] {
+  const { ranges, totals } = status;
+  const lines = [
+    `backfill ${status.runId} of s3://${status.bucket}/${status.prefix}: ${status.state}${status.report?.dryRun ? ' (dry run)' : ''}`,
+    `Ranges done ${ranges.done}, in flight ${ranges.inFlight}, queued ${ranges.queued}${status.report ? ` (${status.report.rangesWithKeys} held keys)` : ''}; ` +
+      `published ${totals.published}, skipped ${totals.skipped}, failed ${totals.failed}, continuations ${totals.continuations}; ${status.messagesPerSecond} messages/s.`,
+  ];
+  for (const failed of status.report?.failedRanges ?? []) lines.push(`  range ${failed.id} failed: ${failed.error}`);
+  return lines;
+}
 
 program
   .command('seed')

@@ -11,17 +11,20 @@ const RUNS: ReadonlyArray<readonly [number, number]> = [
   [0x61, 0x7a],
 ];
 
+/** Answers "which is the first key after this one?" within a range. */
+export interface KeyFinder {
+  after(after: string): Promise<string | undefined>;
+}
+
 /**
- * Answers "which is the first key after this one?" within a range, with one ListObjectsV2 call of
- * one key: how a worker learns where a range's keys lie without listing them.
+ * A `KeyFinder` of one ListObjectsV2 call of one key per question: how a worker learns where a
+ * range's keys lie without listing them.
  */
-export class KeyProbe {
+export class KeyProbe implements KeyFinder {
   readonly #s3: S3Client;
   readonly #bucket: string;
   readonly #prefix: string;
   readonly #end: string | undefined;
-  /** Calls made, for the counters. */
-  calls = 0;
 
   constructor(s3: S3Client, where: { bucket: string; prefix: string; end?: string | undefined }) {
     this.#s3 = s3;
@@ -32,7 +35,6 @@ export class KeyProbe {
 
   /** The first key after `after` under the prefix, or undefined when there is none up to the range's end. */
   async after(after: string): Promise<string | undefined> {
-    this.calls += 1;
     const { Contents = [] } = await this.#s3.send(
       new ListObjectsV2Command({ Bucket: this.#bucket, ...(this.#prefix && { Prefix: this.#prefix }), StartAfter: after, MaxKeys: 1 }),
     );
@@ -52,7 +54,7 @@ export class KeyProbe {
  * after it, dates at the month, then the day. Whatever the keys, the pieces cover the rest of
  * the range exactly once: the points are in order, after `last`, before `end`.
  */
-export async function spanSplitPoints(probe: KeyProbe, last: string, end: string | undefined, most: number, from = 0): Promise<string[]> {
+export async function spanSplitPoints(probe: KeyFinder, last: string, end: string | undefined, most: number, from = 0): Promise<string[]> {
   const chars = [...last];
   const shared = await sharedLength(probe, chars, from);
   const at = chars[shared]?.codePointAt(0);
@@ -84,7 +86,7 @@ function nthCode(spans: Array<readonly [number, number]>, index: number): number
 }
 
 /** The longest beginning of `last` (at least `from` characters) that every key after it in the range shares. */
-async function sharedLength(probe: KeyProbe, chars: string[], from: number): Promise<number> {
+async function sharedLength(probe: KeyFinder, chars: string[], from: number): Promise<number> {
   let low = Math.min(from, chars.length);
   let high = chars.length;
   while (low < high) {
@@ -101,7 +103,7 @@ async function sharedLength(probe: KeyProbe, chars: string[], from: number): Pro
  * highest one found, as spans of code points: of digits and letters, only the runs that occur
  * there, so that the groups fall where keys are; of other characters, everything between.
  */
-async function spansAfter(probe: KeyProbe, beginning: string, at: number): Promise<Array<readonly [number, number]>> {
+async function spansAfter(probe: KeyFinder, beginning: string, at: number): Promise<Array<readonly [number, number]>> {
   const highest = await highestCode(probe, beginning, at);
   const inRun = (code: number) => RUNS.some(([low, high]) => code >= low && code <= high);
   if (!inRun(at) || !inRun(highest)) return [[at, highest]];
@@ -116,11 +118,11 @@ async function spansAfter(probe: KeyProbe, beginning: string, at: number): Promi
 }
 
 /** The highest character after `beginning` among the keys left: a binary search over code points. */
-async function highestCode(probe: KeyProbe, beginning: string, at: number): Promise<number> {
+async function highestCode(probe: KeyFinder, beginning: string, at: number): Promise<number> {
   // Some key left has a character above `code` there.
   const anyAbove = async (code: number) => {
     const key = await probe.after(beginning + String.fromCodePoint(code) + HIGHEST);
-    return key !== undefined && key.startsWith(beginning);
+    return key?.startsWith(beginning) === true;
   };
   // Mostly ASCII: search up to 0x7e first, the rest of Unicode only when a key goes past it.
   let low = at;
@@ -135,7 +137,7 @@ async function highestCode(probe: KeyProbe, beginning: string, at: number): Prom
 }
 
 /** Some key left has, after `beginning`, a character from `low` to `high`. */
-async function occursAt(probe: KeyProbe, beginning: string, low: number, high: number): Promise<boolean> {
+async function occursAt(probe: KeyFinder, beginning: string, low: number, high: number): Promise<boolean> {
   const key = await probe.after(beginning + String.fromCodePoint(low - 1) + HIGHEST);
   const code = key?.startsWith(beginning) ? [...key.slice(beginning.length)][0]?.codePointAt(0) : undefined;
   return code !== undefined && code >= low && code <= high;

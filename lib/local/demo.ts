@@ -347,7 +347,9 @@ async function runBackfill({ s3, sqs, work, options }: InventoryDemo): Promise<M
   return measure(async () => {
     // A dry run: the stack's DRY_RUN, set for the handlers, makes the backfill dry as well.
     const plan = await options.handlers.backfill({ bucket: DEMO.sourceBucket });
-    step(`The backfill function planned run ${plan.runId}: ${plan.ranges} key ranges queued for the workers; its state is in ${plan.stateLocation}.`);
+    step(
+      `The backfill function planned run ${plan.runId}: ${plan.ranges} key ranges queued for the workers; its state is in ${plan.stateLocation}.`,
+    );
     step(
       `${options.workers} worker ${plural(options.workers, 'invocation')} at a time list the ranges, split those that hold many keys, and publish${options.timeBudgetMs ? `, each stopping after ${options.timeBudgetMs} ms` : ''}.`,
     );

@@ -62,7 +62,11 @@ export async function completeBackfillIfFinished(
     return (await getJson<BackfillReport>(s3, run.bucket, reportKey(run)))?.value ?? report;
   }
   const { failedRanges, ...rest } = report;
-  const logged = { ...rest, failedRanges: failedRanges.length, ...(failedRanges.length > 0 && { firstFailedRanges: failedRanges.slice(0, 10) }) };
+  const logged = {
+    ...rest,
+    failedRanges: failedRanges.length,
+    ...(failedRanges.length > 0 && { firstFailedRanges: failedRanges.slice(0, 10) }),
+  };
   if (report.status === 'complete') log.info('backfill run finished', logged);
   else log.error('backfill run finished with failed ranges', logged);
   onWritten?.(report);

@@ -61,7 +61,11 @@ export async function continueInNewTask(work: PartWork): Promise<PartOutcome> {
  * Queues the next link of a task's chain, then marks the lease handed over. A crash in between
  * leaves both tasks alive; the later sequence wins the lease, and nothing is skipped.
  */
-export async function handOverToContinuation<C extends LeaseRecord>(context: WorkerContext, lease: PartLease<C>, next: WorkTask): Promise<void> {
+export async function handOverToContinuation<C extends LeaseRecord>(
+  context: WorkerContext,
+  lease: PartLease<C>,
+  next: WorkTask,
+): Promise<void> {
   await queueTasks(context.work, context.settings.workQueueUrl, [next]);
   await lease.save({ handedOver: true, continuations: lease.checkpoint.continuations + 1 } as Partial<C>);
 }

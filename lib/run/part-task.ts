@@ -53,7 +53,9 @@ export function parseWorkTask(body: string): WorkTask {
   } catch (error) {
     throw new InvalidArgumentError(`work task is not JSON: ${(error as Error).message}`);
   }
-  return (task as Partial<RangeTask> | null)?.kind === 'range' ? checkRangeTask(task as RangeTask, body) : checkPartTask(task as PartTask, body);
+  return (task as Partial<RangeTask> | null)?.kind === 'range'
+    ? checkRangeTask(task as RangeTask, body)
+    : checkPartTask(task as PartTask, body);
 }
 
 /** Validates a work-queue message body that must be a part task. */

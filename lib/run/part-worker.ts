@@ -37,7 +37,12 @@ export async function runTaskBatch(event: SQSEvent, context: WorkerContext, budg
 }
 
 /** A task of the work queue, whichever its kind: a report's part or shard, or a backfill's key range. */
-export function runWorkTask(task: WorkTask, owner: string, context: WorkerContext, budget?: AbortSignal): Promise<PartOutcome | RangeOutcome> {
+export function runWorkTask(
+  task: WorkTask,
+  owner: string,
+  context: WorkerContext,
+  budget?: AbortSignal,
+): Promise<PartOutcome | RangeOutcome> {
   return 'kind' in task ? runRangeTask(task, owner, context, budget) : runPartTask(task, owner, context, budget);
 }
 

@@ -135,7 +135,9 @@ export class RangeWork implements SplitHandOff {
   async handOff(ranges: KeyRange[]): Promise<void> {
     const checkpoint = this.lease.checkpoint;
     const share = Math.floor(checkpoint.budget / (ranges.length + 1));
-    const pieces = ranges.map((range, index): RangePiece => ({ id: pieceId(checkpoint.id, checkpoint.children + index + 1), range, budget: share }));
+    const pieces = ranges.map(
+      (range, index): RangePiece => ({ id: pieceId(checkpoint.id, checkpoint.children + index + 1), range, budget: share }),
+    );
     const saved = await this.lease.save({
       range: { ...checkpoint.range, ...(ranges[0]?.startAfter !== undefined && { end: ranges[0].startAfter }) },
       children: checkpoint.children + pieces.length,

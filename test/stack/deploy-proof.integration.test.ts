@@ -5,7 +5,9 @@ import type { S3Location } from '../../lib/core/types.ts';
 import { eventBridgeObjectCreated, objectCreatedEvent } from '../../lib/inventory/s3-event.ts';
 import { writeInventoryReport } from '../../lib/local/report-writer.ts';
 import { sampleInventoryRows, seedBucket } from '../../lib/local/sample-objects.ts';
-import type { RunStatus } from '../../lib/run/types.ts';
+import type { BackfillReport, BackfillStatus, RunStatus } from '../../lib/run/types.ts';
+import type { BackfillPlan } from '../../lib/run/backfill-run.ts';
+import { parseS3Uri } from '../../lib/core/s3-location.ts';
 import type { InventoryFormat } from '../../lib/inventory/manifest.ts';
 import { useEmulator } from '../support/emulator.ts';
 import { type IamRequest, iamRequests } from '../support/iam-requests.ts';
@@ -144,12 +146,20 @@ describe.each(SCENARIOS)('the packaged stack, $name', (scenario) => {
     expect(status).toMatchObject({ state: 'complete', sourceBucket: source() });
     expect(await aws.drain(stack.targetQueueUrl())).toHaveLength(OBJECTS);
 
-    const backfill = stack.fn('BackfillLambdaFunction');
-    expect(await backfill.invoke({})).toMatchObject({ published: OBJECTS, done: true });
-    // Invoked through an alias, it continues through the same alias.
-    const qualified = `arn:aws:lambda:${ACCOUNT.region}:${ACCOUNT.id}:function:${backfill.fn.name}:live`;
-    expect(await backfill.invoke({ bucket: source(), timeBudgetMs: 1 }, qualified)).toMatchObject({ done: false });
-    expect(stack.invoked.map((invocation) => invocation.functionArn)).toEqual([qualified]);
+    // The backfill plans a run and returns; the workers list its ranges and publish.
+    const plan = await stack.fn('BackfillLambdaFunction').invoke<BackfillPlan>({});
+    expect(plan).toMatchObject({ status: 'started', bucket: source(), ranges: 17 });
+    const { bucket, key } = parseS3Uri(plan.stateLocation);
+    expect(await stack.workUntilRunEnds<BackfillReport>({ bucket, prefix: key })).toMatchObject({
+      status: 'complete',
+      totals: { published: OBJECTS, failed: 0 },
+    });
+    expect(await stack.fn('StatusLambdaFunction').invoke<BackfillStatus>({ run: plan.stateLocation })).toMatchObject({
+      state: 'complete',
+      ranges: { inFlight: 0, queued: 0 },
+    });
+    expect(await aws.drain(stack.targetQueueUrl())).toHaveLength(OBJECTS);
+    expect(stack.invoked).toEqual([]);
   }, 180_000);
 
   it('records a part that failed every delivery through the dead-letter function', async () => {

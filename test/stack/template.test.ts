@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createFifoQueue } from '../../lib/local/demo.ts';
 import { seedBucket } from '../../lib/local/sample-objects.ts';
 import { packageTemplate, sls, STACK_VARIANTS } from '../../lib/local/stack-package.ts';
 import { FUNCTION_NODE_OPTIONS } from '../../lib/local/node-options.ts';
@@ -155,7 +154,7 @@ describe('the packaged stack, default parameters', () => {
       ['WorkerLambdaFunction', 900, 1769],
       ['DeadLetterLambdaFunction', 60, 256],
       ['StatusLambdaFunction', 60, 256],
-      ['BackfillLambdaFunction', 900, 1769],
+      ['BackfillLambdaFunction', 60, 256],
       ['StackSetupLambdaFunction', 600, 256],
     ] as const) {
       const fn = props(byDefault, id);
@@ -174,6 +173,10 @@ describe('the packaged stack, default parameters', () => {
       QUEUE_NAME: `${PREFIX}-objects.fifo`,
       QUEUE_ARN: '',
       SOURCE_BUCKET: `${PREFIX}-source`,
+      WORK_QUEUE_NAME: `${PREFIX}-work`,
+      RUN_STATE_BUCKET: `${PREFIX}-inventory`,
+      BACKFILL_STATE_PREFIX: 'inventory/_backfill/',
+      WORKER_CONCURRENCY: '10',
     });
     for (const group of [
       'InventoryLogGroup',
@@ -268,19 +271,15 @@ describe('the packaged stack, default parameters', () => {
     );
     expect(actions('StatusRole').flat(3).join(' ')).not.toMatch(/PutObject|sqs:/);
     expect(actions('InventoryRole').flat(2).join(' ')).not.toMatch(/lambda:/);
-    expect(actions('BackfillRole')).toEqual(
-      expect.arrayContaining([
-        ['s3:ListBucket', sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-source`)],
-        [
-          'lambda:InvokeFunction',
-          [
-            sub(`arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:s3-to-sqs-test-backfill`),
-            sub(`arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:s3-to-sqs-test-backfill:*`),
-          ],
-        ],
-      ]),
-    );
-    expect(actions('BackfillRole').flat(2).join(' ')).not.toMatch(/s3:GetObject/);
+    // The backfill plans a run (its claim in the run state, range tasks on the work queue); the workers list and publish.
+    const listSource = ['s3:ListBucket', sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-source`)];
+    expect(actions('BackfillRole')).toEqual(expect.arrayContaining([listSource, ['s3:PutObject', runState], queueWork]));
+    expect(actions('WorkerRole')).toContainEqual(listSource);
+    expect(actions('BackfillRole').flat(2).join(' ')).not.toMatch(/lambda:/);
+    expect(actions('BackfillRole')).not.toContainEqual(sendToTarget);
+    expect(actions('BackfillRole').filter(([action]) => action === 's3:GetObject')).toEqual([
+      ['s3:GetObject', sub(`arn:\${AWS::Partition}:s3:::${PREFIX}-inventory/inventory/*`)],
+    ]);
   });
 });
 
@@ -321,7 +320,7 @@ describe('the packaged stack, existing queue', () => {
     expect(JSON.stringify(deployed(packaged.existingQueue).Resources.WorkerRole)).not.toContain('kms:');
     expect(existingQueue.Resources.TargetQueue).toBeUndefined();
     expect(existingQueue.Outputs.TargetQueueUrl).toBeUndefined();
-    for (const role of ['WorkerRole', 'BackfillRole']) {
+    for (const role of ['WorkerRole']) {
       const statements = roleStatements(existingQueue, role);
       expect(statements).toContainEqual(expect.objectContaining({ Action: ['sqs:SendMessage', 'sqs:GetQueueUrl'], Resource: queueArn }));
       expect(statements).toContainEqual(
@@ -715,6 +714,7 @@ describe('rules of real AWS, on every variant', () => {
     ParamCheckpointSeconds: ['CHECKPOINT_INTERVAL_MS', 1000],
     ParamChangedMarginHours: ['CHANGED_MARGIN_HOURS', 1],
     ParamMaxMessagesPerSecond: ['MAX_MESSAGES_PER_SECOND', 1],
+    ParamWorkerConcurrency: ['WORKER_CONCURRENCY', 1],
   };
 
   it('sets every bounded variable of every function from a number parameter bounded within what the function accepts', () => {
@@ -784,18 +784,22 @@ describe('rules of real AWS, on every variant', () => {
 });
 
 describe('sls invoke local -f backfill', () => {
-  it('publishes a seeded bucket on the emulator named by AWS_ENDPOINT_URL', async () => {
+  it('plans a run of a seeded bucket on the emulator named by AWS_ENDPOINT_URL: the queue and bucket of the stack, found by name', async () => {
     await aws.createBucket('local-photos');
     await seedBucket(aws.s3, 'local-photos', { count: 150 });
-    // The queue the stack would create, found by its name as in Lambda.
-    const queueUrl = await createFifoQueue(aws.sqs, 's3-to-sqs-test-us-east-1-objects.fifo');
+    // The work queue and the bucket the stack would create, found by their names as in Lambda.
+    const workQueueUrl = await aws.createQueue('s3-to-sqs-test-us-east-1-work');
+    await aws.createBucket('s3-to-sqs-test-us-east-1-inventory');
     const { stdout } = await sls(
       ['invoke', 'local', '-f', 'backfill', '--stage', 'test', '--region', 'us-east-1', '--param=sourceBucket=local-photos'],
       { AWS_ENDPOINT_URL: aws.emulator.endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', POWERTOOLS_LOG_LEVEL: 'WARN' },
     );
     const lines = stdout.split('\n');
     const result = JSON.parse(lines.slice(lines.lastIndexOf('{')).join('\n'));
-    expect(result).toMatchObject({ bucket: 'local-photos', done: true, published: 150, failed: 0 });
-    expect(await aws.drain(queueUrl)).toHaveLength(150);
+    expect(result).toMatchObject({ bucket: 'local-photos', status: 'started', ranges: 17 });
+    expect(result.stateLocation).toMatch(
+      /^s3:\/\/s3-to-sqs-test-us-east-1-inventory\/inventory\/_backfill\/local-photos\/[^/]+\/s3-to-sqs\/$/,
+    );
+    expect(await aws.drain(workQueueUrl)).toHaveLength(17);
   }, 300_000);
 });

@@ -6,7 +6,7 @@ import { callCustomResource } from '../../lib/local/custom-resource-call.ts';
 import { createFifoQueue } from '../../lib/local/demo.ts';
 import { runLocalEventSource } from '../../lib/local/event-source.ts';
 import { packageStack, removePackage, type StackVariant } from '../../lib/local/stack-package.ts';
-import { getJson, reportKey, runFolder, runStateStoreFromEnvironment } from '../../lib/run/state.ts';
+import { getJson, reportKey, type RunFolder, runFolder, runStateStoreFromEnvironment } from '../../lib/run/state.ts';
 import type { RunReport } from '../../lib/run/types.ts';
 import { deployed, type Template } from './cloudformation.ts';
 import { silentLog, type TestEmulator } from './emulator.ts';
@@ -99,7 +99,12 @@ export class PackagedStack {
   }
 
   /** Lambda's event sources of the worker and the dead-letter function, polling with their roles, until the run has its report. */
-  async workUntilReport(manifest: S3Location): Promise<RunReport> {
+  workUntilReport(manifest: S3Location): Promise<RunReport> {
+    return this.workUntilRunEnds(runFolder(manifest, runStateStoreFromEnvironment(this.fn('WorkerLambdaFunction').fn.environment)));
+  }
+
+  /** The same for a run given by its state folder (a backfill run's). */
+  async workUntilRunEnds<Report = RunReport>(run: RunFolder): Promise<Report> {
     const stop = new AbortController();
     const source = (logicalId: string, queue: string, concurrency: number) =>
       runLocalEventSource({
@@ -116,14 +121,13 @@ export class PackagedStack {
       source('WorkerLambdaFunction', 'WorkQueue', 4),
       source('DeadLetterLambdaFunction', 'WorkDeadLetterQueue', 1),
     ]);
-    const run = runFolder(manifest, runStateStoreFromEnvironment(this.fn('WorkerLambdaFunction').fn.environment));
     try {
       for (let waited = 0; waited < 120_000; waited += 100) {
-        const report = await getJson<RunReport>(this.#aws.s3, run.bucket, reportKey(run));
+        const report = await getJson<Report>(this.#aws.s3, run.bucket, reportKey(run));
         if (report) return report.value;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      throw new Error(`no report for ${manifest.key}; worker output:\n${this.fn('WorkerLambdaFunction').output}`);
+      throw new Error(`no report in s3://${run.bucket}/${run.prefix}; worker output:\n${this.fn('WorkerLambdaFunction').output}`);
     } finally {
       stop.abort();
       await sources;

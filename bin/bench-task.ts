@@ -9,11 +9,11 @@ import { listObjects } from '../lib/core/listing.ts';
 import { listKeyRange } from '../lib/backfill/range-listing.ts';
 import { DEFAULTS, loadConfig } from '../lib/core/config.ts';
 import { publishInventoryReport } from '../lib/inventory/job.ts';
-import { runWorkersUntilReport } from '../lib/local/event-source.ts';
+import { runWorkersUntilRunsEnd } from '../lib/local/event-source.ts';
 import { recordDeadLetters } from '../lib/run/part-failure.ts';
 import { runTaskBatch } from '../lib/run/part-worker.ts';
 import { workerContextFromEnvironment } from '../lib/run/worker-context.ts';
-import { checkpointKey, getJson, runFolder } from '../lib/run/state.ts';
+import { checkpointKey, getJson, type RunFolder, runFolder } from '../lib/run/state.ts';
 import { dataFileFormat } from '../lib/inventory/formats.ts';
 import { splitKeySpace } from '../lib/backfill/key-ranges.ts';
 import { fetchManifest } from '../lib/inventory/manifest.ts';
@@ -23,7 +23,7 @@ import { createPipelineContext } from '../lib/publish/pipeline.ts';
 import { RunStats } from '../lib/core/run-stats.ts';
 import { parseS3Uri } from '../lib/core/s3-location.ts';
 import type { Log } from '../lib/core/types.ts';
-import type { PartCheckpoint } from '../lib/run/types.ts';
+import type { BackfillReport, PartCheckpoint, RunReport } from '../lib/run/types.ts';
 
 interface Options {
   manifest?: string;
@@ -34,6 +34,8 @@ interface Options {
   workQueueUrl?: string;
   deadLetterQueueUrl?: string;
   shardRows?: number;
+  /** The worker task: a backfill run's state folder, when it publishes no report's run. */
+  run?: RunFolder;
   /** SendMessageBatch by the JSON-protocol sender (`lean`, the default) or the stock SDK. */
   sqsClient?: 'lean' | 'sdk';
 }
@@ -131,16 +133,17 @@ const tasks: Record<string, () => Promise<Counted>> = {
       ...process.env,
       QUEUE_URL: need(options.queueUrl, 'queueUrl'),
       WORK_QUEUE_URL: need(options.workQueueUrl, 'workQueueUrl'),
-      SHARD_ROWS: String(need(options.shardRows, 'shardRows')),
+      SHARD_ROWS: String(options.shardRows ?? DEFAULTS.shardRows),
       CONCURRENCY: String(concurrency),
     };
     const context = await workerContextFromEnvironment(env, quiet);
-    const manifest = parseS3Uri(need(options.manifest, 'manifest'));
+    const manifest = options.manifest === undefined ? undefined : parseS3Uri(options.manifest);
+    const run = manifest ? runFolder(manifest) : need(options.run, 'manifest or run');
     let cpuMicros = 0;
-    const report = await runWorkersUntilReport({
+    const [report] = await runWorkersUntilRunsEnd<RunReport | BackfillReport>({
       s3: clients.s3,
       sqs: clients.sqs,
-      manifest,
+      runs: [run],
       workQueueUrl: env.WORK_QUEUE_URL,
       deadLetterQueueUrl: need(options.deadLetterQueueUrl, 'deadLetterQueueUrl'),
       workers: 1,
@@ -156,9 +159,11 @@ const tasks: Record<string, () => Promise<Counted>> = {
       deadLetter: (event) => recordDeadLetters(event, clients.s3, quiet),
       log: quiet,
     });
-    const run = runFolder(manifest);
-    const firstTask = (await getJson<PartCheckpoint>(clients.s3, run.bucket, checkpointKey(run, 0)))?.value.startedAt ?? report.startedAt;
-    return { count: report.totals.published, cpuMs: cpuMicros / 1000, elapsedMs: Date.parse(report.endedAt) - Date.parse(firstTask) };
+    const done = report as RunReport | BackfillReport;
+    // A report's run: from its first task taken; a backfill run: from its plan, which queued its first tasks.
+    const first = manifest ? (await getJson<PartCheckpoint>(clients.s3, run.bucket, checkpointKey(run, 0)))?.value.startedAt : undefined;
+    const elapsedMs = Date.parse(done.endedAt) - Date.parse(first ?? done.startedAt);
+    return { count: done.totals.published, cpuMs: cpuMicros / 1000, elapsedMs };
   },
   /** Our backfill: 17 key ranges listed at once into the publisher. */
   async backfill() {

@@ -14,6 +14,10 @@ import { sampleInventoryRows, seedBucket } from '../lib/local/sample-objects.ts'
 import { writeInventoryReport } from '../lib/local/report-writer.ts';
 import { formatS3Uri } from '../lib/core/s3-location.ts';
 import { startInventoryRun } from '../lib/run/fan-out.ts';
+import { startBackfillRun } from '../lib/run/backfill-run.ts';
+import { backfillRunFolder } from '../lib/run/state.ts';
+import { type FleetFigures, type FleetRun, fleetFigures } from '../lib/local/bench/fleet.ts';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 
 const list = (option: string, value: string, min = 0) =>
   value
@@ -34,6 +38,12 @@ const options = commandLine(
       scale: { type: 'string', default: '100000,1000000', description: 'report sizes of the scale runs' },
       'scale-out-rows': { type: 'string', default: '200000', description: 'rows of the scale-out file (0: no scale-out runs)' },
       'scale-out-workers': { type: 'string', default: '1,2,4,8', description: 'worker processes at once, one run each' },
+      'fleet-objects': {
+        type: 'string',
+        default: '100000',
+        description: 'objects of the bucket the backfill fleet lists (0: no fleet runs)',
+      },
+      'fleet-workers': { type: 'string', default: '1,8', description: 'worker processes of the backfill fleet, one run each' },
       rounds: { type: 'string', default: '3', description: 'rounds of the side-by-side measurements' },
       json: { type: 'boolean', default: false, description: 'print the results as one JSON line' },
       save: { type: 'boolean', default: false, description: `write the results to ${SAVED.out} and ${SAVED.chart}` },
@@ -50,6 +60,8 @@ const options = commandLine(
     scale: list('scale', values.scale),
     scaleOutRows: wholeNumberOption('scale-out-rows', values['scale-out-rows']),
     scaleOutWorkers: list('scale-out-workers', values['scale-out-workers'], 1),
+    fleetObjects: wholeNumberOption('fleet-objects', values['fleet-objects']),
+    fleetWorkers: list('fleet-workers', values['fleet-workers'], 1),
     rounds: wholeNumberOption('rounds', values.rounds, 1),
   }),
 );
@@ -84,6 +96,8 @@ try {
       ? await measureScaleOut({ verify: perSecond(verify), skip: perSecond(skip), publish: endToEndRate })
       : undefined;
 
+  const fleet = options.fleetObjects > 0 ? await measureBackfillFleet() : undefined;
+
   progress('Scale (end to end, loopback):');
   const scale: BenchMeasurements['scale'] = [];
   for (const size of options.scale) {
@@ -103,6 +117,7 @@ try {
     loopback: { ...loopback, bucket: loopbackBucket },
     ...(withLatency && { withLatency }),
     ...(scaleOut && { scaleOut }),
+    ...(fleet && { fleet }),
   });
   await writeResults(results);
 } finally {
@@ -170,6 +185,49 @@ async function measureScaleOut(rates: { verify: number; skip: number; publish: n
     await proxy.stop();
   }
   return scaleOutFigures(runs, { rows: scaleOutRows, shards, shardRows, latencyMs, rates });
+}
+
+/**
+ * A backfill run of a bucket of `fleetObjects` keys planned and listed by 1, then 8, worker
+ * processes at once (each a worker function as Lambda runs it), every call 15 ms later through the
+ * proxy: keys/s side by side, CPU per million keys, and the model of 10^9 keys.
+ */
+async function measureBackfillFleet(): Promise<FleetFigures> {
+  const bucket = 'bench-fleet';
+  progress(
+    `Backfill fleet: a bucket of ${options.fleetObjects.toLocaleString('en-US')} objects, worker processes at once, +${latencyMs} ms per call:`,
+  );
+  await session.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await seedBucket(session.s3, bucket, { count: options.fleetObjects });
+  const work = await createWorkQueue(session.sqs, 'bench-fleet-work', 3);
+  const store = { bucket: BENCH_BUCKETS.inventory, prefix: 'backfill/' };
+  const proxy = await startEmulatorProxy(session.endpoint, { latencyMs, inspectBatches: false });
+  const runs: FleetRun[] = [];
+  try {
+    for (const workers of options.fleetWorkers) {
+      const runId = `fleet-${workers}`;
+      const plan = {
+        s3: session.s3,
+        work: session.sqs,
+        workQueueUrl: work.workQueueUrl,
+        store,
+        runId,
+        workerConcurrency: workers,
+        log: quietLog,
+      };
+      await startBackfillRun({ bucket }, plan);
+      const taskOptions = {
+        run: backfillRunFolder(store, bucket, runId),
+        queueUrl: session.queueUrl,
+        ...work,
+        concurrency: session.concurrency,
+      };
+      runs.push({ workers, measured: await session.measure('worker', taskOptions, proxy.endpoint, workers) });
+    }
+  } finally {
+    await proxy.stop();
+  }
+  return fleetFigures(runs, { objects: options.fleetObjects, latencyMs });
 }
 
 /** Prints the results; writes them to files only when asked (`--save`, `--out`, `--chart`). */

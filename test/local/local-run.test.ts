@@ -30,7 +30,7 @@ describe('npm start', () => {
     expect(lines.length).toBeLessThanOrEqual(15);
     expect(lines.at(-1)).toMatch(/^500 messages were published in total by 4 parts .* the queue holds 500\.$/);
     const logPath = /JSON logs and metrics are in (\S+) /.exec(stdout)?.[1] ?? '';
-    expect(await readFile(logPath, 'utf8')).toContain('"message": "part task ended"');
+    expect(await readFile(logPath, 'utf8')).toContain('"message": "work task ended"');
   });
 
   it('reads the metrics the run emitted back from their EMF lines with --metrics', async () => {
@@ -110,6 +110,6 @@ describe('npm start', () => {
   it('runs the backfill on the demo bucket with --mode backfill', async () => {
     const summary = await localRunSummary('--mode', 'backfill', '--objects', '300');
     expect(summary).toMatchObject({ mode: 'backfill', objects: 300, published: 300, queueDepth: 300 });
-    expect(summary.summary).toMatchObject({ bucket: 'demo-source', ranges: 17, done: true, failed: 0 });
+    expect(summary.summary).toMatchObject({ kind: 'backfill', bucket: 'demo-source', status: 'complete', ranges: 17, totals: { failed: 0 } });
   });
 });

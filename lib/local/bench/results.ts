@@ -1,4 +1,5 @@
 import { renderChart } from './chart.ts';
+import { type FleetFigures, fleetRows } from './fleet.ts';
 import { type Measurement, cpuSecPerMillion, median, perSecond, ratio } from './measurement.ts';
 import { type BucketMeasurements, type CeilingAndEndToEnd, READER_FORMATS, type ReaderFormat, type ReaderRounds } from './session.ts';
 
@@ -19,6 +20,7 @@ export interface BenchMeasurements {
   withLatency?: CeilingAndEndToEnd & { sdkSend: Measurement; bucket: BucketMeasurements };
   scale: Array<{ rows: number; measured: Measurement }>;
   scaleOut?: ScaleOutFigures;
+  fleet?: FleetFigures;
 }
 
 export type BenchResults = ReturnType<typeof benchResults>;
@@ -67,6 +69,7 @@ export function benchResults(m: BenchMeasurements) {
       cpuSecPerMillion: cpuSecPerMillion(measured),
     })),
     ...(m.scaleOut && { scaleOut: m.scaleOut }),
+    ...(m.fleet && { fleet: m.fleet }),
   };
 }
 
@@ -210,6 +213,7 @@ export function resultTable(results: BenchResults): Array<[string, string | numb
     ...latencyRows(results.latency, rounds, busy),
     ...results.scale.map((point): [string, string] => [`scale ${point.rows}`, `${point.msgsPerSec} msgs/s, ${point.peakRssMb} MB`]),
     ...scaleOutRows(results.scaleOut),
+    ...fleetRows(results.fleet),
   ];
 }
 

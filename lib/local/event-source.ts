@@ -129,6 +129,8 @@ export interface LocalRunOptions {
   worker: QueueHandler;
   deadLetter: QueueHandler;
   retryDelaySeconds?: number;
+  /** How often the runs' report.json is looked for (50 ms by default). */
+  reportPollMs?: number;
   log: Log;
 }
 
@@ -171,7 +173,7 @@ export async function runWorkersUntilRunsEnd<Report>(
       const reports = await Promise.all(options.runs.map((run) => getJson<Report>(options.s3, run.bucket, reportKey(run))));
       if (reports.every(Boolean)) return reports.map((report) => (report as { value: Report }).value);
       if (ended) throw new Error('the local workers stopped before every run had its report');
-      await sleep(IDLE_POLL_MS);
+      await sleep(options.reportPollMs ?? IDLE_POLL_MS);
     }
   } finally {
     stop.abort();

@@ -39,7 +39,8 @@ export function fleetFigures(runs: FleetRun[], plan: { objects: number; latencyM
   const most = runs.reduce((largest, run) => Math.max(largest, run.workers), 1);
   const one = rate(1);
   const many = rate(most);
-  const cpu = cpuSecPerMillion(many ?? (one as Measurement));
+  // A Lambda worker has a vCPU of its own: its CPU per key is the one worker's, measured alone.
+  const cpu = cpuSecPerMillion(one ?? (many as Measurement));
   return {
     objects: plan.objects,
     latencyMs: plan.latencyMs,

@@ -102,17 +102,16 @@ export interface FifoFields {
 /**
  * FIFO fields for one object. The deduplication id is the SHA-256 of `bucket/key`, so a retried
  * send within SQS's 5-minute window is dropped; with `withVersion` (the version id is in the
- * body) it covers `bucket/key/versionId`, since two versions are two different messages. Groups
+ * body) it covers `bucket/key/versionId`, since two versions are two different messages, and with
+ * a `revision` (a live event's) `bucket/key/revision`: the same event twice is dropped, a rewrite is not. Groups
  * come from `bucket/key` alone: every version of a key lands in the same group, in order, and
  * many groups let high-throughput FIFO spread messages over partitions.
  */
 export function fifoFields(object: ObjectRef, messageGroups: number, withVersion = false): FifoFields {
   const keyDigest = createHash('sha256').update(`${object.bucket}/${object.key}`).digest('hex');
-  const digest = withVersion
-    ? createHash('sha256')
-        .update(`${object.bucket}/${object.key}/${object.details?.versionId ?? ''}`)
-        .digest('hex')
-    : keyDigest;
+  // A live message covers the write it announces; a report's, the version when the body names it.
+  const revision = object.revision ?? (withVersion ? (object.details?.versionId ?? '') : undefined);
+  const digest = revision === undefined ? keyDigest : createHash('sha256').update(`${object.bucket}/${object.key}/${revision}`).digest('hex');
   const group = messageGroups === 1 ? 0 : Number.parseInt(keyDigest.slice(0, 12), 16) % messageGroups;
   return { MessageDeduplicationId: digest, MessageGroupId: `objects-${group}` };
 }

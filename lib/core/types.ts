@@ -4,6 +4,11 @@ export interface ObjectRef {
   key: string;
   /** What the key source knows of the object, for `MESSAGE_FIELDS`. */
   details?: ObjectDetails;
+  /**
+   * The write this message stands for (a live event's version id, ETag or sequencer): on a FIFO
+   * queue the deduplication id covers it, so a key written again within five minutes is sent again.
+   */
+  revision?: string;
 }
 
 /** Optional fields of a message, as consumers see them. */

@@ -110,6 +110,12 @@ describe('npm start', () => {
   it('runs the backfill on the demo bucket with --mode backfill', async () => {
     const summary = await localRunSummary('--mode', 'backfill', '--objects', '300');
     expect(summary).toMatchObject({ mode: 'backfill', objects: 300, published: 300, queueDepth: 300 });
-    expect(summary.summary).toMatchObject({ kind: 'backfill', bucket: 'demo-source', status: 'complete', ranges: 17, totals: { failed: 0 } });
+    expect(summary.summary).toMatchObject({
+      kind: 'backfill',
+      bucket: 'demo-source',
+      status: 'complete',
+      ranges: 17,
+      totals: { failed: 0 },
+    });
   });
 });

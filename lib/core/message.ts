@@ -111,7 +111,8 @@ export function fifoFields(object: ObjectRef, messageGroups: number, withVersion
   const keyDigest = createHash('sha256').update(`${object.bucket}/${object.key}`).digest('hex');
   // A live message covers the write it announces; a report's, the version when the body names it.
   const revision = object.revision ?? (withVersion ? (object.details?.versionId ?? '') : undefined);
-  const digest = revision === undefined ? keyDigest : createHash('sha256').update(`${object.bucket}/${object.key}/${revision}`).digest('hex');
+  const digest =
+    revision === undefined ? keyDigest : createHash('sha256').update(`${object.bucket}/${object.key}/${revision}`).digest('hex');
   const group = messageGroups === 1 ? 0 : Number.parseInt(keyDigest.slice(0, 12), 16) % messageGroups;
   return { MessageDeduplicationId: digest, MessageGroupId: `objects-${group}` };
 }

@@ -137,6 +137,8 @@ export function eventBridgeObjectCreated(
   size: number,
   account = '000000000000',
   eventTime = new Date(),
+  /** The write as S3 tells of it: its ETag, sequencer, version id and reason (a PutObject of an empty object by default). */
+  written: { etag?: string; sequencer?: string; versionId?: string; reason?: string } = {},
 ): ObjectCreatedEvent {
   return {
     version: '0',
@@ -150,11 +152,17 @@ export function eventBridgeObjectCreated(
     detail: {
       version: '0',
       bucket: { name: location.bucket },
-      object: { key: location.key, size, etag: 'd41d8cd98f00b204e9800998ecf8427e', sequencer: '0064D3901D00059242' },
+      object: {
+        key: location.key,
+        size,
+        etag: written.etag ?? 'd41d8cd98f00b204e9800998ecf8427e',
+        ...(written.versionId !== undefined && { 'version-id': written.versionId }),
+        sequencer: written.sequencer ?? '0064D3901D00059242',
+      },
       'request-id': 'N4N7GDK58NMKJ12R',
       requester: 's3.amazonaws.com',
       'source-ip-address': '127.0.0.1',
-      reason: 'PutObject',
+      reason: written.reason ?? 'PutObject',
     },
   };
 }

@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import PQueue from 'p-queue';
+import { httpStatusOf, isNoSuchKey } from '../core/aws-errors.ts';
+import { type Environment, listOf } from '../core/config.ts';
+import { RunStats } from '../core/run-stats.ts';
+import type { ObjectRef } from '../core/types.ts';
+import { type PipelineContext, publishAll } from '../publish/pipeline.ts';
+import { type LiveEvent, latestPerKey, liveEventsOf } from './live-events.ts';
+import { encodeRecord, revisionHash, revisionOf } from './live-record.ts';
+
+/** Which events the live path publishes, and where it records what it published. */
+export interface LiveSettings {
+  /** Buckets whose events are published; empty: none. */
+  sourceBuckets: string[];
+  /** The stack's own buckets (reports, run state): never published, whatever a rule lets through. */
+  ownBuckets: string[];
+  /** Where each invocation writes its record: `<prefix><source bucket>/<YYYY-MM-DD>/<HH>/<time>-<id>.bin`. */
+  record: { bucket: string; prefix: string };
+}
+
+/** `LIVE_SOURCE_BUCKETS` (default `SOURCE_BUCKET`), the own buckets, `RUN_STATE_BUCKET` and `LIVE_RECORD_PREFIX`. */
+export function liveSettingsFromEnvironment(env: Environment): LiveSettings {
+  const sourceBuckets = listOf(env, 'LIVE_SOURCE_BUCKETS');
+  const stateBucket = env.RUN_STATE_BUCKET?.trim() ?? '';
+  const prefix = env.LIVE_RECORD_PREFIX?.trim() || 'live/';
+  return {
+    sourceBuckets: sourceBuckets.length > 0 ? sourceBuckets : listOf(env, 'SOURCE_BUCKET'),
+    ownBuckets: [stateBucket, ...listOf(env, 'OWN_BUCKETS')].filter(Boolean),
+    record: { bucket: stateBucket, prefix: prefix.endsWith('/') ? prefix : `${prefix}/` },
+  };
+}
+
+/** A live event on its way to the publisher. */
+interface LiveObject extends ObjectRef {
+  event: LiveEvent;
+}
+
+export interface LiveOutcome extends SQSBatchResponse {
+  published: number;
+  /** Events of buckets not accepted, or of the stack's own. */
+  refused: number;
+  /** Records that held no object written. */
+  ignored: number;
+  /** Older events of a key a later event of the same batch superseded. */
+  superseded: number;
+  /** From the object's write to its message's send, ms. */
+  lagMsP50?: number;
+  lagMsP99?: number;
+  /** Hashes written to the live record. */
+  recorded: number;
+}
+
+/**
+ * One batch of the buffer queue: its events read (EventBridge's or S3 notifications'), those of
+ * buckets not accepted and of the stack's own dropped, each key's latest write kept (S3's
+ * sequencer), and one message per key published through the one publishing path, its FIFO
+ * deduplication id covering the write (version id, else ETag, else sequencer). What was published
+ * is recorded for the next report's `missed` run; the records whose keys could not be published
+ * are returned as batch item failures, for SQS to deliver again.
+ */
+export async function publishLiveBatch(
+  records: readonly SQSRecord[],
+  context: PipelineContext,
+  settings: LiveSettings,
+): Promise<LiveOutcome> {
+  const { events, ignored } = liveEventsOf(records);
+  for (const record of ignored) context.log.warn('live record ignored', { ...record });
+  const accepted = events.filter((event) => settings.sourceBuckets.includes(event.bucket) && !settings.ownBuckets.includes(event.bucket));
+  const { latest, superseded } = latestPerKey(accepted);
+  const objects = await resolveKeys(context, latest);
+  const stats = new RunStats();
+  const failed = new Set<string>();
+  const lags: number[] = [];
+  const published: Array<{ bucket: string; hash: bigint }> = [];
+  const batches = (async function* () {
+    yield objects;
+  })();
+  await publishAll(batches, context, stats, (object: LiveObject, done) => {
+    if (!done) return failed.add(object.event.messageId);
+    lags.push(Date.now() - Date.parse(object.event.eventTime));
+    const revision = object.details && revisionOf(object.details);
+    if (revision) published.push({ bucket: object.bucket, hash: revisionHash(object.bucket, object.key, revision) });
+  }).catch((error: unknown) => context.log.error('live batch not all published', { error: String(error) }));
+  const recorded = await writeRecords(context, settings, published);
+  lags.sort((a, b) => a - b);
+  return {
+    batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })),
+    published: stats.published,
+    refused: events.length - accepted.length,
+    ignored: ignored.length,
+    superseded: superseded.length,
+    ...(lags.length > 0 && { lagMsP50: percentile(lags, 0.5), lagMsP99: percentile(lags, 0.99) }),
+    recorded,
+  };
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] as number;
+}
+
+/**
+ * Each event's object as a message: an EventBridge key that would decode to another is looked up
+ * as given first (one HEAD), and taken decoded when no such object exists.
+ */
+async function resolveKeys(context: PipelineContext, events: LiveEvent[]): Promise<LiveObject[]> {
+  const queue = new PQueue({ concurrency: 16 });
+  return Promise.all(
+    events.map((event) =>
+      queue.add(async (): Promise<LiveObject> => {
+        const key = event.alternateKey === undefined || (await exists(context, event.bucket, event.key)) ? event.key : event.alternateKey;
+        const details = {
+          ...(event.size !== undefined && { size: event.size }),
+          ...(event.etag !== undefined && { etag: event.etag }),
+          ...(event.versionId !== undefined && { versionId: event.versionId }),
+          lastModified: event.eventTime,
+        };
+        const revision = revisionOf(details) ?? `s:${event.sequencer}`;
+        return { bucket: event.bucket, key, details, revision, event };
+      }),
+    ),
+  );
+}
+
+async function exists(context: PipelineContext, bucket: string, key: string): Promise<boolean> {
+  try {
+    await context.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (error) {
+    if (isNoSuchKey(error) || httpStatusOf(error) === 404) return false;
+    throw error;
+  }
+}
+
+/**
+ * One record object per source bucket of the batch. A record that cannot be written is logged,
+ * not retried: its keys are then published again by the next report's run (a duplicate, never a miss).
+ */
+async function writeRecords(
+  context: PipelineContext,
+  settings: LiveSettings,
+  published: Array<{ bucket: string; hash: bigint }>,
+): Promise<number> {
+  if (published.length === 0 || !settings.record.bucket) return 0;
+  const byBucket = new Map<string, bigint[]>();
+  for (const { bucket, hash } of published) byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), hash]);
+  const now = new Date();
+  const hour = now.toISOString().slice(0, 13).replace('T', '/');
+  let recorded = 0;
+  for (const [bucket, hashes] of byBucket) {
+    const key = `${settings.record.prefix}${bucket}/${hour}/${now.getTime()}-${randomUUID()}.bin`;
+    try {
+      await context.s3.send(new PutObjectCommand({ Bucket: settings.record.bucket, Key: key, Body: encodeRecord(hashes) }));
+      recorded += hashes.length;
+    } catch (error) {
+      context.log.error('live record not written: the next report publishes these keys again', { key, error: String(error) });
+    }
+  }
+  return recorded;
+}

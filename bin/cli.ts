@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { loadConfig, type Environment } from '../lib/core/config.ts';
+import { loadConfig, publishesChanges, type Environment } from '../lib/core/config.ts';
 import { createAwsClientsFromEnvironment, createControlSqsClient } from '../lib/core/aws-clients.ts';
 import { checkTargetQueue } from '../lib/publish/queue-check.ts';
 import { wholeNumberOption } from '../lib/cli/options.ts';
@@ -94,17 +94,16 @@ withPublishOptions(
   const location = parseS3Uri(manifest);
   return runPublish(queueUrl, options, async (context, stats, signal) => {
     // `changed`: the difference from the last complete run of the same inventory configuration.
-    const baseline =
-      context.config.publishMode === 'changed'
-        ? await findBaseline(context.s3, location, context.config.changedMarginHours, stateStoreOption(options.state))
-        : undefined;
+    const baseline = publishesChanges(context.config.publishMode)
+      ? await findBaseline(context.s3, location, context.config.changedMarginHours, stateStoreOption(options.state))
+      : undefined;
     const changedSince = baseline && new Date(baseline.changedSince);
     const summary = await publishInventoryReport(location, context, stats, {
       signal,
       ...(continuation && { continuation }),
       ...(changedSince && { changedSince }),
     });
-    return context.config.publishMode === 'changed' ? { ...summary, baseline: baseline ?? 'none' } : summary;
+    return publishesChanges(context.config.publishMode) ? { ...summary, baseline: baseline ?? 'none' } : summary;
   });
 });
 

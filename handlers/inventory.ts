@@ -5,6 +5,7 @@ import { loadSelection } from '../lib/core/config.ts';
 import { lazy } from '../lib/core/lazy.ts';
 import { acceptsManifest, type ManifestEvent, manifestFilterFromEnvironment, manifestLocations } from '../lib/inventory/s3-event.ts';
 import { runStateStoreFromEnvironment } from '../lib/run/state.ts';
+import { liveRecordStoreFromEnvironment } from '../lib/live/live-window.ts';
 import { workQueueFromEnvironment } from '../lib/run/worker-context.ts';
 import { createLogger } from '../lib/core/logger.ts';
 import { EXIT_BAD_INPUT, exitCodeOf } from '../lib/core/errors.ts';
@@ -16,6 +17,7 @@ const clients = lazy(async () => ({
   ...(await workQueueFromEnvironment(process.env)),
   selection: loadSelection(process.env),
   stateStore: runStateStoreFromEnvironment(process.env),
+  liveRecords: liveRecordStoreFromEnvironment(process.env),
   filter: manifestFilterFromEnvironment(process.env),
 }));
 

@@ -39,7 +39,11 @@ export interface PipelineConfig {
   changedMarginHours: number;
 }
 
-export type PublishMode = 'all' | 'changed';
+/** `changed`: what changed since the last complete run; `missed`: that, less what the live path published. */
+export type PublishMode = 'all' | 'changed' | 'missed';
+
+/** The modes that publish the difference from the last complete run. */
+export const publishesChanges = (mode: PublishMode | undefined): boolean => mode === 'changed' || mode === 'missed';
 export type MessageFormat = 'plain' | 's3-event';
 export const MESSAGE_FORMATS: readonly MessageFormat[] = ['plain', 's3-event'];
 /** What an S3 event notification tells of an object, beyond its bucket and key: read from every source with `s3-event`. */
@@ -117,13 +121,21 @@ export function loadSelection(env: Environment): Selection {
   const messageFormat = oneOf(env, 'MESSAGE_FORMAT', MESSAGE_FORMATS, DEFAULTS.messageFormat);
   const fields = messageFields(env);
   const filter = loadFilter(env);
+  const publishMode = oneOf(env, 'PUBLISH_MODE', ['all', 'changed', 'missed'] as const, DEFAULTS.publishMode);
   return {
     messageFields: fields,
-    readFields: [...new Set([...withEventFields(fields, messageFormat), ...filterFields(filter)])],
+    // `missed` compares each row's ETag with what the live path recorded.
+    readFields: [
+      ...new Set([
+        ...withEventFields(fields, messageFormat),
+        ...filterFields(filter),
+        ...(publishMode === 'missed' ? ['etag' as const] : []),
+      ]),
+    ],
     messageFormat,
     filter,
     dryRun: oneOf(env, 'DRY_RUN', ['true', 'false'] as const, 'false') === 'true',
-    publishMode: oneOf(env, 'PUBLISH_MODE', ['all', 'changed'] as const, DEFAULTS.publishMode),
+    publishMode,
     changedMarginHours: integer(env, 'CHANGED_MARGIN_HOURS', DEFAULTS.changedMarginHours),
   };
 }

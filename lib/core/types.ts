@@ -44,6 +44,7 @@ export interface S3Location {
  * Why a row or listed key was not published. `otherBucket`: a report's row names a bucket other
  * than the report's source bucket, which S3 never writes: never published, and it fails the run.
  * `storageClass`, `size`, `lastModified`: the object is outside a filter's bounds.
+ * `publishedLive`: `missed` mode: the live path published the object as it is now (same ETag).
  */
 export type SkipReason =
   | 'deleteMarker'
@@ -54,7 +55,8 @@ export type SkipReason =
   | 'otherBucket'
   | 'storageClass'
   | 'size'
-  | 'lastModified';
+  | 'lastModified'
+  | 'publishedLive';
 
 export const SKIP_REASONS: readonly SkipReason[] = [
   'deleteMarker',
@@ -66,6 +68,7 @@ export const SKIP_REASONS: readonly SkipReason[] = [
   'storageClass',
   'size',
   'lastModified',
+  'publishedLive',
 ];
 
 /**

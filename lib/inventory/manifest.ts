@@ -1,6 +1,6 @@
 import { httpStatusOf } from '../core/aws-errors.ts';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { FILTER_VARIABLES, filterFields, S3_EVENT_FIELDS, type Selection } from '../core/config.ts';
+import { FILTER_VARIABLES, filterFields, publishesChanges, S3_EVENT_FIELDS, type Selection } from '../core/config.ts';
 import { ManifestError } from '../core/errors.ts';
 import { formatS3Uri } from '../core/s3-location.ts';
 import { DETAIL_FIELDS, type MessageField, type S3Location } from '../core/types.ts';
@@ -220,7 +220,7 @@ export function requireColumns(
   manifest: InventoryManifest,
   selection: Pick<Selection, 'messageFields' | 'readFields' | 'messageFormat' | 'publishMode' | 'filter'>,
 ): void {
-  const changedOnly = selection.publishMode === 'changed';
+  const changedOnly = publishesChanges(selection.publishMode);
   const needed = new Set<MessageField>(selection.readFields);
   if (changedOnly) needed.add('lastModified');
   const missing = [...needed].filter((field) => manifest.columns.details[field] === undefined);
@@ -230,7 +230,7 @@ export function requireColumns(
     if (selection.messageFields.includes(field)) return `MESSAGE_FIELDS ${field}`;
     if (selection.messageFormat === 's3-event' && S3_EVENT_FIELDS.includes(field)) return 'MESSAGE_FORMAT s3-event';
     if (filterFields(selection.filter).includes(field)) return FILTER_VARIABLES[field as keyof typeof FILTER_VARIABLES];
-    return 'PUBLISH_MODE=changed';
+    return `PUBLISH_MODE=${selection.publishMode}`;
   };
   throw new ManifestError(
     `manifest ${formatS3Uri(manifest.location)} has no ${missing.map((field) => `${columnNames(manifest.format)[field]} column (for ${why(field)})`).join(', ')}: ` +

@@ -8,7 +8,8 @@ import { RunStats } from '../core/run-stats.ts';
 import type { ObjectRef } from '../core/types.ts';
 import { type PipelineContext, publishAll } from '../publish/pipeline.ts';
 import { type LiveEvent, latestPerKey, liveEventsOf } from './live-events.ts';
-import { encodeRecord, revisionHash, revisionOf } from './live-record.ts';
+import { encodeRecord, recordHash, revisionOf } from './live-record.ts';
+import { type LiveRecordStore, liveRecordStoreFromEnvironment } from './live-window.ts';
 
 /** Which events the live path publishes, and where it records what it published. */
 export interface LiveSettings {
@@ -16,19 +17,18 @@ export interface LiveSettings {
   sourceBuckets: string[];
   /** The stack's own buckets (reports, run state): never published, whatever a rule lets through. */
   ownBuckets: string[];
-  /** Where each invocation writes its record: `<prefix><source bucket>/<YYYY-MM-DD>/<HH>/<time>-<id>.bin`. */
-  record: { bucket: string; prefix: string };
+  /** Where each invocation writes its record: `<prefix><source bucket>/<YYYY-MM-DD>/<HH>/<time>-<id>.bin`; none, no record. */
+  record?: LiveRecordStore;
 }
 
 /** `LIVE_SOURCE_BUCKETS` (default `SOURCE_BUCKET`), the own buckets, `RUN_STATE_BUCKET` and `LIVE_RECORD_PREFIX`. */
 export function liveSettingsFromEnvironment(env: Environment): LiveSettings {
   const sourceBuckets = listOf(env, 'LIVE_SOURCE_BUCKETS');
-  const stateBucket = env.RUN_STATE_BUCKET?.trim() ?? '';
-  const prefix = env.LIVE_RECORD_PREFIX?.trim() || 'live/';
+  const record = liveRecordStoreFromEnvironment(env);
   return {
     sourceBuckets: sourceBuckets.length > 0 ? sourceBuckets : listOf(env, 'SOURCE_BUCKET'),
-    ownBuckets: [stateBucket, ...listOf(env, 'OWN_BUCKETS')].filter(Boolean),
-    record: { bucket: stateBucket, prefix: prefix.endsWith('/') ? prefix : `${prefix}/` },
+    ownBuckets: [env.RUN_STATE_BUCKET?.trim() ?? '', ...listOf(env, 'OWN_BUCKETS')].filter(Boolean),
+    ...(record && { record }),
   };
 }
 
@@ -80,8 +80,8 @@ export async function publishLiveBatch(
   await publishAll(batches, context, stats, (object: LiveObject, done) => {
     if (!done) return failed.add(object.event.messageId);
     lags.push(Date.now() - Date.parse(object.event.eventTime));
-    const revision = object.details && revisionOf(object.details);
-    if (revision) published.push({ bucket: object.bucket, hash: revisionHash(object.bucket, object.key, revision) });
+    const etag = object.details?.etag;
+    if (etag) published.push({ bucket: object.bucket, hash: recordHash(object.bucket, object.key, etag) });
   }).catch((error: unknown) => context.log.error('live batch not all published', { error: String(error) }));
   const recorded = await writeRecords(context, settings, published);
   lags.sort((a, b) => a - b);
@@ -142,16 +142,17 @@ async function writeRecords(
   settings: LiveSettings,
   published: Array<{ bucket: string; hash: bigint }>,
 ): Promise<number> {
-  if (published.length === 0 || !settings.record.bucket) return 0;
+  const store = settings.record;
+  if (published.length === 0 || !store) return 0;
   const byBucket = new Map<string, bigint[]>();
   for (const { bucket, hash } of published) byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), hash]);
   const now = new Date();
   const hour = now.toISOString().slice(0, 13).replace('T', '/');
   let recorded = 0;
   for (const [bucket, hashes] of byBucket) {
-    const key = `${settings.record.prefix}${bucket}/${hour}/${now.getTime()}-${randomUUID()}.bin`;
+    const key = `${store.prefix}${bucket}/${hour}/${now.getTime()}-${randomUUID()}.bin`;
     try {
-      await context.s3.send(new PutObjectCommand({ Bucket: settings.record.bucket, Key: key, Body: encodeRecord(hashes) }));
+      await context.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: encodeRecord(hashes) }));
       recorded += hashes.length;
     } catch (error) {
       context.log.error('live record not written: the next report publishes these keys again', { key, error: String(error) });

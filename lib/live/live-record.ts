@@ -1,19 +1,40 @@
 import { createHash } from 'node:crypto';
+import type { ObjectRef } from '../core/types.ts';
 
 /**
  * What the live path published, kept compact: for each message, 8 bytes of the SHA-256 of
- * `bucket`, `key` and the object's revision (its version id, else its ETag), in one S3 object per
- * invocation. The next report's run reads those of its window into one sorted array and skips the
+ * `bucket`, `key` and the object's ETag (what an event and a report both give), in one S3 object
+ * per invocation. The next report's run reads those of its window into one sorted array and skips the
  * rows whose hash it holds: the object was published live as it is now. 8 bytes per key: a
  * million live keys are 8 MB to read, about 1 in 2^40 chance that some other row shares a hash in
  * a window of a million (that row would be skipped: the bound documented in docs/design.md).
  */
-export function revisionHash(bucket: string, key: string, revision: string): bigint {
-  const digest = createHash('sha256').update(`${bucket}\n${key}\n${revision}`).digest();
+export function recordHash(bucket: string, key: string, etag: string): bigint {
+  const digest = createHash('sha256').update(`${bucket}\n${key}\n${etag}`).digest();
   return digest.readBigUInt64BE(0);
 }
 
-/** The revision a message stands for: the version id when the bucket is versioned, else the ETag. */
+/**
+ * The batches of a report's rows less those the live path published as they are now (the same
+ * ETag): each one is passed to `onPublishedLive` instead, to be counted and settled.
+ */
+export async function* withoutPublishedLive<T extends ObjectRef>(
+  batches: AsyncIterable<readonly T[]>,
+  published: LiveRecordSet,
+  onPublishedLive: (object: T) => void,
+): AsyncGenerator<T[]> {
+  for await (const batch of batches) {
+    const kept: T[] = [];
+    for (const object of batch) {
+      const etag = object.details?.etag;
+      if (etag !== undefined && published.has(recordHash(object.bucket, object.key, etag))) onPublishedLive(object);
+      else kept.push(object);
+    }
+    yield kept;
+  }
+}
+
+/** The write a live message stands for, for its FIFO deduplication id: the version id when the bucket is versioned, else the ETag. */
 export function revisionOf(details: { versionId?: string | undefined; etag?: string | undefined }): string | undefined {
   return details.versionId && details.versionId !== 'null' ? `v:${details.versionId}` : details.etag ? `e:${details.etag}` : undefined;
 }
@@ -21,7 +42,7 @@ export function revisionOf(details: { versionId?: string | undefined; etag?: str
 /** The bytes of one record object: the hashes, 8 bytes each, big-endian. */
 export function encodeRecord(hashes: readonly bigint[]): Buffer {
   const bytes = Buffer.alloc(hashes.length * 8);
-  hashes.forEach((hash, index) => bytes.writeBigUInt64BE(hash, index * 8));
+  for (let index = 0; index < hashes.length; index += 1) bytes.writeBigUInt64BE(hashes[index] as bigint, index * 8);
   return bytes;
 }
 

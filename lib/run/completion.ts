@@ -166,6 +166,7 @@ async function assembleReport(s3: S3Client, { manifest, run, sourceBucket, parts
     // The rate the run held, from its claim to its report: under a cap, what the consumers saw.
     messagesPerSecond: Math.round(summed.published / Math.max(0.001, (Date.parse(endedAt) - Date.parse(startedAt)) / 1000)),
     ...(claim?.baseline && { baseline: claim.baseline }),
+    ...(claim?.liveRecord && { liveRecord: claim.liveRecord }),
     ...(claim?.dryRun && { dryRun: true }),
     partResults,
   };

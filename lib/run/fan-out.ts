@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { loadSelection, type Selection } from '../core/config.ts';
+import { loadSelection, publishesChanges, type Selection } from '../core/config.ts';
 import { fetchManifest, type InventoryManifest, type ManifestFile, requireColumns } from '../inventory/manifest.ts';
 import type { AnnouncedManifest } from '../inventory/s3-event.ts';
 import { findBaseline } from './baseline.ts';
@@ -10,7 +10,8 @@ import { claimKey, getJson, putJson, type RunFolder, type RunStateStore, runFold
 import { formatS3Uri } from '../core/s3-location.ts';
 import type { Log, S3Location } from '../core/types.ts';
 import { httpStatusOf, isNoSuchKey } from '../core/aws-errors.ts';
-import type { RunClaim } from './types.ts';
+import type { Baseline, RunClaim } from './types.ts';
+import { type CompactedRecord, compactLiveRecords, type LiveRecordStore } from '../live/live-window.ts';
 
 export interface FanOutContext {
   s3: S3Client;
@@ -23,6 +24,8 @@ export interface FanOutContext {
   selection?: Selection;
   /** Where runs of reports in buckets the stack does not own keep their state. */
   stateStore?: RunStateStore;
+  /** `missed` mode: where the live path records what it published. */
+  liveRecords?: LiveRecordStore;
 }
 
 export interface FanOutSummary {
@@ -41,7 +44,8 @@ export interface FanOutSummary {
 export async function startInventoryRun(announced: AnnouncedManifest, context: FanOutContext): Promise<FanOutSummary> {
   const { s3, log } = context;
   const { location, manifest } = await readAnnouncedManifest(s3, announced);
-  const changedOnly = context.selection?.publishMode === 'changed';
+  const publishMode = context.selection?.publishMode;
+  const changedOnly = publishesChanges(publishMode);
   // A report without the columns the run needs is refused before anything is queued.
   requireColumns(manifest, context.selection ?? loadSelection({}));
   const baseline = changedOnly
@@ -60,6 +64,11 @@ export async function startInventoryRun(announced: AnnouncedManifest, context: F
     ...(dryRun && { dryRun: true }),
   };
 
+  const live =
+    publishMode === 'missed' && baseline && context.liveRecords
+      ? await compactLive(s3, context.liveRecords, run, manifest.sourceBucket, baseline)
+      : undefined;
+  if (live) claim.liveRecord = live.compacted;
   const taken = await takeClaim(s3, run, claim, uri, log);
   if (!taken) return { ...summary, status: 'duplicate' };
   const task = (part: number): PartTask => ({
@@ -74,6 +83,7 @@ export async function startInventoryRun(announced: AnnouncedManifest, context: F
     startRow: 0,
     sequence: 0,
     ...(baseline && { changedSince: baseline.changedSince }),
+    ...(live?.key && { liveRecord: live.key }),
   });
   const fanOut = new TaskFanOut(context, { run, claim: taken.claim, etag: taken.etag }, task, manifest.files.length);
   await fanOut.queueFrom(taken.claim.queued ?? 0);
@@ -186,6 +196,23 @@ export class FanOutIncompleteError extends Error {
     super(message);
     this.name = 'FanOutIncompleteError';
   }
+}
+
+/**
+ * `missed` mode: what the live path published since the baseline's scan (less the margin), as one
+ * sorted record in the run's folder; none when the window holds more than the bound.
+ */
+async function compactLive(
+  s3: S3Client,
+  store: LiveRecordStore,
+  run: RunFolder,
+  sourceBucket: string,
+  baseline: Baseline,
+): Promise<{ compacted: CompactedRecord; key?: string }> {
+  const key = `${run.prefix}live-published.bin`;
+  const window = { sourceBucket, since: new Date(baseline.changedSince), until: new Date() };
+  const compacted = await compactLiveRecords(s3, store, window, { bucket: run.bucket, key });
+  return { compacted, ...(!compacted.overBound && { key }) };
 }
 
 /** The announced manifest, at its key as given, or else at the key it decodes to. */

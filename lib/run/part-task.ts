@@ -26,6 +26,8 @@ export interface PartTask {
   sequence: number;
   /** `changed` mode: only objects modified at or after this time (ISO 8601) are published. */
   changedSince?: string;
+  /** `missed` mode: the run's compacted live record (a key of the run's bucket): rows it holds are skipped. */
+  liveRecord?: string;
   /** Set when the data file was split: the task publishes this range of its rows only. */
   shard?: ShardRange;
 }
@@ -82,6 +84,7 @@ function checkPartTask(task: PartTask, body: string): PartTask {
     !integer(task.startRow) ||
     !integer(task.sequence) ||
     (task.changedSince !== undefined && Number.isNaN(Date.parse(task.changedSince))) ||
+    (task.liveRecord !== undefined && typeof task.liveRecord !== 'string') ||
     (task.format !== undefined && !INVENTORY_FORMATS.includes(task.format)) ||
     (task.shard !== undefined && !isShardRange(task.shard, integer)) ||
     (task.run !== undefined && (typeof task.run?.bucket !== 'string' || typeof task.run.prefix !== 'string'))

@@ -9,6 +9,8 @@ import { otherBucketProblem } from '../publish/pipeline.ts';
 import type { PartLease } from './part-lease.ts';
 import { queueTasks, type PartTask } from './part-task.ts';
 import { publishInRun } from './rate-share.ts';
+import { withoutPublishedLive } from '../live/live-record.ts';
+import { readCompactedRecord } from '../live/live-window.ts';
 import { shardTasks } from './shards.ts';
 import type { WorkerContext } from './types.ts';
 
@@ -129,8 +131,14 @@ export class PartWork {
       ...(task.changedSince !== undefined && { changedSince: Date.parse(task.changedSince) }),
     };
     const owner = this.lease.checkpoint.owner;
-    await publishInRun(this.read.batches(selection, etag), context, { run: task.run, owner }, this.stats, (object, done) =>
-      this.read.settle(object, done),
-    );
+    let batches = this.read.batches(selection, etag);
+    if (task.liveRecord !== undefined) {
+      const published = await readCompactedRecord(context.s3, { bucket: task.run.bucket, key: task.liveRecord });
+      batches = withoutPublishedLive(batches, published, (object) => {
+        this.stats.skip('publishedLive');
+        this.read.settle(object, true);
+      });
+    }
+    await publishInRun(batches, context, { run: task.run, owner }, this.stats, (object, done) => this.read.settle(object, done));
   }
 }

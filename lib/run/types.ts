@@ -5,6 +5,7 @@ import type { StatsSummary } from '../core/run-stats.ts';
 import type { VerifiedFile } from '../inventory/data-file.ts';
 import type { PipelineContext } from '../publish/pipeline.ts';
 import type { KeyRange } from '../backfill/key-ranges.ts';
+import type { CompactedRecord } from '../live/live-window.ts';
 
 // The shapes of a run's state objects (see state.ts for where each one lives), of its report and
 // status, and of a worker's context and outcome: in one module, so that the modules that read and
@@ -38,6 +39,8 @@ export interface RunClaim {
   dryRun?: boolean;
   /** `changed` mode: the run published the difference from this one, or everything (`none`). */
   baseline?: Baseline | 'none';
+  /** `missed` mode: what the live path published in the window, compacted for the workers. */
+  liveRecord?: CompactedRecord;
 }
 
 /** What every checkpoint (the lease of a part, a shard or a key range) holds. */
@@ -119,6 +122,8 @@ export interface RunReport {
   dryRun?: boolean;
   /** `changed` mode: the run it published the difference from, or `none` (everything). */
   baseline?: Baseline | 'none';
+  /** `missed` mode: the live record the run skipped by; `overBound`: none, every changed key published. */
+  liveRecord?: CompactedRecord;
   partResults: PartResult[];
 }
 

@@ -4,7 +4,7 @@ import {
   type InventoryOptionalField,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { Selection } from '../core/config.ts';
+import { publishesChanges, type Selection } from '../core/config.ts';
 import type { MessageField } from '../core/types.ts';
 import { COLUMN_NAMES, type InventoryFormat } from '../inventory/manifest.ts';
 import { httpStatusOf } from '../core/aws-errors.ts';
@@ -34,7 +34,7 @@ export function reportContents({ readFields, publishMode }: Pick<Selection, 'rea
   includedObjectVersions: 'All' | 'Current';
 } {
   const fields = new Set<MessageField>(readFields.filter((field) => field !== 'versionId'));
-  if (publishMode === 'changed') fields.add('lastModified');
+  if (publishesChanges(publishMode)) fields.add('lastModified');
   return {
     optionalFields: [...fields].map((field) => COLUMN_NAMES.CSV[field]),
     includedObjectVersions: readFields.includes('versionId') ? 'All' : 'Current',

@@ -6,7 +6,7 @@ const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/objects.fifo
 
 describe('loadConfig', () => {
   it('applies defaults when only the queue is set', () => {
-    const { checkpointIntervalMs, leaseMs, shardRows, ...pipelineDefaults } = DEFAULTS;
+    const { checkpointIntervalMs, leaseMs, shardRows, workerConcurrency, ...pipelineDefaults } = DEFAULTS;
     expect(loadConfig({ QUEUE_URL })).toEqual({
       queueUrl: QUEUE_URL,
       ...pipelineDefaults,

@@ -4,7 +4,7 @@ import { objectCreatedRecord } from '../../lib/core/message.ts';
 import { listObjects } from '../../lib/core/listing.ts';
 import { eventBridgeObjectCreated } from '../../lib/inventory/s3-event.ts';
 import { publishLiveBatch, type LiveSettings } from '../../lib/live/live-publish.ts';
-import { LiveRecordSet, revisionHash } from '../../lib/live/live-record.ts';
+import { LiveRecordSet, recordHash } from '../../lib/live/live-record.ts';
 import { putObject, useEmulator } from '../support/emulator.ts';
 
 const aws = useEmulator();
@@ -122,7 +122,7 @@ describe('the live path', () => {
     ).Body?.transformToByteArray();
     const set = new LiveRecordSet(1_000);
     set.add(body as Uint8Array, String(last?.Key));
-    expect(set.has(revisionHash('live-photos', 'r/7.jpg', 'e:e7'))).toBe(true);
-    expect(set.has(revisionHash('live-photos', 'r/7.jpg', 'e:other'))).toBe(false);
+    expect(set.has(recordHash('live-photos', 'r/7.jpg', 'e7'))).toBe(true);
+    expect(set.has(recordHash('live-photos', 'r/7.jpg', 'other'))).toBe(false);
   });
 });

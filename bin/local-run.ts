@@ -30,6 +30,13 @@ const options = commandLine(
       mode: { type: 'string', default: 'inventory', description: `${DEMO_MODES.join(', ')}` },
       format: { type: 'string', default: 'csv', description: "the report's format: csv, parquet or orc" },
       adopt: { type: 'boolean', default: false, description: "another team's inventory bucket, adopted through EventBridge" },
+      live: {
+        type: 'boolean',
+        default: false,
+        description: 'live publishing: objects written with their events, then the next report in missed mode',
+      },
+      'drop-events': { type: 'string', default: '25', description: '--live: events dropped on purpose, for the next report to publish' },
+      'live-window-ms': { type: 'string', default: '1000', description: "--live: the live function's batching window" },
       'key-shape': { type: 'string', default: 'hex', description: `how the objects are named: ${KEY_SHAPES.join(', ')}` },
       'message-format': { type: 'string', default: 'plain', description: 'plain {"bucket","key"}, or s3-event (an S3 event notification)' },
       'storage-class-include': { type: 'string', description: 'publish only objects of these storage classes (comma-separated)' },
@@ -56,6 +63,8 @@ const options = commandLine(
     if (!format) throw new InvalidArgumentError(`--format "${values.format}" must be csv, parquet or orc`);
     if (values.adopt && values.mode !== 'inventory')
       throw new InvalidArgumentError(`--adopt runs the inventory mode, not --mode ${values.mode}`);
+    if (values.live && (values.adopt || values.mode !== 'inventory' || values['dry-run']))
+      throw new InvalidArgumentError('--live runs on its own: not with --adopt, --mode or --dry-run');
     if (values['dry-run'] && values.adopt)
       throw new InvalidArgumentError('--dry-run runs the inventory, backfill or changed mode, not --adopt');
     if (!MESSAGE_FORMATS.includes(values['message-format'] as MessageFormat))
@@ -89,6 +98,12 @@ const options = commandLine(
       workers: wholeNumberOption('workers', values.workers, 1),
       ...(budget !== undefined && { timeBudgetMs: wholeNumberOption('time-budget-ms', budget, 1) }),
       ...(shardRows !== undefined && { shardRows: wholeNumberOption('shard-rows', shardRows, 1_000) }),
+      ...(values.live && {
+        liveSettings: {
+          dropEvents: wholeNumberOption('drop-events', values['drop-events'], 0),
+          windowMs: wholeNumberOption('live-window-ms', values['live-window-ms'], 1),
+        },
+      }),
     };
   },
 );
@@ -120,12 +135,13 @@ handlerOutput.pipe(logFile);
 if (verbose) handlerOutput.pipe(process.stderr);
 globalThis.console = new Console({ stdout: handlerOutput, stderr: handlerOutput });
 
-const [inventory, worker, deadLetter, backfill, stackSetup] = await Promise.all([
+const [inventory, worker, deadLetter, backfill, stackSetup, live] = await Promise.all([
   import('../handlers/inventory.ts'),
   import('../handlers/worker.ts'),
   import('../handlers/dead-letter.ts'),
   import('../handlers/backfill.ts'),
   import('../handlers/stack-setup.ts'),
+  import('../handlers/live.ts'),
 ]);
 
 const progress = process.stdout.isTTY && !json;
@@ -140,6 +156,7 @@ const result = await runLocalDemo({
   adopt: options.adopt,
   keyShape: options.keyShape,
   dryRun: options['dry-run'],
+  ...(options.liveSettings && { live: options.liveSettings }),
   ...(options.maxMessagesPerSecond !== undefined && { maxMessagesPerSecond: options.maxMessagesPerSecond }),
   handlers: {
     stackSetup: (event) => stackSetup.handler(event),
@@ -147,6 +164,7 @@ const result = await runLocalDemo({
     worker: (event) => worker.handler(event),
     deadLetter: (event) => deadLetter.handler(event),
     backfill: (event) => backfill.handler(event),
+    live: (event) => live.handler(event),
   },
   log: stderrLog(false),
   onStep: (line) => {
@@ -184,7 +202,12 @@ if (json) {
     result.parts === undefined
       ? ''
       : ` by ${result.parts} ${plural(result.parts, 'part')}${shards} with ${result.continuations} ${plural(result.continuations ?? 0, 'continuation')}`;
-  if (result.dryRun) {
+  if (result.livePublished !== undefined) {
+    say(
+      `Live: ${result.livePublished} published, ${result.liveLagMsP50} ms from write to send (p50), ${result.liveLagMsP99} ms (p99); ` +
+        `the next report published the ${result.reportPublished} whose events were dropped (${result.dropped}); the queue holds ${result.queueDepth}, ${result.duplicates} duplicates.`,
+    );
+  } else if (result.dryRun) {
     const { wouldPublish = 0, sendMessageBatchCalls = 0, sqsRequests = 0, estimatedCostUsd } = result;
     say(
       `Dry run: nothing was sent; a real run would publish ${wouldPublish} messages${parts} in ${sendMessageBatchCalls} SendMessageBatch ${plural(sendMessageBatchCalls, 'call')} (${sqsRequests} billed ${plural(sqsRequests, 'request')}), about $${estimatedCostUsd?.total} in us-east-1; the queue holds ${result.queueDepth}.`,

@@ -14,6 +14,8 @@ import { backfillRunFolder } from '../run/state.ts';
 import { emulatorEnvironment, startEmulator } from './emulator.ts';
 import { writeInventoryReport, type InventoryRow, type WrittenReport } from './report-writer.ts';
 import { runWorkersUntilReport, runWorkersUntilRunsEnd } from './event-source.ts';
+import { type LiveDemoResult, runLiveDemo } from './live-demo.ts';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ADOPTED, type AdoptDemoResult, type AdoptHandlers, runAdoptedInventories } from './adopt-demo.ts';
 
 import { objectCreatedEvent } from '../inventory/s3-event.ts';
@@ -27,6 +29,7 @@ export type DemoMode = 'inventory' | 'backfill' | 'changed';
 /** The Lambda handlers, called in this process as Lambda would call them. */
 export interface DemoHandlers extends AdoptHandlers {
   backfill: (event: BackfillEvent) => Promise<BackfillPlan>;
+  live: (event: SQSEvent) => Promise<SQSBatchResponse>;
 }
 
 export interface LocalDemoOptions {
@@ -50,6 +53,8 @@ export interface LocalDemoOptions {
   maxMessagesPerSecond?: number;
   /** Read and select as a real run, send nothing (`DRY_RUN` and the backfill's `dryRun`). */
   dryRun?: boolean;
+  /** Live publishing: objects written with their events, `dropEvents` of them dropped, then the next report in `missed` mode. */
+  live?: { dropEvents: number; windowMs: number };
   handlers: DemoHandlers;
   log: Log;
   onStep?: (step: string) => void;
@@ -92,6 +97,13 @@ export interface LocalDemoResult {
   summary: Summary;
   /** `changed` mode: each day's run, the second publishing only what changed. */
   days?: DayResult[];
+  /** `--live`: what the live path published, its lag, and what the next report's run published. */
+  livePublished?: number;
+  liveLagMsP50?: number;
+  liveLagMsP99?: number;
+  dropped?: number;
+  reportPublished?: number;
+  duplicates?: number;
   /** `--adopt`: each source bucket's run, and what happened to the adopted bucket. */
   sourceBuckets?: AdoptDemoResult['sourceBuckets'];
   otherNotificationsKept?: boolean;
@@ -144,7 +156,7 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     const queueUrl = await createFifoQueue(sqs, DEMO.queueName);
     process.env.QUEUE_URL = queueUrl;
 
-    if (options.adopt) step(`The emulator runs on ${emulator.endpoint}.`);
+    if (options.adopt || options.live) step(`The emulator runs on ${emulator.endpoint}.`);
     else await seedDemoBucket(s3, options, emulator.endpoint);
 
     const meter = options.maxMessagesPerSecond ? new ArrivalMeter(sqs, queueUrl) : undefined;
@@ -156,7 +168,9 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
     if (options.timeBudgetMs !== undefined) process.env.TIME_BUDGET_MS = String(options.timeBudgetMs);
     if (options.shardRows !== undefined) process.env.SHARD_ROWS = String(options.shardRows);
     const inventory = { s3, sqs, work, options };
+    let live: Omit<LiveDemoResult, 'report'> | undefined;
     if (options.mode === 'backfill') measured = await runBackfill(inventory);
+    else if (options.live) ({ measured, live } = await runLive(inventory, options.live));
     else {
       if (options.adopt) ({ measured, adopted } = await runAdopted(inventory));
       else if (options.mode === 'changed') ({ measured, days } = await runTwoDays(inventory));
@@ -174,19 +188,23 @@ export async function runLocalDemo(options: LocalDemoOptions): Promise<LocalDemo
         );
     }
     const result = figuresOf(measured.value, queueUrl);
+    // The live run read the queue to time each message: its count is the queue's depth.
+    const depth = live ? live.queueDepth : await queueDepth(sqs, queueUrl);
+    const published = live ? live.livePublished + live.reportPublished : result.published;
     return {
       mode: options.mode,
       objects: options.adopt ? options.objects * ADOPTED.sourceBuckets.length : options.objects,
-      published: result.published,
-      queueDepth: await queueDepth(sqs, queueUrl),
+      published,
+      queueDepth: depth,
       durationMs: measured.durationMs,
-      messagesPerSecond: Math.round(result.published / (measured.durationMs / 1000)),
+      messagesPerSecond: Math.round(published / (measured.durationMs / 1000)),
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       pipelineHeapPeakMb: Math.round(measured.heapPeakBytes / 2 ** 20),
       ...result.figures,
       ...(meter && { rateCap: options.maxMessagesPerSecond, ...meter.stop() }),
       summary: measured.value,
       ...(days && { days }),
+      ...live,
       ...adopted,
     };
   } finally {
@@ -371,6 +389,42 @@ async function runBackfill({ s3, sqs, work, options }: InventoryDemo): Promise<M
     );
     return report;
   });
+}
+
+/**
+ * `--live`: the live path on, the objects written with their events (some dropped), then the
+ * next report in `missed` mode (lib/local/live-demo.ts).
+ */
+async function runLive(
+  inventory: InventoryDemo,
+  settings: { dropEvents: number; windowMs: number },
+): Promise<{ measured: Measured<RunReport>; live: Omit<LiveDemoResult, 'report'> }> {
+  const { s3, sqs, options } = inventory;
+  Object.assign(process.env, {
+    PUBLISH_MODE: 'missed',
+    LIVE_SOURCE_BUCKETS: DEMO.sourceBucket,
+    RUN_STATE_BUCKET: DEMO.inventoryBucket,
+    LIVE_RECORD_PREFIX: `${DEMO.inventoryPrefix}/_live/`,
+  });
+  const runReport = async (rows: InventoryRow[], createdAt: Date) =>
+    (await runInventory(inventory, await writeDemoReport(s3, rows, rows.length, options.files, createdAt, options.format))).value;
+  const { value, ...measured } = await measure(() =>
+    runLiveDemo({
+      s3,
+      sqs,
+      sourceBucket: DEMO.sourceBucket,
+      queueUrl: process.env.QUEUE_URL ?? '',
+      objects: options.objects,
+      dropEvents: settings.dropEvents,
+      writeMs: 3_000,
+      windowMs: settings.windowMs,
+      live: options.handlers.live,
+      runReport,
+      step: options.onStep ?? (() => {}),
+    }),
+  );
+  const { report, ...live } = value;
+  return { measured: { ...measured, value: report }, live };
 }
 
 /** A live line of the queue's depth while the workers publish, for a terminal. */

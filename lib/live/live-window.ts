@@ -1,11 +1,14 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { listObjects } from '../core/listing.ts';
+import { ConfigError } from '../core/errors.ts';
 import { LiveRecordSet } from './live-record.ts';
 
 /** Where the live path writes its records: `<prefix><source bucket>/<YYYY-MM-DD>/<HH>/…`. */
 export interface LiveRecordStore {
   bucket: string;
   prefix: string;
+  /** Keys a run's compacted record may hold (`LIVE_RECORD_BOUND`, 4,000,000 by default). */
+  bound?: number;
 }
 
 /** `RUN_STATE_BUCKET` and `LIVE_RECORD_PREFIX` (default `live/`); none without a state bucket. */
@@ -13,7 +16,11 @@ export function liveRecordStoreFromEnvironment(env: NodeJS.ProcessEnv): LiveReco
   const bucket = env.RUN_STATE_BUCKET?.trim();
   if (!bucket) return undefined;
   const prefix = env.LIVE_RECORD_PREFIX?.trim().replace(/^\/+/, '') || 'live/';
-  return { bucket, prefix: prefix.endsWith('/') ? prefix : `${prefix}/` };
+  const bound = Number(env.LIVE_RECORD_BOUND?.trim() || LIVE_RECORD_BOUND);
+  if (!Number.isSafeInteger(bound) || bound < 1 || bound > LIVE_RECORD_BOUND) {
+    throw new ConfigError(`LIVE_RECORD_BOUND "${env.LIVE_RECORD_BOUND}" must be a whole number from 1 to ${LIVE_RECORD_BOUND}`);
+  }
+  return { bucket, prefix: prefix.endsWith('/') ? prefix : `${prefix}/`, bound };
 }
 
 /** Keys a run's compacted record may hold (8 bytes each: 32 MB); past it the run publishes every changed key. */
@@ -38,9 +45,8 @@ export async function compactLiveRecords(
   store: LiveRecordStore,
   window: { sourceBucket: string; since: Date; until: Date },
   target: { bucket: string; key: string },
-  bound = LIVE_RECORD_BOUND,
 ): Promise<CompactedRecord> {
-  const set = new LiveRecordSet(bound);
+  const set = new LiveRecordSet(store.bound ?? LIVE_RECORD_BOUND);
   let objects = 0;
   let counted = 0;
   for (const hour of hoursOf(window.since, window.until)) {

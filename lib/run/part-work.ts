@@ -127,7 +127,8 @@ export class PartWork {
   async #publish(etag: string | undefined): Promise<void> {
     const { context, task } = this;
     const selection = {
-      fields: context.config.readFields,
+      // A run that skips what the live path published compares each row's ETag.
+      fields: task.liveRecord === undefined ? context.config.readFields : [...new Set([...context.config.readFields, 'etag' as const])],
       ...(task.changedSince !== undefined && { changedSince: Date.parse(task.changedSince) }),
     };
     const owner = this.lease.checkpoint.owner;

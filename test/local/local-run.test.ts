@@ -40,6 +40,17 @@ describe('npm start', () => {
     expect(summary.metrics.RunDurationSeconds).toBeGreaterThan(0);
   });
 
+  it('publishes new objects live and, the next day, exactly those whose events were dropped, with --live', async () => {
+    const summary = await localRunSummary('--live', '--objects', '600', '--drop-events', '9');
+    expect(summary).toMatchObject({ livePublished: 591, reportPublished: 9, queueDepth: 600, duplicates: 0, dropped: 9 });
+    expect(summary.liveLagMsP99).toBeGreaterThanOrEqual(summary.liveLagMsP50);
+    expect(summary.summary).toMatchObject({
+      status: 'complete',
+      liveRecord: { keys: 591 },
+      totals: { skippedByReason: { publishedLive: 591 } },
+    });
+  });
+
   it('publishes only what changed on the second day with --mode changed', async () => {
     const summary = await localRunSummary('--mode', 'changed');
     expect(summary.days).toEqual([

@@ -8,6 +8,7 @@ import { runTaskBatch } from '../../lib/run/part-worker.ts';
 import type { PipelineConfig, Selection } from '../../lib/core/config.ts';
 
 import type { RunStateStore } from '../../lib/run/state.ts';
+import type { LiveRecordStore } from '../../lib/live/live-window.ts';
 import type { Log, S3Location } from '../../lib/core/types.ts';
 import { silentLog, type TestEmulator } from './emulator.ts';
 import type { RunReport, WorkerContext } from '../../lib/run/types.ts';
@@ -57,6 +58,8 @@ export interface RunOptions {
   selection?: Selection;
   /** Where runs of reports in other buckets keep their state (beside the report by default). */
   stateStore?: RunStateStore;
+  /** `missed` mode: where the live path's records are. */
+  liveRecords?: LiveRecordStore;
 }
 
 export function workerContext(
@@ -93,6 +96,7 @@ export async function runReport(
     deadline: Date.now() + 60_000,
     ...(options.selection && { selection: options.selection }),
     ...(options.stateStore && { stateStore: options.stateStore }),
+    ...(options.liveRecords && { liveRecords: options.liveRecords }),
   });
   return { fanOut, report: await workUntilReport(aws, queues, manifest, workerContext(aws, queues, targetQueueUrl, options), options) };
 }

@@ -37,6 +37,12 @@ export const STACK_VARIANTS = {
   alarmEmail: variant('alarm e-mail', { alarmEmail: 'ops@example.com' }),
   changedWithFields: variant('changed mode with message fields', { publishMode: 'changed', messageFields: 'size,etag,versionId' }),
   parquetInventory: variant('Parquet inventory', { inventoryFormat: 'Parquet' }),
+  live: variant('live publishing, missed mode', { live: 'true', publishMode: 'missed' }),
+  liveExistingBucket: variant('live publishing on an existing bucket', {
+    live: 'true',
+    sourceBucket: 'acme-photos',
+    createSourceBucket: 'false',
+  }),
   adoptedInventory: variant('adopted inventory', {
     adoptInventoryBucket: 'acme-inventories',
     adoptInventoryPrefix: 'inventory/daily',

@@ -69,6 +69,13 @@ const SCENARIOS: Scenario[] = [
     format: 'Parquet',
   },
   {
+    name: 'live publishing, missed mode',
+    stage: 'live',
+    params: { live: 'true', publishMode: 'missed' },
+    prepare: ownInventory,
+    announce: (manifest) => objectCreatedEvent(manifest, 1),
+  },
+  {
     name: 'adopted inventory, changed mode',
     stage: 'adopt',
     // changed mode: the baseline is looked for by listing the adopted bucket's earlier report folders.
@@ -162,6 +169,25 @@ describe.each(SCENARIOS)('the packaged stack, $name', (scenario) => {
     await aws.drain(stack.targetQueueUrl());
     expect(stack.invoked).toEqual([]);
   }, 180_000);
+
+  it.runIf(scenario.params.live === 'true')(
+    'publishes objects from their S3 events through the live bundle, and records them',
+    async () => {
+      const keys = ['live/a.jpg', 'live/b c.jpg', 'live/x+y.jpg'];
+      for (const key of keys) await aws.s3.send(new PutObjectCommand({ Bucket: source(), Key: key, Body: key }));
+      // An EventBridge key that would decode to another is looked up as given: here it exists.
+      // ...and here only what it decodes to exists.
+      await aws.s3.send(new PutObjectCommand({ Bucket: source(), Key: 'live/only decoded.jpg', Body: 'x' }));
+      const records = [...keys, 'live/only+decoded.jpg'].map((key, index) => ({
+        messageId: `live-${index}`,
+        body: JSON.stringify(eventBridgeObjectCreated({ bucket: source(), key }, key.length, ACCOUNT.id)),
+      }));
+      expect(await stack.fn('LiveLambdaFunction').invoke({ Records: records })).toEqual({ batchItemFailures: [] });
+      const published = (await aws.drain(stack.targetQueueUrl())).map((body) => (JSON.parse(body) as { key: string }).key);
+      expect(published.sort()).toEqual([...keys, 'live/only decoded.jpg'].sort());
+    },
+    120_000,
+  );
 
   it('records a part that failed every delivery through the dead-letter function', async () => {
     const { manifest } = await report('broken', 10, 10);

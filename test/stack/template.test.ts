@@ -378,30 +378,31 @@ describe('the packaged stack, changed mode with message fields', () => {
   });
 });
 
+// Shaped as S3 sends them through EventBridge (AWS's user guide, "EventBridge event message structure").
+const s3Event = (bucket: string, key: string, detailType = 'Object Created', reason = 'PutObject'): Json => ({
+  version: '0',
+  id: '17793124-05d4-b198-2fde-7ededc63b103',
+  'detail-type': detailType,
+  source: 'aws.s3',
+  account: '111122223333',
+  time: '2026-12-01T00:21:07Z',
+  region: 'eu-west-1',
+  resources: [`arn:aws:s3:::${bucket}`],
+  detail: {
+    version: '0',
+    bucket: { name: bucket },
+    object: { key, size: 2048, etag: 'b1946ac92492d2347c6235b4d2611184', sequencer: '00617F08299329D189' },
+    'request-id': 'N4N7GDK58NMKJ12R',
+    requester: 's3.amazonaws.com',
+    'source-ip-address': '203.0.113.15',
+    reason,
+  },
+});
+
 describe('the packaged stack, an adopted inventory', () => {
   const adopted = () => deployed(packaged.adoptedInventory);
   const foreign = () => deployed(packaged.adoptedFromOtherAccount);
   const rulePattern = (template: Template) => props(template, 'AdoptedManifestRule').EventPattern as Json;
-  // Shaped as S3 sends them through EventBridge (AWS's user guide, "EventBridge event message structure").
-  const s3Event = (bucket: string, key: string, detailType = 'Object Created'): Json => ({
-    version: '0',
-    id: '17793124-05d4-b198-2fde-7ededc63b103',
-    'detail-type': detailType,
-    source: 'aws.s3',
-    account: '111122223333',
-    time: '2026-12-01T00:21:07Z',
-    region: 'eu-west-1',
-    resources: [`arn:aws:s3:::${bucket}`],
-    detail: {
-      version: '0',
-      bucket: { name: bucket },
-      object: { key, size: 2048, etag: 'b1946ac92492d2347c6235b4d2611184', sequencer: '00617F08299329D189' },
-      'request-id': 'N4N7GDK58NMKJ12R',
-      requester: 's3.amazonaws.com',
-      'source-ip-address': '203.0.113.15',
-      reason: 'PutObject',
-    },
-  });
 
   it('matches a new manifest.json under the prefix, and no data file, checksum, other bucket or deletion', () => {
     const pattern = rulePattern(adopted());
@@ -508,6 +509,76 @@ describe('the packaged stack, an adopted inventory', () => {
       's3:PutInventoryConfiguration',
     );
     expect(foreign().Resources.SourceBucketInventory).toBeDefined();
+  });
+});
+
+describe('the packaged stack, live publishing', () => {
+  const live = () => deployed(packaged.live);
+  const existing = () => deployed(packaged.liveExistingBucket);
+
+  it('adds nothing of live publishing by default', () => {
+    for (const id of [
+      'LiveLambdaFunction',
+      'LiveRole',
+      'LiveObjectRule',
+      'LiveBufferQueue',
+      'LiveEventSourceMapping',
+      'SourceBucketEventBridge',
+    ]) {
+      expect(byDefault.Resources[id], id).toBeUndefined();
+    }
+    expect(props(byDefault, 'SourceBucket').NotificationConfiguration).toBeUndefined();
+  });
+
+  it("matches S3's Object Created events of the source bucket by each reason, and no deletion, other bucket or the stack's own", () => {
+    const pattern = props(live(), 'LiveObjectRule').EventPattern as Json;
+    for (const reason of ['PutObject', 'POST Object', 'CopyObject', 'CompleteMultipartUpload']) {
+      expect(matchesPattern(pattern, s3Event(`${PREFIX}-source`, 'photos/a b.jpg', 'Object Created', reason)), reason).toBe(true);
+    }
+    expect(matchesPattern(pattern, s3Event(`${PREFIX}-source`, 'a.jpg', 'Object Deleted', 'DeleteObject'))).toBe(false);
+    expect(matchesPattern(pattern, s3Event('someone-else', 'a.jpg'))).toBe(false);
+    expect(matchesPattern(pattern, s3Event(`${PREFIX}-inventory`, 'inventory/_live/x.bin'))).toBe(false);
+    expect(props(live(), 'SourceBucket').NotificationConfiguration).toEqual({ EventBridgeConfiguration: { EventBridgeEnabled: true } });
+    expect(props(existing(), 'SourceBucketEventBridge')).toMatchObject({ Bucket: 'acme-photos' });
+  });
+
+  it('buffers the events in an encrypted queue only the rule may send to, with a dead-letter queue and alarms', () => {
+    const template = live();
+    expect(props(template, 'LiveBufferQueue')).toMatchObject({ SqsManagedSseEnabled: true, RedrivePolicy: { maxReceiveCount: 5 } });
+    const target = (props(template, 'LiveObjectRule').Targets as Json[])[0];
+    expect(target).toMatchObject({
+      Arn: { 'Fn::GetAtt': ['LiveBufferQueue', 'Arn'] },
+      DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['LiveDeadLetterQueue', 'Arn'] } },
+    });
+    const [statement] = (props(template, 'LiveQueuesPolicy').PolicyDocument as { Statement: Json[] }).Statement;
+    expect(statement).toMatchObject({
+      Principal: { Service: 'events.amazonaws.com' },
+      Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['LiveObjectRule', 'Arn'] } } },
+    });
+    expect(props(template, 'LiveBacklogAlarm')).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 300 });
+    expect(props(template, 'LiveDeadLetterAlarm')).toMatchObject({ MetricName: 'ApproximateNumberOfMessagesVisible' });
+  });
+
+  it('feeds the live function batches of up to 10,000 events, gathered for the batching window, with partial batch responses', () => {
+    expect(props(live(), 'LiveEventSourceMapping')).toMatchObject({
+      BatchSize: 10_000,
+      MaximumBatchingWindowInSeconds: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const variables = (props(live(), 'LiveLambdaFunction').Environment as { Variables: Record<string, string> }).Variables;
+    expect(variables).toMatchObject({
+      LIVE_SOURCE_BUCKETS: `${PREFIX}-source`,
+      LIVE_RECORD_PREFIX: 'inventory/_live/',
+      PUBLISH_MODE: 'missed',
+    });
+    const actions = roleStatements(live(), 'LiveRole').map((statement) => statement.Action);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        ['sqs:SendMessage', 'sqs:GetQueueUrl'],
+        's3:PutObject',
+        ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+      ]),
+    );
   });
 });
 

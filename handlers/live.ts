@@ -1,19 +1,20 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { InvalidArgumentError } from '../lib/core/errors.ts';
+import { ConfigError, InvalidArgumentError } from '../lib/core/errors.ts';
 import { lazy } from '../lib/core/lazy.ts';
 import { createLogger } from '../lib/core/logger.ts';
 import { createMetrics } from '../lib/core/metrics.ts';
-import { publishLiveBatch, liveSettingsFromEnvironment } from '../lib/live/live-publish.ts';
+import { liveSelectionProblem, liveSettingsFromEnvironment, publishLiveBatch } from '../lib/live/live-publish.ts';
 import { pipelineFromEnvironment } from '../lib/publish/pipeline.ts';
 
 const logger = createLogger();
 const metrics = createMetrics();
 // Built on the first invocation and reused while the container lives (clients keep their sockets).
-const live = lazy(async () => ({
-  pipeline: await pipelineFromEnvironment(process.env, logger),
-  settings: liveSettingsFromEnvironment(process.env),
-}));
+const live = lazy(async () => {
+  const problem = liveSelectionProblem(process.env);
+  if (problem) throw new ConfigError(problem);
+  return { pipeline: await pipelineFromEnvironment(process.env, logger), settings: liveSettingsFromEnvironment(process.env) };
+});
 
 /**
  * A batch of the live buffer queue (S3's "Object Created" events through EventBridge, up to

@@ -3,7 +3,7 @@ import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import PQueue from 'p-queue';
 import { httpStatusOf, isNoSuchKey } from '../core/aws-errors.ts';
-import { type Environment, listOf } from '../core/config.ts';
+import { type Environment, listOf, loadSelection } from '../core/config.ts';
 import { RunStats } from '../core/run-stats.ts';
 import type { ObjectRef } from '../core/types.ts';
 import { type PipelineContext, publishAll } from '../publish/pipeline.ts';
@@ -30,6 +30,23 @@ export function liveSettingsFromEnvironment(env: Environment): LiveSettings {
     ownBuckets: [env.RUN_STATE_BUCKET?.trim() ?? '', ...listOf(env, 'OWN_BUCKETS')].filter(Boolean),
     ...(record && { record }),
   };
+}
+
+/**
+ * What live publishing cannot give: an S3 event carries the size, ETag, version id and time of
+ * the object written, not its storage class. A message field or a filter that needs it is refused
+ * (at package time, and by the function at start), rather than published without it.
+ */
+export function liveSelectionProblem(env: Environment): string | undefined {
+  const { messageFields, filter } = loadSelection(env);
+  const needs = [
+    ...(messageFields.includes('storageClass') ? ['MESSAGE_FIELDS storageClass'] : []),
+    ...(filter.storageClassInclude?.length ? ['STORAGE_CLASS_INCLUDE'] : []),
+    ...(filter.storageClassExclude?.length ? ['STORAGE_CLASS_EXCLUDE'] : []),
+  ];
+  return needs.length === 0
+    ? undefined
+    : `${needs.join(', ')}: an S3 event carries no storage class, so live publishing cannot give or filter on it; turn live off, or drop ${needs.length === 1 ? 'it' : 'them'}`;
 }
 
 /** A live event on its way to the publisher. */

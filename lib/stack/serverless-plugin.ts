@@ -1,3 +1,4 @@
+import { liveSelectionProblem } from '../live/live-publish.ts';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -16,7 +17,9 @@ interface Serverless {
       adoptedBucketName?: string;
       adoptedInventoryPrefix?: string;
       existingQueueArn?: string;
+      live?: boolean | string;
     };
+    provider?: { environment?: Record<string, string> };
   };
   configSchemaHandler?: {
     schema?: { properties?: Record<string, unknown> };
@@ -45,7 +48,10 @@ export default class StackChecks {
     const schema = serverless.configSchemaHandler;
     if (schema && !schema.schema?.properties?.build) schema.defineTopLevelProperty('build', { type: 'object' });
     this.hooks = {
-      'before:package:initialize': async () => this.checkNames(),
+      'before:package:initialize': async () => {
+        this.checkNames();
+        this.checkLive();
+      },
       'before:deploy:deploy': () => this.checkBuckets(),
     };
   }
@@ -63,6 +69,15 @@ export default class StackChecks {
           'choose a lower-case stage, shorter, or --param="namePrefix=<your prefix>"',
       );
     }
+  }
+
+  /** Live publishing with a message field or a filter an S3 event cannot serve is refused, named. */
+  private checkLive(): void {
+    if (String(this.serverless.service.custom?.live) !== 'true') return;
+    const problem = liveSelectionProblem(this.serverless.service.provider?.environment ?? {});
+    if (!problem) return;
+    const UserError = this.serverless.classes?.Error ?? Error;
+    throw new UserError(`live=true: ${problem}`);
   }
 
   /**

@@ -852,6 +852,14 @@ describe('rules of real AWS, on every variant', () => {
       });
     }
   }, 300_000);
+
+  it('refuses at package time live publishing with a field or filter an S3 event cannot serve, naming it', async () => {
+    await expect(
+      sls(['package', '--stage', 'test', '--region', 'eu-west-1', '--param=live=true', '--param=messageFields=size,storageClass']),
+    ).rejects.toMatchObject({
+      stdout: expect.stringContaining('live=true: MESSAGE_FIELDS storageClass: an S3 event carries no storage class'),
+    });
+  }, 300_000);
 });
 
 describe('sls invoke local -f backfill', () => {

@@ -23,6 +23,11 @@ import { createPipelineContext } from '../lib/publish/pipeline.ts';
 import { RunStats } from '../lib/core/run-stats.ts';
 import { parseS3Uri } from '../lib/core/s3-location.ts';
 import type { Log } from '../lib/core/types.ts';
+import type { SQSRecord } from 'aws-lambda';
+import { eventBridgeObjectCreated } from '../lib/inventory/s3-event.ts';
+import { publishLiveBatch } from '../lib/live/live-publish.ts';
+import { syntheticRows } from '../lib/local/bench/measurement.ts';
+import type { InventoryRow } from '../lib/local/report-writer.ts';
 import type { BackfillReport, PartCheckpoint, RunReport } from '../lib/run/types.ts';
 
 interface Options {
@@ -34,12 +39,16 @@ interface Options {
   workQueueUrl?: string;
   deadLetterQueueUrl?: string;
   shardRows?: number;
+  /** The live task: where its records go. */
+  recordBucket?: string;
   /** The worker task: a backfill run's state folder, when it publishes no report's run. */
   run?: RunFolder;
   /** SendMessageBatch by the JSON-protocol sender (`lean`, the default) or the stock SDK. */
   sqsClient?: 'lean' | 'sdk';
 }
 
+/** Events per invocation of the live function: its event source's largest batch. */
+const LIVE_BATCH = 10_000;
 const quiet: Log = { debug() {}, info() {}, warn: (message) => console.error(message), error: (message) => console.error(message) };
 const [task = '', json = '{}'] = process.argv.slice(2);
 const options = JSON.parse(json) as Options;
@@ -166,6 +175,42 @@ const tasks: Record<string, () => Promise<Counted>> = {
     const first = manifest ? (await getJson<PartCheckpoint>(clients.s3, run.bucket, checkpointKey(run, 0)))?.value.startedAt : undefined;
     const elapsedMs = Date.parse(done.endedAt) - Date.parse(first ?? done.startedAt);
     return { count: done.totals.published, cpuMs: cpuMicros / 1000, elapsedMs };
+  },
+  /**
+   * The live function on `count` S3 events, in batches of 10,000 as its event source hands them
+   * over: the events are made between batches, and only the function's own work is measured.
+   */
+  async live() {
+    const count = need(options.count, 'count');
+    const bucket = need(options.bucket, 'bucket');
+    const context = pipeline();
+    const settings = {
+      sourceBuckets: [bucket],
+      ownBuckets: [],
+      record: { bucket: need(options.recordBucket, 'recordBucket'), prefix: 'live/' },
+    };
+    const rows = syntheticRows(count);
+    let cpuMicros = 0;
+    let elapsed = 0;
+    let published = 0;
+    for (let done = 0; done < count; done += LIVE_BATCH) {
+      const records: SQSRecord[] = [];
+      for (let index = done; index < Math.min(count, done + LIVE_BATCH); index += 1) {
+        const { key, etag, size } = rows.next().value as InventoryRow;
+        const event = eventBridgeObjectCreated({ bucket, key }, size, '000000000000', new Date(), {
+          ...(etag && { etag }),
+          sequencer: '01',
+        });
+        records.push({ messageId: String(index), body: JSON.stringify(event) } as SQSRecord);
+      }
+      const before = process.cpuUsage();
+      const started = performance.now();
+      published += (await publishLiveBatch(records, context, settings)).published;
+      elapsed += performance.now() - started;
+      const used = process.cpuUsage(before);
+      cpuMicros += used.user + used.system;
+    }
+    return { count: published, cpuMs: cpuMicros / 1000, elapsedMs: elapsed };
   },
   /** Our backfill: 17 key ranges listed at once into the publisher. */
   async backfill() {

@@ -18,6 +18,8 @@ import { startBackfillRun } from '../lib/run/backfill-run.ts';
 import { backfillRunFolder } from '../lib/run/state.ts';
 import { type FleetFigures, type FleetRun, fleetFigures } from '../lib/local/bench/fleet.ts';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { listObjects } from '../lib/core/listing.ts';
+import type { LiveMeasurement } from '../lib/local/bench/results.ts';
 
 const list = (option: string, value: string, min = 0) =>
   value
@@ -38,6 +40,11 @@ const options = commandLine(
       scale: { type: 'string', default: '100000,1000000', description: 'report sizes of the scale runs' },
       'scale-out-rows': { type: 'string', default: '200000', description: 'rows of the scale-out file (0: no scale-out runs)' },
       'scale-out-workers': { type: 'string', default: '1,2,4,8', description: 'worker processes at once, one run each' },
+      'live-events': {
+        type: 'string',
+        default: '200000',
+        description: 'S3 events the live function publishes, in batches of 10,000 (0: none)',
+      },
       'fleet-objects': {
         type: 'string',
         default: '100000',
@@ -61,6 +68,7 @@ const options = commandLine(
     scaleOutRows: wholeNumberOption('scale-out-rows', values['scale-out-rows']),
     scaleOutWorkers: list('scale-out-workers', values['scale-out-workers'], 1),
     fleetObjects: wholeNumberOption('fleet-objects', values['fleet-objects']),
+    liveEvents: wholeNumberOption('live-events', values['live-events']),
     fleetWorkers: list('fleet-workers', values['fleet-workers'], 1),
     rounds: wholeNumberOption('rounds', values.rounds, 1),
   }),
@@ -96,6 +104,7 @@ try {
       ? await measureScaleOut({ verify: perSecond(verify), skip: perSecond(skip), publish: endToEndRate })
       : undefined;
 
+  const live = options.liveEvents > 0 ? await measureLive() : undefined;
   const fleet = options.fleetObjects > 0 ? await measureBackfillFleet() : undefined;
 
   progress('Scale (end to end, loopback):');
@@ -118,6 +127,7 @@ try {
     ...(withLatency && { withLatency }),
     ...(scaleOut && { scaleOut }),
     ...(fleet && { fleet }),
+    ...(live && { live }),
   });
   await writeResults(results);
 } finally {
@@ -185,6 +195,26 @@ async function measureScaleOut(rates: { verify: number; skip: number; publish: n
     await proxy.stop();
   }
   return scaleOutFigures(runs, { rows: scaleOutRows, shards, shardRows, latencyMs, rates });
+}
+
+/** The live function on `liveEvents` S3 events (loopback), and the record it wrote of them. */
+async function measureLive(): Promise<LiveMeasurement> {
+  progress(`The live path: ${options.liveEvents.toLocaleString('en-US')} S3 events in batches of 10,000:`);
+  const { queueUrl, concurrency } = session;
+  const measured = await session.measure('live', {
+    bucket: BENCH_BUCKETS.source,
+    queueUrl,
+    concurrency,
+    count: options.liveEvents,
+    recordBucket: BENCH_BUCKETS.inventory,
+  });
+  let recordObjects = 0;
+  let recordBytes = 0;
+  for await (const object of listObjects(session.s3, BENCH_BUCKETS.inventory, 'live/')) {
+    recordObjects += 1;
+    recordBytes += object.Size ?? 0;
+  }
+  return { measured, recordObjects, recordBytes };
 }
 
 /**

@@ -123,21 +123,24 @@ function percentile(sorted: number[], fraction: number): number {
  */
 async function resolveKeys(context: PipelineContext, events: LiveEvent[]): Promise<LiveObject[]> {
   const queue = new PQueue({ concurrency: 16 });
+  const resolve = async (event: LiveEvent) =>
+    (await exists(context, event.bucket, event.key)) ? event.key : (event.alternateKey as string);
+  // Most keys decode to themselves: only the others wait for a HEAD.
   return Promise.all(
     events.map((event) =>
-      queue.add(async (): Promise<LiveObject> => {
-        const key = event.alternateKey === undefined || (await exists(context, event.bucket, event.key)) ? event.key : event.alternateKey;
-        const details = {
-          ...(event.size !== undefined && { size: event.size }),
-          ...(event.etag !== undefined && { etag: event.etag }),
-          ...(event.versionId !== undefined && { versionId: event.versionId }),
-          lastModified: event.eventTime,
-        };
-        const revision = revisionOf(details) ?? `s:${event.sequencer}`;
-        return { bucket: event.bucket, key, details, revision, event };
-      }),
+      event.alternateKey === undefined ? liveObject(event, event.key) : queue.add(async () => liveObject(event, await resolve(event))),
     ),
   );
+}
+
+function liveObject(event: LiveEvent, key: string): LiveObject {
+  const details = {
+    ...(event.size !== undefined && { size: event.size }),
+    ...(event.etag !== undefined && { etag: event.etag }),
+    ...(event.versionId !== undefined && { versionId: event.versionId }),
+    lastModified: event.eventTime,
+  };
+  return { bucket: event.bucket, key, details, revision: revisionOf(details) ?? `s:${event.sequencer}`, event };
 }
 
 async function exists(context: PipelineContext, bucket: string, key: string): Promise<boolean> {

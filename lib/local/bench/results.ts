@@ -21,6 +21,14 @@ export interface BenchMeasurements {
   scale: Array<{ rows: number; measured: Measurement }>;
   scaleOut?: ScaleOutFigures;
   fleet?: FleetFigures;
+  live?: LiveMeasurement;
+}
+
+/** The live function's run, and the record objects it wrote. */
+export interface LiveMeasurement {
+  measured: Measurement;
+  recordObjects: number;
+  recordBytes: number;
 }
 
 export type BenchResults = ReturnType<typeof benchResults>;
@@ -70,6 +78,7 @@ export function benchResults(m: BenchMeasurements) {
     })),
     ...(m.scaleOut && { scaleOut: m.scaleOut }),
     ...(m.fleet && { fleet: m.fleet }),
+    ...(m.live && { live: liveFigures(m.live, endToEnd) }),
   };
 }
 
@@ -96,6 +105,36 @@ function medianRound(rounds: ReaderRounds, format: ReaderFormat): Measurement {
     rounds.map((round) => round[format]),
     perSecond,
   );
+}
+
+/**
+ * The live path against the report path, per message, side by side in one run; and what its
+ * record costs per million live keys: bytes, PUTs (one per invocation and source bucket), and
+ * the next run's reads of it (one GET per record object, one listing per hour of the window).
+ */
+function liveFigures(live: LiveMeasurement, endToEnd: Measurement) {
+  const perMillion = (value: number) => Math.round((value * 1_000_000) / Math.max(1, live.measured.count));
+  return {
+    events: live.measured.count,
+    msgsPerSec: perSecond(live.measured),
+    cpuSecPerMillion: cpuSecPerMillion(live.measured),
+    cpuVsReportPath: ratio(cpuSecPerMillion(live.measured), cpuSecPerMillion(endToEnd)),
+    recordBytesPerMillion: perMillion(live.recordBytes),
+    recordPutsPerMillion: perMillion(live.recordObjects),
+    recordGetsPerMillion: perMillion(live.recordObjects),
+  };
+}
+
+function liveRows(live: BenchResults['live']): Array<[string, string | number]> {
+  if (!live) return [];
+  return [
+    ['live path msgs/s, CPU-s per million', `${live.msgsPerSec}, ${live.cpuSecPerMillion}`],
+    ['live path CPU / report path CPU per message', live.cpuVsReportPath],
+    [
+      'live record per million keys',
+      `${live.recordBytesPerMillion} bytes, ${live.recordPutsPerMillion} PUTs, ${live.recordGetsPerMillion} GETs`,
+    ],
+  ];
 }
 
 function latencyFigures(latencyMs: number, measured: NonNullable<BenchMeasurements['withLatency']>) {
@@ -214,6 +253,7 @@ export function resultTable(results: BenchResults): Array<[string, string | numb
     ...results.scale.map((point): [string, string] => [`scale ${point.rows}`, `${point.msgsPerSec} msgs/s, ${point.peakRssMb} MB`]),
     ...scaleOutRows(results.scaleOut),
     ...fleetRows(results.fleet),
+    ...liveRows(results.live),
   ];
 }
 

@@ -94,6 +94,9 @@ function sqsSafe(json: string): string {
   return json.replace(CHARACTERS_SQS_REJECTS, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
 }
 
+/** What SQS takes in a deduplication id besides letters and digits: ASCII punctuation. */
+const DEDUPLICATION_ID = /^[\x21-\x7e]*$/;
+
 export interface FifoFields {
   MessageDeduplicationId: string;
   MessageGroupId: string;
@@ -109,10 +112,15 @@ export interface FifoFields {
  */
 export function fifoFields(object: ObjectRef, messageGroups: number, withVersion = false): FifoFields {
   const keyDigest = createHash('sha256').update(`${object.bucket}/${object.key}`).digest('hex');
-  // A live message covers the write it announces; a report's, the version when the body names it.
+  // A live message covers the write it announces (appended to the key's digest while the id stays
+  // within SQS's 128 characters: no second hash per message); a report's, the version when the body names it.
   const revision = object.revision ?? (withVersion ? (object.details?.versionId ?? '') : undefined);
   const digest =
-    revision === undefined ? keyDigest : createHash('sha256').update(`${object.bucket}/${object.key}/${revision}`).digest('hex');
+    revision === undefined
+      ? keyDigest
+      : object.revision !== undefined && keyDigest.length + object.revision.length <= 128 && DEDUPLICATION_ID.test(object.revision)
+        ? `${keyDigest}${object.revision}`
+        : createHash('sha256').update(`${object.bucket}/${object.key}/${revision}`).digest('hex');
   const group = messageGroups === 1 ? 0 : Number.parseInt(keyDigest.slice(0, 12), 16) % messageGroups;
   return { MessageDeduplicationId: digest, MessageGroupId: `objects-${group}` };
 }

@@ -137,10 +137,14 @@ function details(size: number | undefined, etag: string | undefined, versionId: 
   };
 }
 
+/** The event's time as ISO 8601: as given when it is already (EventBridge's and S3's are), else now. */
 function isoTime(value: unknown): string {
+  if (typeof value === 'string' && ISO_TIME.test(value)) return value;
   const time = typeof value === 'string' ? Date.parse(value) : Number.NaN;
   return new Date(Number.isNaN(time) ? Date.now() : time).toISOString();
 }
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 
 /** `a` is a later event of the same key than `b`: sequencers left-padded with zeros, compared as strings. */
 export function isLater(a: LiveEvent, b: LiveEvent): boolean {

@@ -165,7 +165,11 @@ async function writeRecords(
   const store = settings.record;
   if (published.length === 0 || !store) return 0;
   const byBucket = new Map<string, bigint[]>();
-  for (const { bucket, hash } of published) byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), hash]);
+  for (const { bucket, hash } of published) {
+    const hashes = byBucket.get(bucket);
+    if (hashes) hashes.push(hash);
+    else byBucket.set(bucket, [hash]);
+  }
   const now = new Date();
   const hour = now.toISOString().slice(0, 13).replace('T', '/');
   let recorded = 0;

@@ -1,5 +1,5 @@
 import type { S3EventRecord } from 'aws-lambda';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { encodeS3Key } from './key-encoding.ts';
 import type { MessageField, ObjectRef } from './types.ts';
 
@@ -111,7 +111,8 @@ export interface FifoFields {
  * many groups let high-throughput FIFO spread messages over partitions.
  */
 export function fifoFields(object: ObjectRef, messageGroups: number, withVersion = false): FifoFields {
-  const keyDigest = createHash('sha256').update(`${object.bucket}/${object.key}`).digest('hex');
+  // One-shot hashing: no Hash object per message.
+  const keyDigest = hash('sha256', `${object.bucket}/${object.key}`, 'hex');
   // A live message covers the write it announces (appended to the key's digest while the id stays
   // within SQS's 128 characters: no second hash per message); a report's, the version when the body names it.
   const revision = object.revision ?? (withVersion ? (object.details?.versionId ?? '') : undefined);
@@ -120,7 +121,7 @@ export function fifoFields(object: ObjectRef, messageGroups: number, withVersion
       ? keyDigest
       : object.revision !== undefined && keyDigest.length + object.revision.length <= 128 && DEDUPLICATION_ID.test(object.revision)
         ? `${keyDigest}${object.revision}`
-        : createHash('sha256').update(`${object.bucket}/${object.key}/${revision}`).digest('hex');
+        : hash('sha256', `${object.bucket}/${object.key}/${revision}`, 'hex');
   const group = messageGroups === 1 ? 0 : Number.parseInt(keyDigest.slice(0, 12), 16) % messageGroups;
   return { MessageDeduplicationId: digest, MessageGroupId: `objects-${group}` };
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ObjectRef } from '../core/types.ts';
 
 /**
@@ -10,8 +10,7 @@ import type { ObjectRef } from '../core/types.ts';
  * a window of a million (that row would be skipped: the bound documented in docs/design.md).
  */
 export function recordHash(bucket: string, key: string, etag: string): bigint {
-  const digest = createHash('sha256').update(`${bucket}\n${key}\n${etag}`).digest();
-  return digest.readBigUInt64BE(0);
+  return hash('sha256', `${bucket}\n${key}\n${etag}`, 'buffer').readBigUInt64BE(0);
 }
 
 /**

@@ -203,8 +203,6 @@ const tasks: Record<string, () => Promise<Counted>> = {
         });
         records.push({ messageId: String(index), body: JSON.stringify(event) } as SQSRecord);
       }
-      // The events made here are test scaffolding: their garbage is collected before the measured batch.
-      (globalThis as { gc?: () => void }).gc?.();
       const before = process.cpuUsage();
       const started = performance.now();
       published += (await publishLiveBatch(records, context, settings)).published;

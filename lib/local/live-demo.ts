@@ -1,4 +1,10 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -117,9 +123,9 @@ async function writeObjects(options: LiveDemoOptions, buffer: string): Promise<{
     await queue.onSizeLessThan(32);
     queue.add(async () => {
       const { key, body } = sampleObject(index);
-      const { ETag = '' } = await options.s3.send(new PutObjectCommand({ Bucket: options.sourceBucket, Key: key, Body: body }));
+      const reason = REASONS[index % REASONS.length] as (typeof REASONS)[number];
+      const etag = await writeObject(options.s3, { bucket: options.sourceBucket, key, body }, reason);
       const time = new Date();
-      const etag = ETag.replaceAll('"', '');
       writtenAt.set(key, time.getTime());
       rows.push({ key, size: Buffer.byteLength(body), lastModified: time, etag });
       if (dropped.has(index)) return;
@@ -127,13 +133,36 @@ async function writeObjects(options: LiveDemoOptions, buffer: string): Promise<{
       const event = eventBridgeObjectCreated({ bucket: options.sourceBucket, key }, Buffer.byteLength(body), '000000000000', time, {
         etag,
         sequencer,
-        reason: REASONS[index % REASONS.length] as string,
+        reason,
       });
       await options.sqs.send(new SendMessageBatchCommand({ QueueUrl: buffer, Entries: [{ Id: '0', MessageBody: JSON.stringify(event) }] }));
     });
   }
   await queue.onIdle();
   return { rows, writtenAt };
+}
+
+/**
+ * Writes one object as `reason` says, and returns its ETag as S3 gives it (a multipart upload's
+ * ends in `-<parts>`). The emulator has no CopyObject: a copy is written with PutObject, and its
+ * event says CopyObject, as S3's does for a copy.
+ */
+async function writeObject(
+  s3: S3Client,
+  object: { bucket: string; key: string; body: string },
+  reason: (typeof REASONS)[number],
+): Promise<string> {
+  const { bucket: Bucket, key: Key, body: Body } = object;
+  if (reason !== 'CompleteMultipartUpload') {
+    const { ETag = '' } = await s3.send(new PutObjectCommand({ Bucket, Key, Body }));
+    return ETag.replaceAll('"', '');
+  }
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
+  const { ETag: part } = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body }));
+  const { ETag = '' } = await s3.send(
+    new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part }] } }),
+  );
+  return ETag.replaceAll('"', '');
 }
 
 /** Until the buffer holds no message, visible or in flight. */

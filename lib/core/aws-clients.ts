@@ -1,6 +1,5 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -95,11 +94,6 @@ export function createControlSqsClient(env: Environment = process.env, maxAttemp
     ...(endpoint && { endpoint }),
     ...(region && { region }),
   });
-}
-
-/** A Lambda client (the backfill invokes itself) with the same deadlines. */
-export function createLambdaClient(env: Environment = process.env): LambdaClient {
-  return new LambdaClient({ requestHandler: requestHandler(2, loadRequestTimeoutMs(env)) });
 }
 
 /** Clients for whatever endpoint `AWS_ENDPOINT_URL` names, if any (the functions and the CLI). */

@@ -69,7 +69,8 @@ async function rangeFinished(s3: S3Client, run: RunFolder, id: string): Promise<
 /** The range is listed to its end: its result, then the run's report if it was the last. */
 async function finishRange(work: RangeWork): Promise<RangeOutcome> {
   const { lease, task, stats, context } = work;
-  await lease.save();
+  // A holder whose last save finds the range taken over writes no result: the new holder will, with every piece it knows of.
+  if (!(await lease.save())) return skipped(context, task, 'another worker took the range over');
   const { children, continuations, startedAt } = lease.checkpoint;
   const result: RangeResult = {
     id: task.id,

@@ -60,7 +60,8 @@ export class PackagedStack {
     const stack = new PackagedStack(deployed(packaged), recorder, aws, invoked);
     await stack.#createResources();
     try {
-      for (const [logicalId, fn] of await unpackFunctions(dirname(update), packaged)) {
+      // The functions the deployed template has: one whose condition is false (live, by default) is not there.
+      for (const [logicalId, fn] of await unpackFunctions(dirname(update), stack.template)) {
         stack.functions.set(logicalId, new FunctionProcess(fn, stack.#lambdaEnvironment(fn)));
       }
     } finally {

@@ -15,6 +15,7 @@ import type { BackfillReport, RangeCheckpoint, RangeResult } from '../../lib/run
 import { RunStats } from '../../lib/core/run-stats.ts';
 import { listObjects } from '../../lib/core/listing.ts';
 import { bucketKeys, keysOf, silentLog, useEmulator } from '../support/emulator.ts';
+import { runCli } from '../support/run-cli.ts';
 import { createWorkQueues, type WorkQueues, workerContext } from '../support/inventory-run.ts';
 
 const aws = useEmulator();
@@ -110,6 +111,21 @@ describe('a backfill run of the workers', () => {
     const { report, queued } = await backfill('fleet-one');
     expect(queued).toEqual(['only']);
     expect(report).toMatchObject({ status: 'complete', ranges: 17, rangesWithKeys: 1, totals: { published: 1 } });
+  });
+
+  it('is shown by the CLI and the status function from its state location', async () => {
+    await seeded('fleet-status', 30);
+    const { run } = await backfill('fleet-status');
+    const location = `s3://${run.bucket}/${run.prefix}`;
+    const shown = await runCli(['status', location]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`backfill run-${runs} of s3://fleet-status/: complete`);
+    // The first of the 17 planned ranges, ("", "0"], holds no `<sha256>` key.
+    expect(shown.stdout).toContain('Ranges done 17, in flight 0, queued 0 (16 held keys); published 30, skipped 0, failed 0');
+    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    const { handler } = await import('../../handlers/status.ts');
+    expect(await handler({ run: location })).toMatchObject({ kind: 'backfill', state: 'complete', totals: { published: 30 } });
+    await expect(handler({ run: 's3://x/y' })).rejects.toThrow('"run" must be the stateLocation the backfill function returned');
   });
 
   it('continues ranges out of time in new tasks: each key once, under a prefix only', async () => {

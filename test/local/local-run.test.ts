@@ -36,7 +36,8 @@ describe('npm start', () => {
   it('reads the metrics the run emitted back from their EMF lines with --metrics', async () => {
     const summary = await localRunSummary('--objects', '800', '--time-budget-ms', '50', '--metrics');
     expect(summary.metrics).toMatchObject({ Published: summary.published, PartsFinished: 4, Failed: 0, RowsRead: 800 });
-    expect(summary.metrics.Continuations).toBe(summary.continuations);
+    // A run whose parts all finish within the budget queues no continuation: the metric is then never emitted.
+    expect(summary.metrics.Continuations ?? 0).toBe(summary.continuations);
     expect(summary.metrics.RunDurationSeconds).toBeGreaterThan(0);
   });
 

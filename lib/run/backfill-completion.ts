@@ -2,9 +2,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import PQueue from 'p-queue';
 import { listObjects } from '../core/listing.ts';
 import type { Log } from '../core/types.ts';
-import { sumCounters } from './completion.ts';
+import { sumCounters, writeReportOnce } from './completion.ts';
 import { pieceId } from './range-task.ts';
-import { claimKey, finishedPrefix, getJson, putJson, rangeFinishedKey, reportKey, type RunFolder } from './state.ts';
+import { claimKey, finishedPrefix, getJson, rangeFinishedKey, rangeOfFinishedKey, type RunFolder } from './state.ts';
 import type { BackfillClaim, BackfillReport, RangeResult } from './types.ts';
 
 /** A backfill run's ranges with a result: id → pieces it split off. */
@@ -13,11 +13,9 @@ export type FinishedRanges = Map<string, number>;
 /** The ranges with a result, from the names of their results: one listing call per 1,000 ranges. */
 export async function listFinishedRanges(s3: S3Client, run: RunFolder): Promise<FinishedRanges> {
   const finished: FinishedRanges = new Map();
-  const prefix = finishedPrefix(run);
-  for await (const object of listObjects(s3, run.bucket, prefix)) {
-    const name = (object.Key ?? '').slice(prefix.length, -'.json'.length);
-    const [id = '', pieces = ''] = name.split('~');
-    if (/^\d+$/.test(pieces)) finished.set(id, Number(pieces));
+  for await (const object of listObjects(s3, run.bucket, finishedPrefix(run))) {
+    const range = rangeOfFinishedKey(run, object.Key ?? '');
+    if (range) finished.set(range.id, range.pieces);
   }
   return finished;
 }
@@ -55,12 +53,8 @@ export async function completeBackfillIfFinished(
   const claim = await readBackfillClaim(s3, run);
   const finished = await listFinishedRanges(s3, run);
   if (!allRangesFinished(claim.roots, finished)) return undefined;
-  const existing = await getJson<BackfillReport>(s3, run.bucket, reportKey(run));
-  if (existing) return existing.value;
-  const report = assembleReport(claim, await readResults(s3, run, finished));
-  if ((await putJson(s3, run.bucket, reportKey(run), report, { ifNoneMatch: '*' })) === undefined) {
-    return (await getJson<BackfillReport>(s3, run.bucket, reportKey(run)))?.value ?? report;
-  }
+  const { report, written } = await writeReportOnce(s3, run, async () => assembleReport(claim, await readResults(s3, run, finished)));
+  if (!written) return report;
   const { failedRanges, ...rest } = report;
   const logged = {
     ...rest,

@@ -4,7 +4,7 @@ import { listObjects } from '../core/listing.ts';
 import { listFinishedRanges, readBackfillClaim, readResults } from './backfill-completion.ts';
 import { sumCounters } from './completion.ts';
 import { pieceId } from './range-task.ts';
-import { getJson, reportKey, type RunFolder } from './state.ts';
+import { getJson, rangeOfCheckpointKey, rangesPrefix, reportKey, type RunFolder } from './state.ts';
 import type { BackfillReport, BackfillStatus, RangeCheckpoint } from './types.ts';
 
 /** A checkpoint saved within this long belongs to a worker listing its range now. */
@@ -57,10 +57,9 @@ export async function runBackfillStatus(s3: S3Client, run: RunFolder): Promise<B
 async function openCheckpoints(s3: S3Client, run: RunFolder, finished: Map<string, number>): Promise<RangeCheckpoint[]> {
   const queue = new PQueue({ concurrency: 16 });
   const reads: Array<Promise<RangeCheckpoint | undefined>> = [];
-  const prefix = `${run.prefix}ranges/`;
-  for await (const object of listObjects(s3, run.bucket, prefix)) {
+  for await (const object of listObjects(s3, run.bucket, rangesPrefix(run))) {
     const key = object.Key ?? '';
-    if (finished.has(key.slice(prefix.length, -'.json'.length))) continue;
+    if (finished.has(rangeOfCheckpointKey(run, key))) continue;
     reads.push(queue.add(async () => (await getJson<RangeCheckpoint>(s3, run.bucket, key))?.value));
   }
   return (await Promise.all(reads)).filter((checkpoint): checkpoint is RangeCheckpoint => checkpoint !== undefined);

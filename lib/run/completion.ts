@@ -80,12 +80,8 @@ export async function completeRunIfFinished(
   const mine = finishing.part === undefined ? Array.from({ length: groups }, (_, group) => group) : [groupOf(finishing.part)];
   for (const group of mine) if (!(await completeGroup(s3, run, group, parts))) return undefined;
   if (groups > 0 && (await countFinished(s3, run.bucket, groupsPrefix(run))) < groups) return undefined;
-  const existing = await getJson<RunReport>(s3, run.bucket, reportKey(run));
-  if (existing) return existing.value;
-  const report = await assembleReport(s3, finishing, groups);
-  if ((await putJson(s3, run.bucket, reportKey(run), report, { ifNoneMatch: '*' })) === undefined) {
-    return (await getJson<RunReport>(s3, run.bucket, reportKey(run)))?.value ?? report;
-  }
+  const { report, written } = await writeReportOnce(s3, run, () => assembleReport(s3, finishing, groups));
+  if (!written) return report;
   // Bounded whatever the number of parts: the details stay in report.json.
   const { partResults: _, failedParts: failed, ...rest } = report;
   const logged = { ...rest, failedParts: failed.length, ...(failed.length > 0 && { firstFailedParts: failed.slice(0, 10) }) };
@@ -93,6 +89,25 @@ export async function completeRunIfFinished(
   else log.error('inventory run finished with failed parts', logged);
   onWritten?.(report);
   return report;
+}
+
+/**
+ * A run's report.json, written once: the one there already (another finisher's), else the one
+ * `assemble` makes, created with `If-None-Match`; a finisher that loses that race returns the
+ * winner's. `written`: this call wrote it, and is the one to log it.
+ */
+export async function writeReportOnce<Report>(
+  s3: S3Client,
+  run: RunFolder,
+  assemble: () => Report | Promise<Report>,
+): Promise<{ report: Report; written: boolean }> {
+  const existing = await getJson<Report>(s3, run.bucket, reportKey(run));
+  if (existing) return { report: existing.value, written: false };
+  const report = await assemble();
+  if ((await putJson(s3, run.bucket, reportKey(run), report, { ifNoneMatch: '*' })) === undefined) {
+    return { report: (await getJson<Report>(s3, run.bucket, reportKey(run)))?.value ?? report, written: false };
+  }
+  return { report, written: true };
 }
 
 /**

@@ -185,8 +185,16 @@ export function backfillStoreFromEnvironment(env: NodeJS.ProcessEnv): RunStateSt
   return { bucket, prefix: prefix.endsWith('/') ? prefix : `${prefix}/` };
 }
 
-export const rangeCheckpointKey = (run: RunFolder, id: string) => `${run.prefix}ranges/${id}.json`;
+export const rangesPrefix = (run: RunFolder) => `${run.prefix}ranges/`;
+export const rangeCheckpointKey = (run: RunFolder, id: string) => `${rangesPrefix(run)}${id}.json`;
+/** The range a key under `rangesPrefix` is the checkpoint of. */
+export const rangeOfCheckpointKey = (run: RunFolder, key: string) => key.slice(rangesPrefix(run).length, -'.json'.length);
 /** Where a range's result is, named with its id and the pieces it split off. */
 export const rangeFinishedKey = (run: RunFolder, id: string, pieces: number) => `${finishedPrefix(run)}${id}~${pieces}.json`;
+/** The range a key under `finishedPrefix` is the result of, and the pieces it split off; undefined for another name. */
+export function rangeOfFinishedKey(run: RunFolder, key: string): { id: string; pieces: number } | undefined {
+  const [id = '', pieces = ''] = key.slice(finishedPrefix(run).length, -'.json'.length).split('~');
+  return /^\d+$/.test(pieces) ? { id, pieces: Number(pieces) } : undefined;
+}
 /** The prefix only that range's result is under: the id ends at `~`. */
 export const rangeFinishedPrefix = (run: RunFolder, id: string) => `${finishedPrefix(run)}${id}~`;

@@ -9,7 +9,7 @@ import type { ObjectRef } from '../core/types.ts';
 import { type PipelineContext, publishAll } from '../publish/pipeline.ts';
 import { type LiveEvent, latestPerKey, liveEventsOf } from './live-events.ts';
 import { encodeRecord, recordHash, revisionOf } from './live-record.ts';
-import { type LiveRecordStore, liveRecordStoreFromEnvironment } from './live-window.ts';
+import { type LiveRecordStore, liveRecordStoreFromEnvironment, recordHour } from './live-window.ts';
 
 /** Which events the live path publishes, and where it records what it published. */
 export interface LiveSettings {
@@ -113,8 +113,9 @@ export async function publishLiveBatch(
   };
 }
 
-function percentile(sorted: number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] as number;
+/** The value of `sorted` (ascending) at `fraction` of the way, nearest rank; 0 of none. */
+export function percentile(sorted: readonly number[], fraction: number): number {
+  return sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] as number);
 }
 
 /**
@@ -171,7 +172,7 @@ async function writeRecords(
     else byBucket.set(bucket, [hash]);
   }
   const now = new Date();
-  const hour = now.toISOString().slice(0, 13).replace('T', '/');
+  const hour = recordHour(now);
   let recorded = 0;
   for (const [bucket, hashes] of byBucket) {
     const key = `${store.prefix}${bucket}/${hour}/${now.getTime()}-${randomUUID()}.bin`;

@@ -73,10 +73,13 @@ export async function readCompactedRecord(s3: S3Client, location: { bucket: stri
   return set;
 }
 
-/** `YYYY-MM-DD/HH` of every hour from `since` to `until`, both included. */
+/** The folder of the records written at `time`: `YYYY-MM-DD/HH` (UTC). */
+export function recordHour(time: Date): string {
+  return time.toISOString().slice(0, 13).replace('T', '/');
+}
+
+/** `recordHour` of every hour from `since` to `until`, both included. */
 function* hoursOf(since: Date, until: Date): Generator<string> {
   const hour = 3_600_000;
-  for (let time = Math.floor(since.getTime() / hour) * hour; time <= until.getTime(); time += hour) {
-    yield new Date(time).toISOString().slice(0, 13).replace('T', '/');
-  }
+  for (let time = Math.floor(since.getTime() / hour) * hour; time <= until.getTime(); time += hour) yield recordHour(new Date(time));
 }

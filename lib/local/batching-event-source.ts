@@ -7,6 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { sqsRecord } from './event-source.ts';
 
 export interface BatchingEventSourceOptions {
   sqs: SQSClient;
@@ -38,7 +39,7 @@ export async function runBatchingEventSource(options: BatchingEventSourceOptions
     }
     result.invocations += 1;
     result.records += batch.length;
-    const { batchItemFailures } = await options.handler(batch.map((message) => record(message, options.queueUrl)));
+    const { batchItemFailures } = await options.handler(batch.map((message) => sqsRecord(message, options.queueUrl)));
     const failed = new Set(batchItemFailures.map((failure) => failure.itemIdentifier));
     await settle(
       options,
@@ -84,23 +85,4 @@ async function settle(options: BatchingEventSourceOptions, messages: Message[], 
           }),
     );
   }
-}
-
-function record(message: Message, queueUrl: string): SQSRecord {
-  return {
-    messageId: message.MessageId ?? '',
-    receiptHandle: message.ReceiptHandle ?? '',
-    body: message.Body ?? '',
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: String(Date.now()),
-      SenderId: 'local',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: message.MD5OfBody ?? '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueUrl,
-    awsRegion: process.env.AWS_REGION ?? 'us-east-1',
-  };
 }

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { drainQueue } from './queue-drain.ts';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createAwsClients } from '../core/aws-clients.ts';
 import type { Log } from '../core/types.ts';
@@ -251,17 +252,6 @@ class KilledWorkers {
 /** Reads the whole queue, deleting as it goes; memory grows with the keys, as a check must. */
 async function countDistinctKeys(sqs: SQSClient, queueUrl: string): Promise<number> {
   const keys = new Set<string>();
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
-    if (Messages.length === 0) return keys.size;
-    for (const message of Messages) keys.add((JSON.parse(message.Body ?? '{}') as { key: string }).key);
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
-      }),
-    );
-  }
+  await drainQueue(sqs, queueUrl, (message) => keys.add((JSON.parse(message.Body ?? '{}') as { key: string }).key));
+  return keys.size;
 }

@@ -94,7 +94,8 @@ export async function runLocalEventSource(options: LocalEventSourceOptions): Pro
   return result;
 }
 
-function sqsRecord(message: Message, queueUrl: string): SQSRecord {
+/** A received message as Lambda's SQS event source hands it to a function. */
+export function sqsRecord(message: Message, queueUrl: string): SQSRecord {
   const [, , , account = '000000000000', name = ''] = queueUrl.split('/');
   const attributes = message.Attributes ?? {};
   return {

@@ -5,19 +5,15 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import {
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  DeleteMessageBatchCommand,
-  SendMessageBatchCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, type Message, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import PQueue from 'p-queue';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventBridgeObjectCreated } from '../inventory/s3-event.ts';
+import { percentile } from '../live/live-publish.ts';
 import type { RunReport } from '../run/types.ts';
 import { runBatchingEventSource } from './batching-event-source.ts';
+import { drainQueue } from './queue-drain.ts';
 import type { InventoryRow } from './report-writer.ts';
 import { sampleObject } from './sample-objects.ts';
 
@@ -68,8 +64,7 @@ export async function runLiveDemo(options: LiveDemoOptions): Promise<LiveDemoRes
   const { sqs, step } = options;
   await options.runReport([], new Date(Date.now() - 3_600_000));
   step(`Day 1: the report of the empty bucket ran; live publishing is on (batching window ${options.windowMs} ms).`);
-  const buffer = (await sqs.send(new (await import('@aws-sdk/client-sqs')).CreateQueueCommand({ QueueName: 'demo-live-buffer' })))
-    .QueueUrl as string;
+  const buffer = (await sqs.send(new CreateQueueCommand({ QueueName: 'demo-live-buffer' }))).QueueUrl as string;
   const stop = new AbortController();
   const source = runBatchingEventSource({
     sqs,
@@ -102,10 +97,6 @@ export async function runLiveDemo(options: LiveDemoOptions): Promise<LiveDemoRes
     duplicates: messages.length - new Set(messages.map((message) => message.key)).size,
     report,
   };
-}
-
-function percentile(sorted: number[], fraction: number): number {
-  return sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] as number);
 }
 
 /** Writes the objects at an even pace, each event sent to the buffer as soon as its object is written (but the dropped ones). */
@@ -182,24 +173,8 @@ async function untilEmpty(sqs: SQSClient, queueUrl: string): Promise<void> {
 /** Every message of the target queue, deleted as read, with its key and when SQS took it. */
 async function drainWithTimes(sqs: SQSClient, queueUrl: string): Promise<Array<{ key: string; sentAt: number }>> {
   const messages: Array<{ key: string; sentAt: number }> = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        MessageSystemAttributeNames: ['SentTimestamp'],
-      }),
-    );
-    if (Messages.length === 0) return messages;
-    for (const message of Messages) {
-      messages.push({ key: (JSON.parse(message.Body ?? '{}') as { key: string }).key, sentAt: Number(message.Attributes?.SentTimestamp) });
-    }
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
-      }),
-    );
-  }
+  const read = (message: Message) =>
+    messages.push({ key: (JSON.parse(message.Body ?? '{}') as { key: string }).key, sentAt: Number(message.Attributes?.SentTimestamp) });
+  await drainQueue(sqs, queueUrl, read, ['SentTimestamp']);
+  return messages;
 }

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSelection, type Selection } from '../../lib/core/config.ts';
 import type { S3Location } from '../../lib/core/types.ts';
 import { encodeRecord, recordHash } from '../../lib/live/live-record.ts';
-import type { LiveRecordStore } from '../../lib/live/live-window.ts';
+import { type LiveRecordStore, recordHour } from '../../lib/live/live-window.ts';
 import { type InventoryRow, writeInventoryReport } from '../../lib/local/report-writer.ts';
 import { keysOf, useEmulator } from '../support/emulator.ts';
 import { createWorkQueues, runReport, type WorkQueues } from '../support/inventory-run.ts';
@@ -48,7 +48,7 @@ const run = async (manifest: S3Location, liveRecords: LiveRecordStore) => {
 
 /** What the live path would have written: one record object of these keys' hashes, in the hour of `at`. */
 async function recordLive(store: LiveRecordStore, rows: InventoryRow[], at: Date, name: string): Promise<void> {
-  const hour = at.toISOString().slice(0, 13).replace('T', '/');
+  const hour = recordHour(at);
   const body = encodeRecord(rows.map((row) => recordHash(SOURCE, row.key, row.etag ?? '')));
   await aws.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: `${store.prefix}${SOURCE}/${hour}/${name}.bin`, Body: body }));
 }

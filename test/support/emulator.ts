@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { listObjects } from '../../lib/core/listing.ts';
-import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { drainQueue } from '../../lib/local/queue-drain.ts';
 import { afterAll, beforeAll } from 'vitest';
 import { createAwsClients, type AwsClients } from '../../lib/core/aws-clients.ts';
 import { loadConfig, type PipelineConfig } from '../../lib/core/config.ts';
@@ -62,7 +63,7 @@ export function useEmulator(): TestEmulator {
         name.endsWith('.fifo')
           ? createFifoQueue(clients.sqs, name)
           : ((await clients.sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl as string),
-      drain: (queueUrl: string) => drainQueue(clients.sqs, queueUrl),
+      drain: (queueUrl: string) => drainBodies(clients.sqs, queueUrl),
     });
   });
   afterAll(async () => {
@@ -71,21 +72,10 @@ export function useEmulator(): TestEmulator {
   return harness;
 }
 
-async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<string[]> {
+async function drainBodies(sqs: SQSClient, queueUrl: string): Promise<string[]> {
   const bodies: string[] = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300 }),
-    );
-    if (Messages.length === 0) return bodies;
-    for (const message of Messages) bodies.push(message.Body ?? '');
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
-      }),
-    );
-  }
+  await drainQueue(sqs, queueUrl, (message) => bodies.push(message.Body ?? ''));
+  return bodies;
 }
 
 export async function putObject(s3: AwsClients['s3'], bucket: string, key: string, body: string | Buffer): Promise<void> {

@@ -60,13 +60,6 @@ export function parseWorkTask(body: string): WorkTask {
     : checkPartTask(task as PartTask, body);
 }
 
-/** Validates a work-queue message body that must be a part task. */
-export function parsePartTask(body: string): PartTask {
-  const task = parseWorkTask(body);
-  if ('kind' in task) throw new InvalidArgumentError(`work task is not a part task: ${body.slice(0, 500)}`);
-  return task;
-}
-
 function checkPartTask(task: PartTask, body: string): PartTask {
   const integer = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
   if (

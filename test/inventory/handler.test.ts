@@ -1,8 +1,8 @@
 import type { S3Event } from 'aws-lambda';
+import { partTaskOf } from '../support/inventory-run.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../lib/core/errors.ts';
 import { writeInventoryReport } from '../../lib/local/report-writer.ts';
-import { parsePartTask } from '../../lib/run/part-task.ts';
 import { runStatus } from '../../lib/run/report.ts';
 import { eventBridgeObjectCreated, objectCreatedEvent } from '../../lib/inventory/s3-event.ts';
 import { encodeS3Key } from '../../lib/core/key-encoding.ts';
@@ -54,7 +54,7 @@ describe('inventory handler (fan-out)', () => {
       { manifest: `s3://${first.bucket}/${first.key}`, sourceBucket: 'handler-source', parts: 2, status: 'started' },
       { manifest: `s3://${second.bucket}/${second.key}`, sourceBucket: 'handler-source', parts: 1, status: 'started' },
     ]);
-    const tasks = (await aws.drain(workQueueUrl)).map(parsePartTask);
+    const tasks = (await aws.drain(workQueueUrl)).map(partTaskOf);
     expect(tasks.map((task) => [task.manifest.key, task.part, task.parts, task.startRow, task.sequence]).sort()).toEqual(
       [
         [first.key, 0, 2, 0, 0],
@@ -117,7 +117,7 @@ describe('inventory handler (fan-out)', () => {
       [`s3://handler-adopted/${manifest.key}`, 'duplicate'],
       [`s3://handler-adopted/${manifest.key}`, 'duplicate'],
     ]);
-    const tasks = (await aws.drain(workQueueUrl)).map(parsePartTask);
+    const tasks = (await aws.drain(workQueueUrl)).map(partTaskOf);
     expect(tasks).toHaveLength(2);
     const folder = `inventory/_adopted/handler-adopted/${manifest.key.replace(/manifest\.json$/, '')}s3-to-sqs/`;
     expect(tasks[0]?.run).toEqual({ bucket: 'handler-inventory', prefix: folder });

@@ -5,10 +5,9 @@ import type { S3Location } from '../../lib/core/types.ts';
 import type { RunStateStore } from '../../lib/run/state.ts';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { startInventoryRun } from '../../lib/run/fan-out.ts';
-import { parsePartTask } from '../../lib/run/part-task.ts';
 import { runPartTask } from '../../lib/run/part-worker.ts';
 import { bucketKeys, keysOf, silentLog, useEmulator } from '../support/emulator.ts';
-import { createWorkQueues, runReport, workerContext, type WorkQueues } from '../support/inventory-run.ts';
+import { createWorkQueues, runReport, workerContext, type WorkQueues, partTaskOf } from '../support/inventory-run.ts';
 
 const aws = useEmulator();
 const INVENTORY = 'changed-inventory';
@@ -124,7 +123,7 @@ describe('changed mode: only what changed since the last complete run', () => {
     const { Messages: [message] = [] } = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: taskQueues.workQueueUrl }));
     const context = workerContext(aws, taskQueues, await aws.createQueue(`changed-target-${(configs += 1)}`), {});
     // No row would be yielded before the last one: only a budget checked on skipped rows stops it.
-    const outcome = await runPartTask(parsePartTask(message?.Body ?? ''), message?.MessageId ?? '', context, AbortSignal.abort());
+    const outcome = await runPartTask(partTaskOf(message?.Body ?? ''), message?.MessageId ?? '', context, AbortSignal.abort());
     expect(outcome).toMatchObject({ status: 'continued', rowsDone: 1, published: 0 });
   });
 

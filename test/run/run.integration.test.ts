@@ -5,7 +5,6 @@ import type { SQSEvent } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProxy, type EmulatorProxy } from '../../lib/local/proxy.ts';
 import { runStatus } from '../../lib/run/report.ts';
-import { parsePartTask } from '../../lib/run/part-task.ts';
 import { runPartTask, runTaskBatch } from '../../lib/run/part-worker.ts';
 import { startInventoryRun } from '../../lib/run/fan-out.ts';
 import { checkpointKey, claimKey, getJson, putJson, runFolder } from '../../lib/run/state.ts';
@@ -13,7 +12,7 @@ import { hexKeys, keysOf, putObject, silentLog, useEmulator } from '../support/e
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { runCli } from '../support/run-cli.ts';
-import { createWorkQueues, keysReport, runReport, workerContext, type WorkQueues } from '../support/inventory-run.ts';
+import { createWorkQueues, keysReport, runReport, workerContext, type WorkQueues, partTaskOf } from '../support/inventory-run.ts';
 import type { PartCheckpoint } from '../../lib/run/types.ts';
 import { loadSelection } from '../../lib/core/config.ts';
 
@@ -179,7 +178,7 @@ describe('an inventory run spread over workers', () => {
 
     // SQS delivers the same message again; the new worker resumes from the checkpoint.
     const context = workerContext(aws, killQueues, target, {});
-    const outcome = await runPartTask(parsePartTask(task?.Body ?? ''), task?.MessageId ?? '', context);
+    const outcome = await runPartTask(partTaskOf(task?.Body ?? ''), task?.MessageId ?? '', context);
     expect(outcome).toMatchObject({ status: 'done', rowsDone: 4_000 });
     expect(outcome.status === 'done' && outcome.published).toBe(4_000 - rowsDoneAtKill);
 

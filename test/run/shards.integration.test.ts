@@ -4,7 +4,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulatorProxy, type EmulatorProxy } from '../../lib/local/proxy.ts';
 import { startInventoryRun } from '../../lib/run/fan-out.ts';
-import { parsePartTask, type PartTask } from '../../lib/run/part-task.ts';
+import type { PartTask } from '../../lib/run/part-task.ts';
 import { runPartTask } from '../../lib/run/part-worker.ts';
 import { runStatus } from '../../lib/run/report.ts';
 import { shardTasks } from '../../lib/run/shards.ts';
@@ -12,7 +12,15 @@ import { checkpointKey, getJson, putJson, runFolder } from '../../lib/run/state.
 import { RunStats } from '../../lib/core/run-stats.ts';
 import type { S3Location } from '../../lib/core/types.ts';
 import { hexKeys, keysOf, silentLog, useEmulator } from '../support/emulator.ts';
-import { createWorkQueues, keysReport, runReport, workerContext, workUntilReport, type WorkQueues } from '../support/inventory-run.ts';
+import {
+  createWorkQueues,
+  keysReport,
+  runReport,
+  workerContext,
+  workUntilReport,
+  type WorkQueues,
+  partTaskOf,
+} from '../support/inventory-run.ts';
 import type { PartCheckpoint, WorkerContext } from '../../lib/run/types.ts';
 
 const aws = useEmulator();
@@ -48,7 +56,7 @@ async function receiveTasks(queues: WorkQueues): Promise<Array<{ message: Messag
       new ReceiveMessageCommand({ QueueUrl: queues.workQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }),
     );
     if (Messages.length === 0) return received;
-    for (const message of Messages) received.push({ message, task: parsePartTask(message.Body ?? '') });
+    for (const message of Messages) received.push({ message, task: partTaskOf(message.Body ?? '') });
   }
 }
 
@@ -94,10 +102,10 @@ describe('shard plan', () => {
       startRow: 0,
       sequence: 0,
     };
-    expect(parsePartTask(body({ shard: first?.shard })).shard).toEqual(first?.shard);
-    expect(() => parsePartTask(body({ shard: { ...last?.shard, lastRow: 300 } }))).toThrow('work task is not a part task');
-    expect(() => parsePartTask(body({ shard: { ...first?.shard, lastRow: undefined } }))).toThrow('work task is not a part task');
-    expect(() => parsePartTask(body({ shard: { ...first?.shard, lastRow: 0 } }))).toThrow('work task is not a part task');
+    expect(partTaskOf(body({ shard: first?.shard })).shard).toEqual(first?.shard);
+    expect(() => partTaskOf(body({ shard: { ...last?.shard, lastRow: 300 } }))).toThrow('work task is not a part task');
+    expect(() => partTaskOf(body({ shard: { ...first?.shard, lastRow: undefined } }))).toThrow('work task is not a part task');
+    expect(() => partTaskOf(body({ shard: { ...first?.shard, lastRow: 0 } }))).toThrow('work task is not a part task');
   });
 });
 

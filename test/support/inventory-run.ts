@@ -5,6 +5,7 @@ import { writeInventoryReport } from '../../lib/local/report-writer.ts';
 import { runWorkersUntilReport } from '../../lib/local/event-source.ts';
 import { recordDeadLetters } from '../../lib/run/part-failure.ts';
 import { runTaskBatch } from '../../lib/run/part-worker.ts';
+import { parseWorkTask, type PartTask } from '../../lib/run/part-task.ts';
 import type { PipelineConfig, Selection } from '../../lib/core/config.ts';
 
 import type { RunStateStore } from '../../lib/run/state.ts';
@@ -14,6 +15,13 @@ import { silentLog, type TestEmulator } from './emulator.ts';
 import type { RunReport, WorkerContext } from '../../lib/run/types.ts';
 
 let reportsWritten = 0;
+
+/** A work-queue body that must be a report's part task (not a backfill's range). */
+export function partTaskOf(body: string): PartTask {
+  const task = parseWorkTask(body);
+  if ('kind' in task) throw new Error(`work task is not a part task: ${body.slice(0, 500)}`);
+  return task;
+}
 
 /** A report listing `keys` in order, in `files` data files, under a configuration of its own. */
 export async function keysReport(

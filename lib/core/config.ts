@@ -88,6 +88,8 @@ export const LIMITS = {
   MAX_MESSAGES_PER_SECOND: [0, 1_000_000],
   // What an SQS event source's maximum concurrency takes.
   WORKER_CONCURRENCY: [2, 1_000],
+  // Keys a missed run's compacted live record may hold: 8 bytes each, 32 MB a worker reads.
+  LIVE_RECORD_BOUND: [1, 4_000_000],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** Reads and validates the pipeline settings; throws a ConfigError naming the variable. */
@@ -338,6 +340,26 @@ export function loadWorkerTuning(env: Environment): WorkerTuning {
 /** `WORKER_CONCURRENCY`: worker invocations at once, which a backfill run's ranges are sized to. */
 export function loadWorkerConcurrency(env: Environment): number {
   return integer(env, 'WORKER_CONCURRENCY', DEFAULTS.workerConcurrency);
+}
+
+/** `LIVE_RECORD_BOUND`: the most keys a `missed` run loads from the live record of its window (the most by default). */
+export function loadLiveRecordBound(env: Environment): number {
+  return integer(env, 'LIVE_RECORD_BOUND', LIMITS.LIVE_RECORD_BOUND[1]);
+}
+
+/**
+ * Where state of a kind is kept: `RUN_STATE_BUCKET`, under the prefix the variable `prefixVariable`
+ * gives (`fallback` when unset), made to end with `/`; none without a state bucket.
+ */
+export function stateLocationFromEnvironment(
+  env: Environment,
+  prefixVariable: string,
+  fallback = '',
+): { bucket: string; prefix: string } | undefined {
+  const bucket = env.RUN_STATE_BUCKET?.trim();
+  if (!bucket) return undefined;
+  const prefix = env[prefixVariable]?.trim().replace(/^\/+/, '') || fallback;
+  return { bucket, prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/` };
 }
 
 function integer(env: Environment, name: keyof typeof LIMITS, fallback: number): number {

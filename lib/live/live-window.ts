@@ -1,6 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { listObjects } from '../core/listing.ts';
-import { ConfigError } from '../core/errors.ts';
+import { LIMITS, loadLiveRecordBound, stateLocationFromEnvironment } from '../core/config.ts';
 import { LiveRecordSet } from './live-record.ts';
 
 /** Where the live path writes its records: `<prefix><source bucket>/<YYYY-MM-DD>/<HH>/…`. */
@@ -13,18 +13,12 @@ export interface LiveRecordStore {
 
 /** `RUN_STATE_BUCKET` and `LIVE_RECORD_PREFIX` (default `live/`); none without a state bucket. */
 export function liveRecordStoreFromEnvironment(env: NodeJS.ProcessEnv): LiveRecordStore | undefined {
-  const bucket = env.RUN_STATE_BUCKET?.trim();
-  if (!bucket) return undefined;
-  const prefix = env.LIVE_RECORD_PREFIX?.trim().replace(/^\/+/, '') || 'live/';
-  const bound = Number(env.LIVE_RECORD_BOUND?.trim() || LIVE_RECORD_BOUND);
-  if (!Number.isSafeInteger(bound) || bound < 1 || bound > LIVE_RECORD_BOUND) {
-    throw new ConfigError(`LIVE_RECORD_BOUND "${env.LIVE_RECORD_BOUND}" must be a whole number from 1 to ${LIVE_RECORD_BOUND}`);
-  }
-  return { bucket, prefix: prefix.endsWith('/') ? prefix : `${prefix}/`, bound };
+  const location = stateLocationFromEnvironment(env, 'LIVE_RECORD_PREFIX', 'live/');
+  return location && { ...location, bound: loadLiveRecordBound(env) };
 }
 
 /** Keys a run's compacted record may hold (8 bytes each: 32 MB); past it the run publishes every changed key. */
-export const LIVE_RECORD_BOUND = 4_000_000;
+export const LIVE_RECORD_BOUND = LIMITS.LIVE_RECORD_BOUND[1];
 
 export interface CompactedRecord {
   /** Keys the live path published in the window, or counted until the bound was passed. */

@@ -1,3 +1,4 @@
+import { stateLocationFromEnvironment } from '../core/config.ts';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { listObjects } from '../core/listing.ts';
 import type { S3Location } from '../core/types.ts';
@@ -43,10 +44,7 @@ export function runFolder(manifest: S3Location, store?: RunStateStore, dryRun = 
 
 /** `RUN_STATE_BUCKET` and `RUN_STATE_PREFIX`: where runs of reports in other buckets keep their state. */
 export function runStateStoreFromEnvironment(env: NodeJS.ProcessEnv): RunStateStore | undefined {
-  const bucket = env.RUN_STATE_BUCKET?.trim();
-  if (!bucket) return undefined;
-  const prefix = env.RUN_STATE_PREFIX?.trim().replace(/^\/+/, '') ?? '';
-  return { bucket, prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/` };
+  return stateLocationFromEnvironment(env, 'RUN_STATE_PREFIX');
 }
 
 /**
@@ -179,10 +177,7 @@ export function backfillRunFolder(store: RunStateStore, sourceBucket: string, ru
 
 /** `RUN_STATE_BUCKET` and `BACKFILL_STATE_PREFIX`: where backfill runs keep their state. */
 export function backfillStoreFromEnvironment(env: NodeJS.ProcessEnv): RunStateStore | undefined {
-  const bucket = env.RUN_STATE_BUCKET?.trim();
-  if (!bucket) return undefined;
-  const prefix = env.BACKFILL_STATE_PREFIX?.trim().replace(/^\/+/, '') || 'backfill/';
-  return { bucket, prefix: prefix.endsWith('/') ? prefix : `${prefix}/` };
+  return stateLocationFromEnvironment(env, 'BACKFILL_STATE_PREFIX', 'backfill/');
 }
 
 export const rangesPrefix = (run: RunFolder) => `${run.prefix}ranges/`;

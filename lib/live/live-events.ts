@@ -1,20 +1,23 @@
 import type { SQSRecord } from 'aws-lambda';
 import { decodeS3Key } from '../core/key-encoding.ts';
+import type { ObjectDetails, ObjectRef } from '../core/types.ts';
+import { revisionOf } from './live-record.ts';
 
-/** One object written, as an S3 event told of it: what the live path publishes. */
-export interface LiveEvent {
-  bucket: string;
-  key: string;
+/**
+ * One object written, as an S3 event told of it: what the live path publishes, already the
+ * message's object (a batch holds thousands: one object each, nothing copied on the way).
+ */
+export interface LiveEvent extends ObjectRef {
   /** EventBridge: the key as given might be URL-encoded after all; this is what it decodes to, when that differs. */
   alternateKey?: string;
-  size?: number;
-  /** Without quotes. */
-  etag?: string;
-  versionId?: string;
+  /** Size, ETag (without quotes) and version id when the event gives them; when S3 wrote the object (ISO 8601) as `lastModified`. */
+  details: ObjectDetails & { lastModified: string };
+  /** The write: version id, else ETag, else sequencer (the FIFO deduplication id covers it). */
+  revision: string;
   /** S3's order of the events of one key (hex); empty when the event has none. */
   sequencer: string;
-  /** When S3 wrote the object (ISO 8601): the message's `lastModified`. */
-  eventTime: string;
+  /** `lastModified` in ms since the epoch: the lag is measured from it. */
+  writtenAt: number;
   /** The buffer queue's message the event came in, for a partial batch response. */
   messageId: string;
 }
@@ -89,10 +92,14 @@ function fromEventBridge(event: EventBridgeS3Event, messageId: string): LiveEven
   } catch {
     decoded = undefined;
   }
-  const live = written(bucket, key, object?.size, object?.etag, object?.['version-id']);
+  const live = written(
+    bucket,
+    key,
+    { size: object?.size, etag: object?.etag, versionId: object?.['version-id'] },
+    object?.sequencer,
+    event.time,
+  );
   if (decoded !== undefined && decoded !== key) live.alternateKey = decoded;
-  live.sequencer = text(object?.sequencer) ?? '';
-  live.eventTime = isoTime(event.time);
   live.messageId = messageId;
   return [live];
 }
@@ -112,9 +119,13 @@ function fromNotification(records: S3NotificationRecord[], messageId: string): L
     } catch {
       return `a key is not URL-encoded as S3 encodes it: "${encoded.slice(0, 200)}"`;
     }
-    const live = written(bucket, key, object?.size, object?.eTag, object?.versionId);
-    live.sequencer = text(object?.sequencer) ?? '';
-    live.eventTime = isoTime(record.eventTime);
+    const live = written(
+      bucket,
+      key,
+      { size: object?.size, etag: object?.eTag, versionId: object?.versionId },
+      object?.sequencer,
+      record.eventTime,
+    );
     live.messageId = messageId;
     events.push(live);
   }
@@ -122,15 +133,24 @@ function fromNotification(records: S3NotificationRecord[], messageId: string): L
 }
 
 /** An event's object, its optional details set only when the event gives them (a few thousand a batch: no spreads). */
-function written(bucket: string, key: string, size: unknown, etag: unknown, versionId: unknown): LiveEvent {
-  const live: LiveEvent = { bucket, key, sequencer: '', eventTime: '', messageId: '' };
-  const bytes = count(size);
-  if (bytes !== undefined) live.size = bytes;
-  const tag = text(etag);
-  if (tag !== undefined) live.etag = tag.includes('"') ? tag.replaceAll('"', '') : tag;
-  const version = text(versionId);
-  if (version !== undefined) live.versionId = version;
-  return live;
+function written(
+  bucket: string,
+  key: string,
+  given: { size: unknown; etag: unknown; versionId: unknown },
+  sequencer: unknown,
+  time: unknown,
+): LiveEvent {
+  const lastModified = isoTime(time);
+  const details: LiveEvent['details'] = { lastModified };
+  const bytes = count(given.size);
+  if (bytes !== undefined) details.size = bytes;
+  const tag = text(given.etag);
+  if (tag !== undefined) details.etag = tag.includes('"') ? tag.replaceAll('"', '') : tag;
+  const version = text(given.versionId);
+  if (version !== undefined) details.versionId = version;
+  const order = text(sequencer) ?? '';
+  const revision = revisionOf(details) ?? `s:${order}`;
+  return { bucket, key, details, revision, sequencer: order, writtenAt: Date.parse(lastModified), messageId: '' };
 }
 
 /** The event's time as ISO 8601: as given when it is already (EventBridge's and S3's are), else now. */
@@ -147,21 +167,28 @@ export function isLater(a: LiveEvent, b: LiveEvent): boolean {
   const width = Math.max(a.sequencer.length, b.sequencer.length);
   const left = a.sequencer.padStart(width, '0');
   const right = b.sequencer.padStart(width, '0');
-  return left === right ? a.eventTime > b.eventTime : left > right;
+  return left === right ? a.writtenAt > b.writtenAt : left > right;
 }
 
 /** One event per key: the latest by S3's sequencer, so a batch publishes each key's last write once. */
 export function latestPerKey(events: readonly LiveEvent[]): { latest: LiveEvent[]; superseded: LiveEvent[] } {
-  const byKey = new Map<string, LiveEvent>();
+  // Keys by bucket, not `bucket/key` strings: no string built per event.
+  const buckets = new Map<string, Map<string, LiveEvent>>();
   const superseded: LiveEvent[] = [];
   for (const event of events) {
-    const id = `${event.bucket}/${event.key}`;
-    const held = byKey.get(id);
-    if (!held) byKey.set(id, event);
+    let byKey = buckets.get(event.bucket);
+    if (!byKey) {
+      byKey = new Map();
+      buckets.set(event.bucket, byKey);
+    }
+    const held = byKey.get(event.key);
+    if (!held) byKey.set(event.key, event);
     else if (isLater(event, held)) {
       superseded.push(held);
-      byKey.set(id, event);
+      byKey.set(event.key, event);
     } else superseded.push(event);
   }
-  return { latest: [...byKey.values()], superseded };
+  const latest: LiveEvent[] = [];
+  for (const byKey of buckets.values()) for (const event of byKey.values()) latest.push(event);
+  return { latest, superseded };
 }

@@ -5,10 +5,9 @@ import PQueue from 'p-queue';
 import { httpStatusOf, isNoSuchKey } from '../core/aws-errors.ts';
 import { type Environment, listOf, loadSelection } from '../core/config.ts';
 import { RunStats } from '../core/run-stats.ts';
-import type { ObjectRef } from '../core/types.ts';
 import { type PipelineContext, publishAll } from '../publish/pipeline.ts';
 import { type LiveEvent, latestPerKey, liveEventsOf } from './live-events.ts';
-import { encodeRecord, recordHash, revisionOf } from './live-record.ts';
+import { encodeRecord, recordHash } from './live-record.ts';
 import { type LiveRecordStore, liveRecordStoreFromEnvironment, recordHour } from './live-window.ts';
 
 /** Which events the live path publishes, and where it records what it published. */
@@ -49,11 +48,6 @@ export function liveSelectionProblem(env: Environment): string | undefined {
     : `${needs.join(', ')}: an S3 event carries no storage class, so live publishing cannot give or filter on it; turn live off, or drop ${needs.length === 1 ? 'it' : 'them'}`;
 }
 
-/** A live event on its way to the publisher. */
-interface LiveObject extends ObjectRef {
-  event: LiveEvent;
-}
-
 export interface LiveOutcome extends SQSBatchResponse {
   published: number;
   /** Events of buckets not accepted, or of the stack's own. */
@@ -86,19 +80,19 @@ export async function publishLiveBatch(
   for (const record of ignored) context.log.warn('live record ignored', { ...record });
   const accepted = events.filter((event) => settings.sourceBuckets.includes(event.bucket) && !settings.ownBuckets.includes(event.bucket));
   const { latest, superseded } = latestPerKey(accepted);
-  const objects = await resolveKeys(context, latest);
+  await resolveKeys(context, latest);
   const stats = new RunStats();
   const failed = new Set<string>();
   const lags: number[] = [];
-  const published: Array<{ bucket: string; hash: bigint }> = [];
+  const published = new Map<string, bigint[]>();
   const batches = (async function* () {
-    yield objects;
+    yield latest;
   })();
-  await publishAll(batches, context, stats, (object: LiveObject, done) => {
-    if (!done) return failed.add(object.event.messageId);
-    lags.push(Date.now() - Date.parse(object.event.eventTime));
-    const etag = object.details?.etag;
-    if (etag) published.push({ bucket: object.bucket, hash: recordHash(object.bucket, object.key, etag) });
+  await publishAll(batches, context, stats, (event: LiveEvent, done) => {
+    if (!done) return failed.add(event.messageId);
+    lags.push(Date.now() - event.writtenAt);
+    const etag = event.details.etag;
+    if (etag) hashesOf(published, event.bucket).push(recordHash(event.bucket, event.key, etag));
   }).catch((error: unknown) => context.log.error('live batch not all published', { error: String(error) }));
   const recorded = await writeRecords(context, settings, published);
   lags.sort((a, b) => a - b);
@@ -119,29 +113,21 @@ export function percentile(sorted: readonly number[], fraction: number): number 
 }
 
 /**
- * Each event's object as a message: an EventBridge key that would decode to another is looked up
+ * Each event's key as the object's: an EventBridge key that would decode to another is looked up
  * as given first (one HEAD), and taken decoded when no such object exists.
  */
-async function resolveKeys(context: PipelineContext, events: LiveEvent[]): Promise<LiveObject[]> {
-  const queue = new PQueue({ concurrency: 16 });
-  const resolve = async (event: LiveEvent) =>
-    (await exists(context, event.bucket, event.key)) ? event.key : (event.alternateKey as string);
+async function resolveKeys(context: PipelineContext, events: readonly LiveEvent[]): Promise<void> {
   // Most keys decode to themselves: only the others wait for a HEAD.
-  return Promise.all(
-    events.map((event) =>
-      event.alternateKey === undefined ? liveObject(event, event.key) : queue.add(async () => liveObject(event, await resolve(event))),
+  const undecided = events.filter((event) => event.alternateKey !== undefined);
+  if (undecided.length === 0) return;
+  const queue = new PQueue({ concurrency: 16 });
+  await Promise.all(
+    undecided.map((event) =>
+      queue.add(async () => {
+        if (!(await exists(context, event.bucket, event.key))) event.key = event.alternateKey as string;
+      }),
     ),
   );
-}
-
-function liveObject(event: LiveEvent, key: string): LiveObject {
-  const details = {
-    ...(event.size !== undefined && { size: event.size }),
-    ...(event.etag !== undefined && { etag: event.etag }),
-    ...(event.versionId !== undefined && { versionId: event.versionId }),
-    lastModified: event.eventTime,
-  };
-  return { bucket: event.bucket, key, details, revision: revisionOf(details) ?? `s:${event.sequencer}`, event };
 }
 
 async function exists(context: PipelineContext, bucket: string, key: string): Promise<boolean> {
@@ -154,23 +140,21 @@ async function exists(context: PipelineContext, bucket: string, key: string): Pr
   }
 }
 
+function hashesOf(published: Map<string, bigint[]>, bucket: string): bigint[] {
+  const hashes = published.get(bucket);
+  if (hashes) return hashes;
+  const created: bigint[] = [];
+  published.set(bucket, created);
+  return created;
+}
+
 /**
  * One record object per source bucket of the batch. A record that cannot be written is logged,
  * not retried: its keys are then published again by the next report's run (a duplicate, never a miss).
  */
-async function writeRecords(
-  context: PipelineContext,
-  settings: LiveSettings,
-  published: Array<{ bucket: string; hash: bigint }>,
-): Promise<number> {
+async function writeRecords(context: PipelineContext, settings: LiveSettings, byBucket: Map<string, bigint[]>): Promise<number> {
   const store = settings.record;
-  if (published.length === 0 || !store) return 0;
-  const byBucket = new Map<string, bigint[]>();
-  for (const { bucket, hash } of published) {
-    const hashes = byBucket.get(bucket);
-    if (hashes) hashes.push(hash);
-    else byBucket.set(bucket, [hash]);
-  }
+  if (byBucket.size === 0 || !store) return 0;
   const now = new Date();
   const hour = recordHour(now);
   let recorded = 0;

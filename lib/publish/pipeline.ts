@@ -50,11 +50,18 @@ export async function publishAll<T extends ObjectRef>(
     stats,
     log: context.log,
   });
+  // The filter object holds only the filters set: with none, no object's details are read.
+  const filtering = Object.keys(config.filter).length > 0;
   let failure: unknown;
   try {
     for await (const batch of keys) {
       for (const object of batch) {
-        const skipped = config.keyPattern && !config.keyPattern.test(object.key) ? 'patternMismatch' : filteredOut(config.filter, object);
+        const skipped =
+          config.keyPattern && !config.keyPattern.test(object.key)
+            ? 'patternMismatch'
+            : filtering
+              ? filteredOut(config.filter, object)
+              : undefined;
         if (skipped) {
           stats.skip(skipped);
           onSettled?.(object, true);

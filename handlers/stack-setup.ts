@@ -21,8 +21,9 @@ const clients = lazy(async () => createAwsClientsFromEnvironment(4));
  *   or adopted) in the stack's region, and off again when the stack is removed;
  * - `Custom::EmptyBucketOnDelete` empties the inventory bucket (reports only) when the stack is
  *   removed, so that CloudFormation can delete it;
- * - `Custom::BucketEventBridge` turns EventBridge delivery on for an adopted inventory bucket,
- *   keeping its other notifications, and off on removal only if it was the one to turn it on.
+ * - `Custom::BucketEventBridge` turns EventBridge delivery on for a bucket the stack does not own
+ *   (an adopted inventory bucket, a live source bucket: its `Purpose`, which errors name), keeping
+ *   its other notifications, and off on removal only if it was the one to turn it on.
  */
 export async function handler(event: CloudFormationCustomResourceEvent, context?: Context): Promise<void> {
   if (context) logger.addContext(context);
@@ -86,8 +87,9 @@ const RESOURCES: Record<string, Resource> = {
       await releaseEventBridge(s3, physicalId, logger);
       return physicalId;
     }
-    const bucket = required(event.ResourceProperties as Record<string, string>, 'Bucket');
-    const turnedOn = await turnOnEventBridge(s3, bucket);
+    const properties = event.ResourceProperties as Record<string, string>;
+    const bucket = required(properties, 'Bucket');
+    const turnedOn = await turnOnEventBridge(s3, bucket, properties.Purpose || undefined);
     // An update for the same bucket keeps who turned delivery on first.
     const turnedOnBefore = event.RequestType === 'Update' && physicalId === eventBridgeResourceId(bucket, true);
     return eventBridgeResourceId(bucket, turnedOn || turnedOnBefore);

@@ -49,6 +49,14 @@ export const STACK_VARIANTS = {
     acceptSourceBuckets: 'acme-photos,acme-videos',
     createInventory: 'false',
   }),
+  liveAdoptedSources: variant("live publishing of an adopted inventory's source buckets", {
+    live: 'true',
+    publishMode: 'missed',
+    adoptInventoryBucket: 'acme-inventories',
+    adoptInventoryPrefix: 'inventory/daily',
+    acceptSourceBuckets: 'acme-photos,acme-videos',
+    createInventory: 'false',
+  }),
   adoptedFromOtherAccount: variant('adopted inventory of another account, SSE-KMS, no prefix', {
     adoptInventoryBucket: 'their-inventories',
     adoptInventoryAccount: '444455556666',

@@ -15,10 +15,10 @@ import { isOutOfReach } from './custom-resource.ts';
  * configuration the owner has stays as it was. `SkipDestinationValidation`: S3 would otherwise
  * test every existing destination again, and refuse the write for one that is gone.
  */
-async function readConfiguration(s3: S3Client, bucket: string): Promise<NotificationConfiguration> {
+async function readConfiguration(s3: S3Client, bucket: string, purpose: string): Promise<NotificationConfiguration> {
   const { TopicConfigurations, QueueConfigurations, LambdaFunctionConfigurations, EventBridgeConfiguration } = await s3
     .send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }))
-    .catch((error: unknown) => Promise.reject(namedError(error, bucket)));
+    .catch((error: unknown) => Promise.reject(namedError(error, bucket, purpose)));
   return {
     ...(TopicConfigurations?.length && { TopicConfigurations }),
     ...(QueueConfigurations?.length && { QueueConfigurations }),
@@ -37,7 +37,7 @@ function writeConfiguration(s3: S3Client, bucket: string, configuration: Notific
   );
 }
 
-function namedError(error: unknown, bucket: string): Error {
+function namedError(error: unknown, bucket: string, purpose: string): Error {
   const status = httpStatusOf(error);
   const problem =
     status === 301
@@ -47,13 +47,13 @@ function namedError(error: unknown, bucket: string): Error {
         : status === 404
           ? 'does not exist'
           : `could not be read: ${(error as Error).name}: ${(error as Error).message}`;
-  const named = new Error(`adopted inventory bucket "${bucket}" ${problem}`, { cause: error });
+  const named = new Error(`${purpose} "${bucket}" ${problem}`, { cause: error });
   return Object.assign(named, { $metadata: (error as { $metadata?: unknown }).$metadata });
 }
 
-/** Turns EventBridge delivery on; true when this call did, false when it was on already. */
-export async function turnOnEventBridge(s3: S3Client, bucket: string): Promise<boolean> {
-  const configuration = await readConfiguration(s3, bucket);
+/** Turns EventBridge delivery on; true when this call did, false when it was on already. `purpose` names the bucket in errors. */
+export async function turnOnEventBridge(s3: S3Client, bucket: string, purpose = 'adopted inventory bucket'): Promise<boolean> {
+  const configuration = await readConfiguration(s3, bucket, purpose);
   if (configuration.EventBridgeConfiguration) return false;
   await writeConfiguration(s3, bucket, { ...configuration, EventBridgeConfiguration: {} });
   return true;
@@ -61,7 +61,7 @@ export async function turnOnEventBridge(s3: S3Client, bucket: string): Promise<b
 
 /** Turns EventBridge delivery off, keeping the rest; false when it was off already. */
 export async function turnOffEventBridge(s3: S3Client, bucket: string): Promise<boolean> {
-  const { EventBridgeConfiguration, ...rest } = await readConfiguration(s3, bucket);
+  const { EventBridgeConfiguration, ...rest } = await readConfiguration(s3, bucket, 'bucket');
   if (!EventBridgeConfiguration) return false;
   await writeConfiguration(s3, bucket, rest);
   return true;

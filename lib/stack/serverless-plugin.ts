@@ -4,6 +4,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { assertQueueReachable } from './queue-reach.ts';
 import { ADOPTED_INVENTORY_BUCKET, assertBucketInRegion, assertReportsReadable } from './bucket-region.ts';
+import { bucketNameProblem } from './bucket-name.ts';
+import { type LiveSources, liveSources } from './live-sources.ts';
 
 /** The parts of the Serverless Framework (osls, or v4) that this plugin uses. */
 interface Serverless {
@@ -33,12 +35,21 @@ interface Serverless {
   };
 }
 
+/** What a variable source's resolver is given: the address after the colon, and other variables' values. */
+interface VariableRequest {
+  address?: string;
+  resolveVariable(variable: string): Promise<unknown>;
+}
+
 /**
  * Deploy-time checks that CloudFormation cannot make, run by `sls deploy` before anything is
- * created; and the one setting of Serverless Framework v4 that osls does not know.
+ * created; the one setting of Serverless Framework v4 that osls does not know; and the variables
+ * `${liveSources:<piece>}`: the template's pieces that name each bucket of the live path (the
+ * source bucket and an adopted inventory's accepted ones), which CloudFormation cannot loop over.
  */
 export default class StackChecks {
   readonly hooks: Record<string, () => Promise<void>>;
+  readonly configurationVariablesSources: Record<string, { resolve(request: VariableRequest): Promise<{ value: unknown }> }>;
   private readonly serverless: Serverless;
 
   constructor(serverless: Serverless) {
@@ -54,6 +65,26 @@ export default class StackChecks {
       },
       'before:deploy:deploy': () => this.checkBuckets(),
     };
+    this.configurationVariablesSources = { liveSources: { resolve: (request) => this.resolveLiveSources(request) } };
+  }
+
+  private async resolveLiveSources({ address, resolveVariable }: VariableRequest): Promise<{ value: unknown }> {
+    const text = async (variable: string) => String((await resolveVariable(variable)) ?? '');
+    let sources: LiveSources;
+    try {
+      sources = liveSources({
+        sourceBucket: await text('self:custom.sourceBucketName'),
+        acceptSourceBuckets: await text('param:acceptSourceBuckets'),
+        adoptedBucket: await text('self:custom.adoptedBucketName'),
+        inventoryBucket: await text('self:custom.inventoryBucketName'),
+      });
+    } catch (error) {
+      const UserError = this.serverless.classes?.Error ?? Error;
+      throw new UserError((error as Error).message);
+    }
+    if (!address || !Object.hasOwn(sources, address))
+      throw new Error(`\${liveSources:${address ?? ''}}: not one of ${Object.keys(sources).join(', ')}`);
+    return { value: sources[address as keyof LiveSources] };
   }
 
   /** The buckets the stack creates get valid names: a stage in capitals or too long is refused here, named. */
@@ -117,13 +148,4 @@ export default class StackChecks {
       sqs.destroy();
     }
   }
-}
-
-/** What is wrong with a bucket name by S3's rules, or undefined. */
-export function bucketNameProblem(name: string): string | undefined {
-  if (name.length < 3 || name.length > 63) return `has ${name.length} characters, not 3 to 63`;
-  if (/[^a-z0-9.-]/.test(name)) return 'may hold only lower-case letters, digits, dots and hyphens';
-  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return 'must begin and end with a letter or a digit';
-  if (name.includes('..')) return 'must not hold two dots in a row';
-  return undefined;
 }

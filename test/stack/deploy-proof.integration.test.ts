@@ -1,4 +1,9 @@
-import { GetObjectCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  GetBucketNotificationConfigurationCommand,
+  GetObjectCommand,
+  PutBucketNotificationConfigurationCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { getGrantReasons, runSimulation } from '@cloud-copilot/iam-simulate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Location } from '../../lib/core/types.ts';
@@ -99,6 +104,30 @@ const SCENARIOS: Scenario[] = [
     announce: (manifest) => eventBridgeObjectCreated(manifest, 1, ACCOUNT.id),
   },
   {
+    name: "live publishing of an adopted inventory's source buckets",
+    stage: 'crew',
+    params: {
+      live: 'true',
+      publishMode: 'missed',
+      sourceBucket: 'crew-source',
+      adoptInventoryBucket: 'crew-inventories',
+      adoptInventoryPrefix: 'daily',
+      acceptSourceBuckets: 'crew-source,crew-photos',
+      createInventory: 'false',
+    },
+    // Every Custom::BucketEventBridge of the template, as CloudFormation would create it.
+    prepare: async (stack) => {
+      for (const bucket of ['crew-inventories', 'crew-photos']) await aws.createBucket(bucket);
+      const resolve = intrinsicResolver(stack.template, ACCOUNT);
+      for (const resource of Object.values(stack.template.Resources).filter((each) => each.Type === 'Custom::BucketEventBridge')) {
+        const properties = resolve(resource.Properties as never) as Record<string, unknown>;
+        expect(await stack.customResource('Custom::BucketEventBridge', 'Create', properties)).toMatchObject({ Status: 'SUCCESS' });
+      }
+      return { bucket: 'crew-inventories', prefix: 'daily' };
+    },
+    announce: (manifest) => eventBridgeObjectCreated(manifest, 1, ACCOUNT.id),
+  },
+  {
     name: 'adopted inventory of another account, SSE-KMS, no prefix',
     stage: 'foreign',
     // Its owner turns EventBridge on and forwards the events: the stack has no custom resource for it.
@@ -185,6 +214,26 @@ describe.each(SCENARIOS)('the packaged stack, $name', (scenario) => {
       expect(await stack.fn('LiveLambdaFunction').invoke({ Records: records })).toEqual({ batchItemFailures: [] });
       const published = (await aws.drain(stack.targetQueueUrl())).map((body) => (JSON.parse(body) as { key: string }).key);
       expect(published.sort()).toEqual([...keys, 'live/only decoded.jpg'].sort());
+    },
+    120_000,
+  );
+
+  it.runIf(scenario.params.live === 'true' && scenario.params.acceptSourceBuckets)(
+    'publishes the objects of an accepted source bucket live, its EventBridge delivery turned on by the stack',
+    async () => {
+      const notifications = await aws.s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: 'crew-photos' }));
+      expect(notifications.EventBridgeConfiguration).toBeDefined();
+      await aws.s3.send(new PutObjectCommand({ Bucket: 'crew-photos', Key: 'new/a b.jpg', Body: 'x' }));
+      const records = [
+        {
+          messageId: 'crew-0',
+          body: JSON.stringify(eventBridgeObjectCreated({ bucket: 'crew-photos', key: 'new/a b.jpg' }, 1, ACCOUNT.id)),
+        },
+      ];
+      expect(await stack.fn('LiveLambdaFunction').invoke({ Records: records })).toEqual({ batchItemFailures: [] });
+      expect((await aws.drain(stack.targetQueueUrl())).map((body) => JSON.parse(body))).toEqual([
+        { bucket: 'crew-photos', key: 'new/a b.jpg' },
+      ]);
     },
     120_000,
   );

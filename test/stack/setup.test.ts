@@ -164,6 +164,9 @@ describe('EventBridge delivery of an adopted inventory bucket (against the emula
     expect(lastResponse().Status).toBe('SUCCESS');
     await handler(event('Custom::BucketEventBridge', 'Delete', { Bucket: 'adopted-missing' }, 'eventbridge/adopted-missing/turned-on'));
     expect(lastResponse().Status).toBe('SUCCESS');
+    // The bucket is named by what the stack uses it for.
+    await handler(event('Custom::BucketEventBridge', 'Create', { Bucket: 'accepted-missing', Purpose: 'live source bucket' }));
+    expect(lastResponse()).toMatchObject({ Status: 'FAILED', Reason: 'live source bucket "accepted-missing" does not exist' });
   });
 });
 

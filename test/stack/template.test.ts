@@ -46,6 +46,22 @@ const props = (template: Template, id: string) => {
   return resource.Properties;
 };
 
+/** Every action any role is granted on a bucket: role, statement and its condition. */
+const grantsOn = (template: Template, bucket: string) =>
+  Object.entries(template.Resources)
+    .filter(([, resource]) => resource.Type === 'AWS::IAM::Role')
+    .flatMap(([id]) =>
+      roleStatements(template, id)
+        .filter(
+          (statement) =>
+            JSON.stringify(statement.Resource).includes(`s3:::${bucket}"`) ||
+            JSON.stringify(statement.Resource).includes(`s3:::${bucket}/`),
+        )
+        .flatMap((statement) =>
+          asList(statement.Action).map((action) => ({ id, action, sid: statement.Sid, condition: statement.Condition })),
+        ),
+    );
+
 describe('the packaged stack, default parameters', () => {
   it('creates the source bucket, kept on removal, and turns on a daily CSV inventory of current versions', () => {
     const bucket = byDefault.Resources.SourceBucket;
@@ -443,18 +459,6 @@ describe('the packaged stack, an adopted inventory', () => {
     expect(byDefault.Resources.AdoptedBucketEventBridge).toBeUndefined();
   });
 
-  /** Every action any role is granted on a bucket: role, statement and its condition. */
-  const grantsOn = (template: Template, bucket: string) =>
-    Object.entries(template.Resources)
-      .filter(([, resource]) => resource.Type === 'AWS::IAM::Role')
-      .flatMap(([id]) =>
-        roleStatements(template, id)
-          .filter((statement) => JSON.stringify(statement.Resource).includes(`s3:::${bucket}`))
-          .flatMap((statement) =>
-            asList(statement.Action).map((action) => ({ id, action, sid: statement.Sid, condition: statement.Condition })),
-          ),
-      );
-
   it('grants no role anything on the adopted bucket but reading reports, and the stack setup its notification configuration', () => {
     for (const [name, template, bucket] of [
       ['adoptedInventory', adopted(), 'acme-inventories'],
@@ -579,6 +583,60 @@ describe('the packaged stack, live publishing', () => {
         ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
       ]),
     );
+  });
+});
+
+describe("the packaged stack, live publishing of an adopted inventory's source buckets", () => {
+  const raw = () => packaged.liveAdoptedSources;
+  const sources = [`${PREFIX}-source`, 'acme-photos', 'acme-videos'];
+  const bucketsTurnedOn = (template: Template) =>
+    Object.values(template.Resources)
+      .filter((resource) => resource.Type === 'Custom::BucketEventBridge')
+      .map((resource) => resource.Properties.Bucket as string)
+      .sort();
+
+  it('lets through the events of the source bucket and of each accepted one, and of no other bucket', () => {
+    const pattern = props(deployed(raw()), 'LiveObjectRule').EventPattern as Json;
+    for (const bucket of sources) expect(matchesPattern(pattern, s3Event(bucket, 'new/a b.jpg')), bucket).toBe(true);
+    for (const bucket of [`${PREFIX}-inventory`, 'acme-inventories', 'someone-else']) {
+      expect(matchesPattern(pattern, s3Event(bucket, 'new/a.jpg')), bucket).toBe(false);
+    }
+    const variables = (props(deployed(raw()), 'LiveLambdaFunction').Environment as { Variables: Record<string, string> }).Variables;
+    expect(variables.LIVE_SOURCE_BUCKETS).toBe(sources.join(','));
+  });
+
+  it('grants the live function a HEAD and a listing of every bucket its rule lets through', () => {
+    const template = deployed(raw());
+    for (const bucket of sources) {
+      const actions = grantsOn(template, bucket)
+        .filter((grant) => grant.id === 'LiveRole')
+        .map((grant) => grant.action);
+      expect(actions, bucket).toEqual(expect.arrayContaining(['s3:GetObject', 's3:ListBucket']));
+    }
+  });
+
+  it('turns EventBridge on for each accepted bucket of this account, the stack setup allowed its read-modify-write of each', () => {
+    for (const [name, variant] of Object.entries(packaged)) {
+      const template = deployed(variant);
+      for (const bucket of bucketsTurnedOn(template)) {
+        const actions = grantsOn(template, bucket)
+          .filter((grant) => grant.id === 'StackSetupRole')
+          .map((grant) => grant.action);
+        expect(actions, `${name}: ${bucket}`).toEqual(expect.arrayContaining(['s3:GetBucketNotification', 's3:PutBucketNotification']));
+      }
+    }
+    expect(bucketsTurnedOn(deployed(raw()))).toEqual(['acme-inventories', 'acme-photos', 'acme-videos']);
+  });
+
+  it("leaves another account's buckets to their owner, who forwards their events: in the rule, nothing turned on", () => {
+    const template = structuredClone(raw());
+    (template.Parameters.ParamAdoptInventoryAccount as Parameter).Default = '444455556666';
+    const foreign = deployed(template);
+    expect(bucketsTurnedOn(foreign)).toEqual([]);
+    expect(roleStatements(foreign, 'StackSetupRole').map((statement) => statement.Sid)).not.toContain('TurnOnLiveSourceBucketsEventBridge');
+    const pattern = props(foreign, 'LiveObjectRule').EventPattern as Json;
+    for (const bucket of sources) expect(matchesPattern(pattern, s3Event(bucket, 'a.jpg')), bucket).toBe(true);
+    expect(props(foreign, 'AdoptedAccountEvents')).toMatchObject({ Statement: { Action: 'events:PutEvents' } });
   });
 });
 
@@ -858,6 +916,13 @@ describe('rules of real AWS, on every variant', () => {
       sls(['package', '--stage', 'test', '--region', 'eu-west-1', '--param=live=true', '--param=messageFields=size,storageClass']),
     ).rejects.toMatchObject({
       stdout: expect.stringContaining('live=true: MESSAGE_FIELDS storageClass: an S3 event carries no storage class'),
+    });
+  }, 300_000);
+
+  it('refuses at package time an accepted source bucket that cannot be a bucket name, naming it', async () => {
+    const adopt = ['--param=adoptInventoryBucket=acme-inventories', '--param=acceptSourceBuckets=acme-photos,Acme Videos'];
+    await expect(sls(['package', '--stage', 'test', '--region', 'eu-west-1', ...adopt])).rejects.toMatchObject({
+      stdout: expect.stringContaining('acceptSourceBuckets names "Acme Videos", which is no bucket name'),
     });
   }, 300_000);
 });

@@ -92,15 +92,17 @@ function fromEventBridge(event: EventBridgeS3Event, messageId: string): LiveEven
   } catch {
     decoded = undefined;
   }
-  const live = written(
+  const live = written({
     bucket,
     key,
-    { size: object?.size, etag: object?.etag, versionId: object?.['version-id'] },
-    object?.sequencer,
-    event.time,
-  );
+    size: object?.size,
+    etag: object?.etag,
+    versionId: object?.['version-id'],
+    sequencer: object?.sequencer,
+    time: event.time,
+    messageId,
+  });
   if (decoded !== undefined && decoded !== key) live.alternateKey = decoded;
-  live.messageId = messageId;
   return [live];
 }
 
@@ -119,28 +121,36 @@ function fromNotification(records: S3NotificationRecord[], messageId: string): L
     } catch {
       return `a key is not URL-encoded as S3 encodes it: "${encoded.slice(0, 200)}"`;
     }
-    const live = written(
+    const live = written({
       bucket,
       key,
-      { size: object?.size, etag: object?.eTag, versionId: object?.versionId },
-      object?.sequencer,
-      record.eventTime,
-    );
-    live.messageId = messageId;
+      size: object?.size,
+      etag: object?.eTag,
+      versionId: object?.versionId,
+      sequencer: object?.sequencer,
+      time: record.eventTime,
+      messageId,
+    });
     events.push(live);
   }
   return events.length > 0 ? events : 'no ObjectCreated record';
 }
 
+/** What an event says of the object written: checked here, whichever shape the event has. */
+interface Written {
+  bucket: string;
+  key: string;
+  size: unknown;
+  etag: unknown;
+  versionId: unknown;
+  sequencer: unknown;
+  time: unknown;
+  messageId: string;
+}
+
 /** An event's object, its optional details set only when the event gives them (a few thousand a batch: no spreads). */
-function written(
-  bucket: string,
-  key: string,
-  given: { size: unknown; etag: unknown; versionId: unknown },
-  sequencer: unknown,
-  time: unknown,
-): LiveEvent {
-  const lastModified = isoTime(time);
+function written(given: Written): LiveEvent {
+  const lastModified = isoTime(given.time);
   const details: LiveEvent['details'] = { lastModified };
   const bytes = count(given.size);
   if (bytes !== undefined) details.size = bytes;
@@ -148,9 +158,16 @@ function written(
   if (tag !== undefined) details.etag = tag.includes('"') ? tag.replaceAll('"', '') : tag;
   const version = text(given.versionId);
   if (version !== undefined) details.versionId = version;
-  const order = text(sequencer) ?? '';
-  const revision = revisionOf(details) ?? `s:${order}`;
-  return { bucket, key, details, revision, sequencer: order, writtenAt: Date.parse(lastModified), messageId: '' };
+  const sequencer = text(given.sequencer) ?? '';
+  return {
+    bucket: given.bucket,
+    key: given.key,
+    details,
+    revision: revisionOf(details) ?? `s:${sequencer}`,
+    sequencer,
+    writtenAt: Date.parse(lastModified),
+    messageId: given.messageId,
+  };
 }
 
 /** The event's time as ISO 8601: as given when it is already (EventBridge's and S3's are), else now. */

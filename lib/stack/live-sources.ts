@@ -31,6 +31,14 @@ export interface LiveSources {
   turnOnStatement: Json;
 }
 
+/** EventBridge's default quota on a rule's event pattern, in characters. */
+export const EVENT_PATTERN_LIMIT = 2048;
+
+/** The live rule's pattern (resources/live.yml): S3's Object Created events of these buckets. */
+export function liveEventPattern(buckets: readonly string[]) {
+  return { source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { bucket: { name: buckets } } };
+}
+
 /** The condition of the accepted source buckets' resources: live is on, and the adopted inventory is this account's. */
 const CONDITION = 'LiveOnAdoptedSources';
 const NO_VALUE = { Ref: 'AWS::NoValue' };
@@ -59,6 +67,11 @@ export function liveSources(settings: LiveSourceSettings): LiveSources {
       );
   }
   const buckets = [...new Set([settings.sourceBucket, ...accepted])].filter((name) => name !== settings.inventoryBucket);
+  const patternSize = JSON.stringify(liveEventPattern(buckets)).length;
+  if (patternSize > EVENT_PATTERN_LIMIT)
+    throw new Error(
+      `acceptSourceBuckets names ${accepted.length} buckets: the live rule's event pattern would be ${patternSize} characters, past EventBridge's ${EVENT_PATTERN_LIMIT}; adopt with fewer accepted buckets per stack`,
+    );
   const turnedOn = buckets.filter((name) => name !== settings.sourceBucket && name !== settings.adoptedBucket);
   const arn = (name: string, suffix = '') => ({ 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${name}${suffix}` });
   const resources = Object.fromEntries(

@@ -49,6 +49,13 @@ describe('the buckets of the live path', () => {
     expect(liveSources({ ...settings, acceptSourceBuckets: 'Legacy_Photos' }).buckets).toContain('Legacy_Photos');
   });
 
+  it("refuses more accepted buckets than EventBridge's event pattern quota holds, saying how large it would be", () => {
+    const many = Array.from({ length: 100 }, (_, index) => `acme-team-${index}-photos`).join(',');
+    expect(() => liveSources({ ...settings, acceptSourceBuckets: many })).toThrow(
+      /acceptSourceBuckets names 100 buckets: the live rule's event pattern would be 2\d{3} characters, past EventBridge's 2048/,
+    );
+  });
+
   it("names each bucket's resource the same whatever the list's order, and tells apart names of the same letters", () => {
     const forward = Object.keys(liveSources({ ...settings, acceptSourceBuckets: 'a.b.c,abc' }).resources.Resources);
     const backward = Object.keys(liveSources({ ...settings, acceptSourceBuckets: 'abc,a.b.c' }).resources.Resources);

@@ -6,6 +6,7 @@ import { asList, deployed, type Parameter, parameterProblem, roleStatements, typ
 import { LIMITS } from '../../lib/core/config.ts';
 import { useEmulator } from '../support/emulator.ts';
 import { matchesPattern } from '../support/event-pattern.ts';
+import { EVENT_PATTERN_LIMIT, liveEventPattern } from '../../lib/stack/live-sources.ts';
 
 const aws = useEmulator();
 
@@ -687,6 +688,22 @@ describe('rules of real AWS, on every variant', () => {
   const getAttTarget = (value: Json): string | undefined =>
     ((value as { 'Fn::GetAtt'?: [string, string] } | null)?.['Fn::GetAtt'] ?? [])[0];
   const literalStrings = (value: Json): string[] => (typeof value === 'string' ? [value] : []);
+
+  it("keeps every function's environment within Lambda's 4 KB and every rule's pattern within EventBridge's 2,048 characters", () => {
+    for (const [name, template] of each()) {
+      for (const [id, fn] of ofType(template, 'AWS::Lambda::Function')) {
+        const variables = (fn.Properties.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {};
+        const size = Object.entries(variables).reduce((total, [key, value]) => total + key.length + JSON.stringify(value).length, 0);
+        expect(size, `${name}: ${id}`).toBeLessThanOrEqual(4096);
+      }
+      for (const [id, rule] of ofType(template, 'AWS::Events::Rule')) {
+        expect(JSON.stringify(rule.Properties.EventPattern).length, `${name}: ${id}`).toBeLessThanOrEqual(EVENT_PATTERN_LIMIT);
+      }
+    }
+    expect(props(deployed(packaged.liveAdoptedSources), 'LiveObjectRule').EventPattern).toEqual(
+      liveEventPattern([`${PREFIX}-source`, 'acme-photos', 'acme-videos']),
+    );
+  });
 
   it('gives every queue that triggers a function a visibility timeout of at least the function timeout', () => {
     for (const [name, template] of each()) {

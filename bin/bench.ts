@@ -104,7 +104,7 @@ try {
       ? await measureScaleOut({ verify: perSecond(verify), skip: perSecond(skip), publish: endToEndRate })
       : undefined;
 
-  const live = options.liveEvents > 0 ? await measureLive(manifest) : undefined;
+  const live = options.liveEvents > 0 ? await measureLive() : undefined;
   const fleet = options.fleetObjects > 0 ? await measureBackfillFleet() : undefined;
 
   progress('Scale (end to end, loopback):');
@@ -202,9 +202,10 @@ async function measureScaleOut(rates: { verify: number; skip: number; publish: n
  * same number of rows, in turn `rounds` times: the pair with the median ratio is reported. And
  * the record the live function wrote of them.
  */
-async function measureLive(manifest: string): Promise<LiveMeasurement> {
+async function measureLive(): Promise<LiveMeasurement> {
   progress(`The live path: ${options.liveEvents.toLocaleString('en-US')} S3 events in batches of 10,000, beside the report path:`);
   const { queueUrl, concurrency } = session;
+  const manifest = await session.report('beside-live', syntheticRows(options.liveEvents), options.liveEvents, files);
   const pairs: Array<{ measured: Measurement; reportPath: Measurement; ratio: number }> = [];
   for (let round = 0; round < rounds; round += 1) {
     const reportPath = await session.measure('inventory', { manifest, queueUrl, concurrency });

@@ -4,7 +4,6 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { assertQueueReachable } from './queue-reach.ts';
 import { ADOPTED_INVENTORY_BUCKET, assertBucketInRegion, assertReportsReadable } from './bucket-region.ts';
-import { bucketNameProblem } from './bucket-name.ts';
 import { type LiveSources, liveSources } from './live-sources.ts';
 
 /** The parts of the Serverless Framework (osls, or v4) that this plugin uses. */
@@ -148,4 +147,13 @@ export default class StackChecks {
       sqs.destroy();
     }
   }
+}
+
+/** What is wrong with a bucket name by S3's rules, or undefined. */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return `has ${name.length} characters, not 3 to 63`;
+  if (/[^a-z0-9.-]/.test(name)) return 'may hold only lower-case letters, digits, dots and hyphens';
+  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return 'must begin and end with a letter or a digit';
+  if (name.includes('..')) return 'must not hold two dots in a row';
+  return undefined;
 }

@@ -5,6 +5,7 @@ import PQueue from 'p-queue';
 import { httpStatusOf, isNoSuchKey } from '../core/aws-errors.ts';
 import { type Environment, listOf, loadSelection } from '../core/config.ts';
 import { RunStats } from '../core/run-stats.ts';
+import type { ObjectRef } from '../core/types.ts';
 import { type PipelineContext, publishAll } from '../publish/pipeline.ts';
 import { type LiveEvent, latestPerKey, liveEventsOf } from './live-events.ts';
 import { encodeRecord, recordHash } from './live-record.ts';
@@ -18,7 +19,17 @@ export interface LiveSettings {
   ownBuckets: string[];
   /** Where each invocation writes its record: `<prefix><source bucket>/<YYYY-MM-DD>/<HH>/<time>-<id>.bin`; none, no record. */
   record?: LiveRecordStore;
+  /** How the objects reach the publisher: `publishAll` unless told (the function shares a rate cap). */
+  publish?: LivePublish;
 }
+
+/** `publishAll`'s shape: a batch's objects, in chunks, to the one publishing path. */
+export type LivePublish = <T extends ObjectRef>(
+  keys: AsyncIterable<readonly T[]>,
+  context: PipelineContext,
+  stats: RunStats,
+  onSettled: (object: T, done: boolean) => void,
+) => Promise<void>;
 
 /** `LIVE_SOURCE_BUCKETS` (default `SOURCE_BUCKET`), the own buckets, `RUN_STATE_BUCKET` and `LIVE_RECORD_PREFIX`. */
 export function liveSettingsFromEnvironment(env: Environment): LiveSettings {
@@ -56,6 +67,8 @@ export interface LiveOutcome extends SQSBatchResponse {
   ignored: number;
   /** Older events of a key a later event of the same batch superseded. */
   superseded: number;
+  /** Objects not handed to the publisher before the deadline: their records go back to the queue. */
+  deferred: number;
   /** From the object's write to its message's send, ms. */
   lagMsP50?: number;
   lagMsP99?: number;
@@ -75,6 +88,7 @@ export async function publishLiveBatch(
   records: readonly SQSRecord[],
   context: PipelineContext,
   settings: LiveSettings,
+  deadline = Number.POSITIVE_INFINITY,
 ): Promise<LiveOutcome> {
   const { events, ignored } = liveEventsOf(records);
   for (const record of ignored) context.log.warn('live record ignored', { ...record });
@@ -85,15 +99,15 @@ export async function publishLiveBatch(
   const failed = new Set<string>();
   const lags: number[] = [];
   const published = new Map<string, bigint[]>();
-  const batches = (async function* () {
-    yield latest;
-  })();
-  await publishAll(batches, context, stats, (event: LiveEvent, done) => {
+  const handed = chunksUntil(latest, deadline, chunkSize(context.config.maxMessagesPerSecond));
+  const publish = settings.publish ?? publishAll;
+  await publish(handed.chunks, context, stats, (event: LiveEvent, done) => {
     if (!done) return failed.add(event.messageId);
     lags.push(Date.now() - event.writtenAt);
     const etag = event.details.etag;
     if (etag) hashesOf(published, event.bucket).push(recordHash(event.bucket, event.key, etag));
   }).catch((error: unknown) => context.log.error('live batch not all published', { error: String(error) }));
+  for (const event of handed.rest()) failed.add(event.messageId);
   const recorded = await writeRecords(context, settings, published);
   lags.sort((a, b) => a - b);
   return {
@@ -102,9 +116,30 @@ export async function publishLiveBatch(
     refused: events.length - accepted.length,
     ignored: ignored.length,
     superseded: superseded.length,
+    deferred: handed.rest().length,
     ...(lags.length > 0 && { lagMsP50: percentile(lags, 0.5), lagMsP99: percentile(lags, 0.99) }),
     recorded,
   };
+}
+
+/**
+ * Objects handed over a chunk at a time while the deadline holds: a chunk is at most about a
+ * tenth of a second of a rate cap, so that what is handed before the deadline is sent soon after.
+ */
+function chunksUntil(events: readonly LiveEvent[], deadline: number, size: number) {
+  let next = 0;
+  const chunks = (async function* () {
+    while (next < events.length && Date.now() < deadline) {
+      const chunk = events.slice(next, next + size);
+      next += chunk.length;
+      yield chunk;
+    }
+  })();
+  return { chunks, rest: () => events.slice(next) };
+}
+
+function chunkSize(maxMessagesPerSecond: number | undefined): number {
+  return maxMessagesPerSecond ? Math.min(1_000, Math.max(10, Math.ceil(maxMessagesPerSecond / 10))) : 1_000;
 }
 
 /** The value of `sorted` (ascending) at `fraction` of the way, nearest rank; 0 of none. */

@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { RunStats } from '../core/run-stats.ts';
 import type { Log, ObjectRef } from '../core/types.ts';
 import { type PipelineContext, publishAll } from '../publish/pipeline.ts';
 import { RateLimiter } from '../publish/rate-limiter.ts';
+import type { LivePublish } from '../live/live-publish.ts';
+import type { LiveRecordStore } from '../live/live-window.ts';
 import { putJson, type RunFolder } from './state.ts';
 
 /** How often a worker says it is publishing, and counts the others: a share follows them within this. */
@@ -118,4 +121,20 @@ export async function publishInRun<T extends ObjectRef>(
   } finally {
     await share?.stop();
   }
+}
+
+/**
+ * The live function's publishing under a messages-per-second cap: its invocations publishing at
+ * once share the cap as a run's workers do, in `<record prefix>_publishers/` of the stack's
+ * bucket, each one an owner for its batch. Sends in flight are few (about a tenth of a second of
+ * the cap), so that what waits for tokens when the invocation's deadline comes is sent soon after.
+ */
+export function publishSharingCap(store: LiveRecordStore): LivePublish {
+  return async (keys, context, stats, onSettled) => {
+    const cap = context.config.maxMessagesPerSecond;
+    if (!cap) return publishAll(keys, context, stats, onSettled);
+    const concurrency = Math.max(1, Math.min(context.config.concurrency, Math.ceil(cap / 100)));
+    const worker = { run: { bucket: store.bucket, prefix: `${store.prefix}_publishers/` }, owner: randomUUID() };
+    await publishInRun(keys, { ...context, config: { ...context.config, concurrency } }, worker, stats, onSettled);
+  };
 }

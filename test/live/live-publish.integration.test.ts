@@ -5,6 +5,7 @@ import { listObjects } from '../../lib/core/listing.ts';
 import { eventBridgeObjectCreated } from '../../lib/inventory/s3-event.ts';
 import { publishLiveBatch, type LiveSettings } from '../../lib/live/live-publish.ts';
 import { LiveRecordSet, recordHash } from '../../lib/live/live-record.ts';
+import { publishSharingCap } from '../../lib/run/rate-share.ts';
 import { putObject, useEmulator } from '../support/emulator.ts';
 
 const aws = useEmulator();
@@ -103,6 +104,38 @@ describe('the live path', () => {
     expect(keysIn(await aws.drain(queueUrl))).toEqual([...awkward, 'encoded key.jpg'].sort());
     await publishLiveBatch(notified, aws.context(queueUrl), SETTINGS);
     expect(keysIn(await aws.drain(queueUrl))).toEqual([...awkward].sort());
+  });
+
+  it('hands nothing to the publisher past its deadline: those records go back to the queue, none lost', async () => {
+    const queueUrl = await aws.createQueue('live-deadline');
+    const batch = Array.from({ length: 30 }, (_, index) => created('live-photos', `d/${index}.jpg`, { etag: `e${index}` }));
+    const late = await publishLiveBatch(batch, aws.context(queueUrl), SETTINGS, Date.now() - 1);
+    expect(late).toMatchObject({ published: 0, deferred: 30, recorded: 0 });
+    expect(late.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(batch.map((each) => each.messageId));
+    // Under a cap of 20 a second, 100 objects take 5 s: a deadline 2 s away publishes some, returns the rest.
+    const many = Array.from({ length: 100 }, (_, index) => created('live-photos', `d/${index}.jpg`, { etag: `e${index}` }));
+    const capped = aws.context(queueUrl, { maxMessagesPerSecond: 20 });
+    const shared = { ...SETTINGS, publish: publishSharingCap({ bucket: 'live-state', prefix: 'live/' }) };
+    const partly = await publishLiveBatch(many, capped, shared, Date.now() + 2_000);
+    expect(partly.published).toBeGreaterThan(0);
+    expect(partly.deferred).toBeGreaterThan(0);
+    expect(partly.published + partly.batchItemFailures.length).toBe(100);
+    expect(await aws.drain(queueUrl)).toHaveLength(partly.published);
+  });
+
+  it('shares a messages-per-second cap between the invocations publishing at once', async () => {
+    const queueUrl = await aws.createQueue('live-capped');
+    const settings = { ...SETTINGS, publish: publishSharingCap({ bucket: 'live-state', prefix: 'live/' }) };
+    const batch = (name: string) => Array.from({ length: 150 }, (_, index) => created('live-photos', `${name}/${index}.jpg`));
+    const started = Date.now();
+    const outcomes = await Promise.all(
+      ['a', 'b'].map((name) => publishLiveBatch(batch(name), aws.context(queueUrl, { maxMessagesPerSecond: 100 }), settings)),
+    );
+    const elapsed = Date.now() - started;
+    expect(outcomes.map((outcome) => outcome.published)).toEqual([150, 150]);
+    // 300 messages under one cap of 100 a second take 3 s; at the whole cap each, 1.5 s.
+    expect(elapsed).toBeGreaterThanOrEqual(2_500);
+    expect(await aws.drain(queueUrl)).toHaveLength(300);
   });
 
   it('records what it published, one object per invocation, 8 bytes per key, and measures the lag from the write', async () => {

@@ -114,6 +114,8 @@ const SCENARIOS: Scenario[] = [
       adoptInventoryPrefix: 'daily',
       acceptSourceBuckets: 'crew-source,crew-photos',
       createInventory: 'false',
+      // The live invocations share the cap in the stack's bucket: their requests are simulated too.
+      maxMessagesPerSecond: '5000',
     },
     // Every Custom::BucketEventBridge of the template, as CloudFormation would create it.
     prepare: async (stack) => {

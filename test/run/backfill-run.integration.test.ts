@@ -35,18 +35,22 @@ async function backfill(
   options: { workers?: number; budgetMs?: number; workerConcurrency?: number; prefix?: string; dryRun?: boolean } = {},
 ): Promise<FleetRun> {
   runs += 1;
-  await aws.createBucket(STATE).catch(() => undefined);
-  const queues = await createWorkQueues(aws, `backfill-work-${runs}`);
-  const queueUrl = await aws.createQueue(`backfill-target-${runs}`);
-  const store = { bucket: STATE, prefix: 'backfill/' };
-  const runId = `run-${runs}`;
-  await startBackfillRun(
-    { bucket, ...(options.prefix !== undefined && { prefix: options.prefix }), ...(options.dryRun && { dryRun: true }) },
-    { s3: aws.s3, ...queues, store, runId, workerConcurrency: options.workerConcurrency ?? 4, log: silentLog },
-  );
-  const run = backfillRunFolder(store, bucket, runId);
+  const { queues, queueUrl, run } = await planRun(bucket, `run-${runs}`, options);
   const [report] = await untilReport(queues, run, queueUrl, options);
   return { report: report as BackfillReport, run, queued: keysOf(await aws.drain(queueUrl)), results: await rangeResults(run) };
+}
+
+/** Plans a backfill run of `bucket` named `runId`, with queues of its own: its first tasks wait in the work queue. */
+async function planRun(bucket: string, runId: string, plan: { prefix?: string; dryRun?: boolean; workerConcurrency?: number } = {}) {
+  await aws.createBucket(STATE).catch(() => undefined);
+  const queues = await createWorkQueues(aws, `backfill-work-${runId}`);
+  const queueUrl = await aws.createQueue(`backfill-target-${runId}`);
+  const store = { bucket: STATE, prefix: 'backfill/' };
+  await startBackfillRun(
+    { bucket, ...(plan.prefix !== undefined && { prefix: plan.prefix }), ...(plan.dryRun && { dryRun: true }) },
+    { s3: aws.s3, ...queues, store, runId, workerConcurrency: plan.workerConcurrency ?? 4, log: silentLog },
+  );
+  return { queues, queueUrl, run: backfillRunFolder(store, bucket, runId) };
 }
 
 function untilReport(queues: WorkQueues, run: RunFolder, queueUrl: string, options: { workers?: number; budgetMs?: number }) {
@@ -149,15 +153,8 @@ describe('a backfill run of the workers', () => {
 
   it('resumes a range stopped at a split boundary: the range ends there, its piece lists the rest, each key once', async () => {
     const keys = await seeded('fleet-boundary', 300);
-    const queues = await createWorkQueues(aws, 'backfill-boundary');
-    const queueUrl = await aws.createQueue('backfill-boundary-target');
-    const store = { bucket: STATE, prefix: 'backfill/' };
-    await startBackfillRun(
-      { bucket: 'fleet-boundary' },
-      { s3: aws.s3, ...queues, store, runId: 'boundary', workerConcurrency: 4, log: silentLog },
-    );
+    const { queues, queueUrl, run } = await planRun('fleet-boundary', 'boundary');
     await aws.drain(queues.workQueueUrl);
-    const run = backfillRunFolder(store, 'fleet-boundary', 'boundary');
     // Range 8 ("7", "8"] was split at "7f" and had settled every key up to that point when it stopped.
     const boundary = '7f';
     const before = keys.filter((key) => key > '7' && key <= boundary);
@@ -206,13 +203,7 @@ describe('a backfill run of the workers', () => {
 
   it('stops a worker whose range was taken over before it splits: it queues no piece, and the new holder publishes every key', async () => {
     const keys = await seeded('fleet-taken', 3_000, 'deep-prefix');
-    const queues = await createWorkQueues(aws, 'backfill-taken');
-    const queueUrl = await aws.createQueue('backfill-taken-target');
-    const store = { bucket: STATE, prefix: 'backfill/' };
-    await startBackfillRun(
-      { bucket: 'fleet-taken' },
-      { s3: aws.s3, ...queues, store, runId: 'taken', workerConcurrency: 4, log: silentLog },
-    );
+    const { queues, queueUrl } = await planRun('fleet-taken', 'taken');
     const planned = (await aws.drain(queues.workQueueUrl)).map((body) => JSON.parse(body) as RangeTask);
     const first = keys[0] ?? '';
     const task = planned.find(

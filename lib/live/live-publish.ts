@@ -107,7 +107,8 @@ export async function publishLiveBatch(
     const etag = event.details.etag;
     if (etag) hashesOf(published, event.bucket).push(recordHash(event.bucket, event.key, etag));
   }).catch((error: unknown) => context.log.error('live batch not all published', { error: String(error) }));
-  for (const event of handed.rest()) failed.add(event.messageId);
+  const deferred = handed.rest();
+  for (const event of deferred) failed.add(event.messageId);
   const recorded = await writeRecords(context, settings, published);
   lags.sort((a, b) => a - b);
   return {
@@ -116,7 +117,7 @@ export async function publishLiveBatch(
     refused: events.length - accepted.length,
     ignored: ignored.length,
     superseded: superseded.length,
-    deferred: handed.rest().length,
+    deferred: deferred.length,
     ...(lags.length > 0 && { lagMsP50: percentile(lags, 0.5), lagMsP99: percentile(lags, 0.99) }),
     recorded,
   };
